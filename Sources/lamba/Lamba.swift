@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Lamba: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lamba",
+        abstract: "Lamba: a multi-tenant OAuth 2.0 and OpenID Connect server.",
+        subcommands: [KeysCommand.self, JWTCommand.self]
+    )
+}
