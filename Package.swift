@@ -10,7 +10,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Lamba",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "lamba", targets: ["lamba"]),
         .library(name: "LambaJOSE", targets: ["LambaJOSE"]),
@@ -32,6 +32,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+
+        .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
     ]

@@ -105,9 +105,12 @@ public enum JWS {
         let encodedHeader = bytes[..<dots[0]]
         let encodedPayload = bytes[(dots[0] + 1)..<dots[1]]
         let encodedSignature = bytes[(dots[1] + 1)...]
-        guard !encodedHeader.isEmpty, !encodedSignature.isEmpty else { throw .malformedCompactSerialization }
+        guard !encodedHeader.isEmpty else { throw .malformedCompactSerialization }
 
+        // The header is read before the signature is required, so that an unsecured JWS (empty
+        // signature, RFC 7515 §7.1) is refused for what it is: alg none.
         let header = try parseHeader(encodedHeader, verifier: verifier)
+        guard !encodedSignature.isEmpty else { throw .invalidSignature }
         let payload = try Base64URL.decode(encodedPayload)
         let signature = try Base64URL.decode(encodedSignature)
         let signingInput = bytes[..<dots[1]]

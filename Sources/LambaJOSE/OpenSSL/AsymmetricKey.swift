@@ -17,6 +17,8 @@ public final class AsymmetricKey: @unchecked Sendable {
     let pkey: OpaquePointer
     public let kind: Kind
     public let isPrivate: Bool
+    /// Signing and verifying contexts, set up once and reused (see `SignatureContextPool`).
+    let contexts = SignatureContextPool()
 
     /// Takes ownership of `pkey`: it is freed with this object, or here when the key is refused.
     private init(takingOwnership pkey: OpaquePointer, isPrivate: Bool) throws(JOSEError) {

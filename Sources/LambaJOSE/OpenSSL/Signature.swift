@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Foundation
 
 /// The JWS signature algorithms Lamba signs and verifies with (RFC 7518 §3, RFC 8037 §3.1).
 public enum JWSAlgorithm: String, Sendable, CaseIterable, Hashable {
@@ -76,32 +77,51 @@ extension AsymmetricKey {
         }
     }
 
+    /// Runs `body` with an `EVP_PKEY_CTX` set up for `algorithm`, taken from the key's pool so that the
+    /// per-call set-up cost (provider fetch, padding parameters) is paid once per context, not per token.
     private func withSignatureContext<R>(
         _ algorithm: JWSAlgorithm, forSigning: Bool, _ body: (OpaquePointer) throws -> R
     ) throws -> R {
+        let slot = SignatureContextPool.Slot(algorithm: algorithm, signing: forSigning)
+        let ctx = try contexts.take(slot) ?? makeSignatureContext(algorithm, forSigning: forSigning)
+        do {
+            let result = try body(ctx)
+            contexts.give(ctx, to: slot)
+            return result
+        } catch {
+            EVP_PKEY_CTX_free(ctx)
+            throw error
+        }
+    }
+
+    private func makeSignatureContext(_ algorithm: JWSAlgorithm, forSigning: Bool) throws -> OpaquePointer {
         let ctx = try OpenSSL.nonNull(EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil), "EVP_PKEY_CTX_new_from_pkey")
-        defer { EVP_PKEY_CTX_free(ctx) }
-        if forSigning {
-            try OpenSSL.check(EVP_PKEY_sign_init(ctx), "EVP_PKEY_sign_init")
-        } else {
-            try OpenSSL.check(EVP_PKEY_verify_init(ctx), "EVP_PKEY_verify_init")
+        do {
+            if forSigning {
+                try OpenSSL.check(EVP_PKEY_sign_init(ctx), "EVP_PKEY_sign_init")
+            } else {
+                try OpenSSL.check(EVP_PKEY_verify_init(ctx), "EVP_PKEY_verify_init")
+            }
+            switch algorithm {
+            case .rs256:
+                try OpenSSL.check(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING), "set PKCS #1 padding")
+                try OpenSSL.check(EVP_PKEY_CTX_set_signature_md(ctx, FetchedDigests.sha256), "set signature digest")
+            case .ps256:
+                // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the digest.
+                try OpenSSL.check(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING), "set PSS padding")
+                try OpenSSL.check(EVP_PKEY_CTX_set_signature_md(ctx, FetchedDigests.sha256), "set signature digest")
+                try OpenSSL.check(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, FetchedDigests.sha256), "set MGF1 digest")
+                try OpenSSL.check(EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, lamba_RSA_PSS_SALTLEN_DIGEST()), "set PSS salt length")
+            case .es256:
+                break
+            case .edDSA:
+                preconditionFailure("EdDSA signs the message, not a digest")
+            }
+            return ctx
+        } catch {
+            EVP_PKEY_CTX_free(ctx)
+            throw error
         }
-        switch algorithm {
-        case .rs256:
-            try OpenSSL.check(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING), "set PKCS #1 padding")
-            try OpenSSL.check(EVP_PKEY_CTX_set_signature_md(ctx, FetchedDigests.sha256), "set signature digest")
-        case .ps256:
-            // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the digest.
-            try OpenSSL.check(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING), "set PSS padding")
-            try OpenSSL.check(EVP_PKEY_CTX_set_signature_md(ctx, FetchedDigests.sha256), "set signature digest")
-            try OpenSSL.check(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, FetchedDigests.sha256), "set MGF1 digest")
-            try OpenSSL.check(EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, lamba_RSA_PSS_SALTLEN_DIGEST()), "set PSS salt length")
-        case .es256:
-            break
-        case .edDSA:
-            preconditionFailure("EdDSA signs the message, not a digest")
-        }
-        return try body(ctx)
     }
 
     private func signDigest(_ digest: [UInt8], algorithm: JWSAlgorithm) throws -> [UInt8] {
@@ -123,27 +143,88 @@ extension AsymmetricKey {
         }
     }
 
+    /// Ed25519 has no pre-hash: it uses an `EVP_MD_CTX` set up once with a NULL digest; one-shot
+    /// `EVP_DigestSign`/`EVP_DigestVerify` leave it ready for the next message.
+    private func withEd25519Context<R>(forSigning: Bool, _ body: (OpaquePointer) throws -> R) throws -> R {
+        let slot = SignatureContextPool.Slot(algorithm: .edDSA, signing: forSigning)
+        let ctx: OpaquePointer
+        if let pooled = contexts.take(slot) {
+            ctx = pooled
+        } else {
+            ctx = try OpenSSL.nonNull(EVP_MD_CTX_new(), "EVP_MD_CTX_new")
+            let ok = forSigning ? EVP_DigestSignInit(ctx, nil, nil, nil, pkey) : EVP_DigestVerifyInit(ctx, nil, nil, nil, pkey)
+            guard ok == 1 else {
+                EVP_MD_CTX_free(ctx)
+                throw CryptoError.drained(forSigning ? "EVP_DigestSignInit" : "EVP_DigestVerifyInit")
+            }
+        }
+        do {
+            let result = try body(ctx)
+            contexts.give(ctx, to: slot)
+            return result
+        } catch {
+            EVP_MD_CTX_free(ctx)
+            throw error
+        }
+    }
+
     private func signEd25519(_ message: UnsafeRawBufferPointer) throws -> [UInt8] {
-        let ctx = try OpenSSL.nonNull(EVP_MD_CTX_new(), "EVP_MD_CTX_new")
-        defer { EVP_MD_CTX_free(ctx) }
-        try OpenSSL.check(EVP_DigestSignInit(ctx, nil, nil, nil, pkey), "EVP_DigestSignInit")
-        var length = 64
-        var signature = [UInt8](repeating: 0, count: 64)
-        try OpenSSL.check(
-            EVP_DigestSign(ctx, &signature, &length, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count),
-            "EVP_DigestSign")
-        return signature
+        try withEd25519Context(forSigning: true) { ctx in
+            var length = 64
+            var signature = [UInt8](repeating: 0, count: 64)
+            try OpenSSL.check(
+                EVP_DigestSign(ctx, &signature, &length, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count),
+                "EVP_DigestSign")
+            return signature
+        }
     }
 
     private func verifyEd25519(_ signature: [UInt8], _ message: UnsafeRawBufferPointer) throws -> Bool {
-        let ctx = try OpenSSL.nonNull(EVP_MD_CTX_new(), "EVP_MD_CTX_new")
-        defer { EVP_MD_CTX_free(ctx) }
-        try OpenSSL.check(EVP_DigestVerifyInit(ctx, nil, nil, nil, pkey), "EVP_DigestVerifyInit")
-        let result = EVP_DigestVerify(
-            ctx, signature, signature.count, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count)
-        if result == 1 { return true }
-        OpenSSL.clearErrorQueue()
-        return false
+        try withEd25519Context(forSigning: false) { ctx in
+            let result = EVP_DigestVerify(
+                ctx, signature, signature.count, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count)
+            if result == 1 { return true }
+            OpenSSL.clearErrorQueue()
+            return false
+        }
+    }
+}
+
+/// Ready-to-use signing and verifying contexts of one key. OpenSSL contexts are not thread-safe, so
+/// each is used by one caller at a time: taken under the lock, used outside it, given back after.
+final class SignatureContextPool: @unchecked Sendable {
+    struct Slot: Hashable {
+        let algorithm: JWSAlgorithm
+        let signing: Bool
+    }
+
+    /// Contexts kept per slot; more concurrent callers than this allocate and free their own.
+    static let capacity = 16
+
+    private let lock = NSLock()
+    private var free: [Slot: [OpaquePointer]] = [:]
+
+    func take(_ slot: Slot) -> OpaquePointer? {
+        lock.withLock { free[slot]?.popLast() }
+    }
+
+    func give(_ ctx: OpaquePointer, to slot: Slot) {
+        let kept = lock.withLock { () -> Bool in
+            guard free[slot, default: []].count < Self.capacity else { return false }
+            free[slot, default: []].append(ctx)
+            return true
+        }
+        if !kept { Self.release(ctx, slot) }
+    }
+
+    deinit {
+        for (slot, contexts) in free {
+            contexts.forEach { Self.release($0, slot) }
+        }
+    }
+
+    private static func release(_ ctx: OpaquePointer, _ slot: Slot) {
+        if slot.algorithm == .edDSA { EVP_MD_CTX_free(ctx) } else { EVP_PKEY_CTX_free(ctx) }
     }
 }
 
