@@ -22,12 +22,18 @@ let package = Package(
         // C libraries: each is imported by exactly one wrapper module below.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson"], swiftSettings: strict),
+        .target(name: "LambaStore", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         .executableTarget(
             name: "lamba",
             dependencies: [
                 "LambaJOSE",
+                "LambaStore",
+                "LambaPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -36,5 +42,15 @@ let package = Package(
         .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
+
+        // Store contract tests; the helper is killed with SIGKILL mid-transaction by one of them.
+        .target(name: "LambaStoreTestSupport", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/LambaStoreTestSupport", swiftSettings: strict),
+        .executableTarget(name: "lamba-store-crash-helper", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/StoreCrashHelper", swiftSettings: strict),
+        .testTarget(
+            name: "LambaStoreTests",
+            dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport", "lamba-store-crash-helper"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "lamba-store-bench", dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport"], path: "Benchmarks/StoreBench", swiftSettings: strict),
     ]
 )

@@ -1,0 +1,130 @@
+internal import Foundation
+public import LambaStore
+
+/// The production store: PostgreSQL through libpq, with a bounded pool of connections, each owned
+/// by its own dedicated thread. Connections are opened lazily and replaced after the server
+/// restarts; transactions are SERIALIZABLE and retried on serialization failures.
+public final class PostgresStore: Store {
+    public var dialect: SQLDialect { .postgres }
+    public let poolSize: Int
+    private let uri: String
+    private let threads: DatabaseThreads<PostgresConnection?>
+    private let maxAttempts: Int
+
+    /// - Parameters:
+    ///   - uri: a libpq connection URI (`postgres://user:password@host:port/db?...`).
+    ///   - poolSize: connections (and threads) at most.
+    ///   - maxAttempts: how many times a transaction runs before `.serializationFailure` is thrown.
+    /// - Throws: `StoreError.connectionLost` when the first connection cannot be made.
+    public init(uri: String, poolSize: Int = 8, maxAttempts: Int = 20) async throws {
+        self.uri = uri
+        self.poolSize = max(1, poolSize)
+        self.maxAttempts = max(1, maxAttempts)
+        self.threads = DatabaseThreads(count: self.poolSize, name: "lamba-postgres") { nil }
+        // Fail at startup, not at the first request, when the server is unreachable.
+        do {
+            try await threads.run { [uri] connection in _ = try Self.connection(&connection, uri: uri) }
+        } catch {
+            threads.stop()
+            throw error
+        }
+    }
+
+    deinit {
+        threads.stop()
+    }
+
+    public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await retryingSerializationFailures {
+            try await self.run(begin: "BEGIN ISOLATION LEVEL SERIALIZABLE", readOnly: false) { tx in try body(tx) }
+        }
+    }
+
+    /// REPEATABLE READ READ ONLY: one snapshot, and a read-only transaction never fails to serialize.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        try await retryingSerializationFailures {
+            try await self.run(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", readOnly: true) { tx in try body(tx) }
+        }
+    }
+
+    public func close() async {
+        await threads.shutdown()
+    }
+
+    private func retryingSerializationFailures<T>(_ attempt: () async throws -> T) async throws -> T {
+        var delay = Duration.milliseconds(1)
+        for _ in 1..<maxAttempts {
+            do {
+                return try await attempt()
+            } catch StoreError.serializationFailure {
+                // Jittered backoff, awaited off the database threads.
+                try await Task.sleep(for: delay * Double.random(in: 0.5...1.5))
+                delay = min(delay * 2, .milliseconds(100))
+            }
+        }
+        return try await attempt()
+    }
+
+    private func run<T: Sendable>(begin: String, readOnly: Bool, _ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
+        let uri = uri
+        return try await threads.run { connection in
+            var db = try Self.connection(&connection, uri: uri)
+            do {
+                try db.executeScript(begin)
+            } catch StoreError.connectionLost {
+                // The server dropped an idle pooled connection (a restart): nothing was sent in
+                // this transaction yet, so reconnecting once and beginning again is safe.
+                connection = nil
+                db = try Self.connection(&connection, uri: uri)
+                try db.executeScript(begin)
+            }
+            let tx = PostgresTransaction(db, readOnly: readOnly)
+            defer { tx.isOpen = false }
+            do {
+                let result = try body(tx)
+                tx.isOpen = false
+                try db.executeScript("COMMIT")
+                return result
+            } catch {
+                db.rollbackIfPossible()
+                if !db.isUsable { connection = nil }
+                throw error
+            }
+        }
+    }
+
+    private static func connection(_ connection: inout PostgresConnection?, uri: String) throws -> PostgresConnection {
+        if let existing = connection, existing.isUsable { return existing }
+        connection = nil
+        let opened = try PostgresConnection(uri: uri)
+        connection = opened
+        return opened
+    }
+}
+
+final class PostgresTransaction: StoreTransaction {
+    private let db: PostgresConnection
+    private let readOnly: Bool
+    var isOpen = true
+    var dialect: SQLDialect { .postgres }
+
+    init(_ db: PostgresConnection, readOnly: Bool) {
+        self.db = db
+        self.readOnly = readOnly
+    }
+
+    func query(_ sql: SQL, _ parameters: [SQLValue]) throws -> [Row] {
+        guard isOpen else { throw StoreError.transactionClosed }
+        return try db.query(sql, parameters)
+    }
+
+    func execute(_ sql: SQL, _ parameters: [SQLValue]) throws -> Int {
+        guard isOpen else { throw StoreError.transactionClosed }
+        return try db.execute(sql, parameters)
+    }
+
+    func executeScript(_ sql: SQL) throws {
+        guard isOpen else { throw StoreError.transactionClosed }
+        try db.executeScript(sql.text)
+    }
+}

@@ -1,0 +1,155 @@
+internal import CSQLite
+internal import Foundation
+
+/// One sqlite3 connection. Owned by one database thread; never shared (opened with NOMUTEX).
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+
+    /// Opens (creating if needed) the file at `path`. The writer switches the file to WAL, which is
+    /// persistent; readers refuse writes with `query_only`.
+    init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int32) throws(StoreError) {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            throw .connectionLost(reason: "cannot open SQLite database: \(message)")
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        // Before any other statement, so that even the pragmas below wait for a busy file.
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        if !readOnly {
+            let mode = try query(SQL(trusted: "PRAGMA journal_mode = WAL"), []).first?["journal_mode"]
+            guard mode == .text("wal") else { throw .database(message: "cannot switch to WAL journal mode", sqlstate: nil) }
+        }
+        // FULL: a committed token rotation must survive power loss, not only a process crash.
+        try executeScript(SQL(trusted: "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;" + (readOnly ? " PRAGMA query_only = ON;" : "")))
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    func executeScript(_ sql: SQL) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql.text, nil, nil, &message)
+        defer { sqlite3_free(message) }
+        if rc != SQLITE_OK { throw error(rc) }
+    }
+
+    /// Rolls back when a transaction is open; used after a failure, so its own errors are ignored.
+    func rollbackIfActive() {
+        if sqlite3_get_autocommit(handle) == 0 { sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+    }
+
+    func query(_ sql: SQL, _ parameters: [SQLValue]) throws(StoreError) -> [Row] {
+        try withStatement(sql, parameters) { statement throws(StoreError) in
+            let count = sqlite3_column_count(statement)
+            let columns = (0..<count).map { String(cString: sqlite3_column_name(statement, $0)) }
+            var rows: [Row] = []
+            while try step(statement) {
+                rows.append(Row(columns: columns, values: (0..<count).map { column(statement, $0) }))
+            }
+            return rows
+        }
+    }
+
+    func execute(_ sql: SQL, _ parameters: [SQLValue]) throws(StoreError) -> Int {
+        try withStatement(sql, parameters) { statement throws(StoreError) in
+            while try step(statement) {}
+            return Int(sqlite3_changes64(handle))
+        }
+    }
+
+    // MARK: statements
+
+    private func withStatement<T>(_ sql: SQL, _ parameters: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
+        var statement: OpaquePointer?
+        var tail: UnsafePointer<CChar>?
+        let rc = sql.text.withCString { sqlite3_prepare_v2(handle, $0, -1, &statement, &tail) }
+        guard rc == SQLITE_OK else { throw error(rc) }
+        guard let statement else { throw .parameterMismatch("statement is empty") }
+        defer { sqlite3_finalize(statement) }
+        try bind(parameters, to: statement)
+        return try body(statement)
+    }
+
+    // `$N` is a named parameter to sqlite, numbered by first appearance; bind by name so that `$2`
+    // before `$1`, or a repeated `$1`, still get the right value.
+    private func bind(_ parameters: [SQLValue], to statement: OpaquePointer) throws(StoreError) {
+        let expected = Int(sqlite3_bind_parameter_count(statement))
+        guard expected == parameters.count else {
+            throw .parameterMismatch("statement has \(expected) parameters, \(parameters.count) given")
+        }
+        for (offset, value) in parameters.enumerated() {
+            let index = sqlite3_bind_parameter_index(statement, "$\(offset + 1)")
+            guard index > 0 else { throw .parameterMismatch("statement does not use $\(offset + 1)") }
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(statement, index)
+            case .integer(let v): rc = sqlite3_bind_int64(statement, index, v)
+            case .real(let v): rc = sqlite3_bind_double(statement, index, v)
+            case .bool(let v): rc = sqlite3_bind_int64(statement, index, v ? 1 : 0)
+            case .text(let v):
+                // The explicit length keeps any interior NUL; sqlite copies the bytes.
+                rc = v.withCString { lamba_sqlite3_bind_text_transient(statement, index, $0, Int32(v.utf8.count)) }
+            case .blob(let v):
+                rc = v.withUnsafeBytes { bytes in
+                    // A zero-length blob must still be a blob, not NULL: give sqlite a valid pointer.
+                    lamba_sqlite3_bind_blob_transient(statement, index, bytes.baseAddress ?? UnsafeRawPointer(statement), Int32(bytes.count))
+                }
+            }
+            guard rc == SQLITE_OK else { throw error(rc) }
+        }
+    }
+
+    /// True while the statement yields a row.
+    private func step(_ statement: OpaquePointer) throws(StoreError) -> Bool {
+        switch sqlite3_step(statement) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let rc: throw error(rc)
+        }
+    }
+
+    private func column(_ statement: OpaquePointer, _ index: Int32) -> SQLValue {
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_INTEGER:
+            return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_FLOAT:
+            return .real(sqlite3_column_double(statement, index))
+        case SQLITE_TEXT:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard let text = sqlite3_column_text(statement, index) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard let blob = sqlite3_column_blob(statement, index) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: blob, count: count)))
+        default:
+            return .null
+        }
+    }
+
+    // Maps sqlite's result codes to store errors; the message never includes bound values.
+    private func error(_ rc: Int32) -> StoreError {
+        let extended = sqlite3_extended_errcode(handle)
+        let message = String(cString: sqlite3_errmsg(handle))
+        switch extended {
+        case Int32(LAMBA_SQLITE_CONSTRAINT_UNIQUE), Int32(LAMBA_SQLITE_CONSTRAINT_PRIMARYKEY):
+            // "UNIQUE constraint failed: table.column"
+            let columns = message.split(separator: ":", maxSplits: 1).dropFirst().first
+            return .uniqueViolation(constraint: columns.map { $0.trimmingCharacters(in: .whitespaces) })
+        case Int32(LAMBA_SQLITE_CONSTRAINT_FOREIGNKEY):
+            return .foreignKeyViolation(constraint: nil)
+        default:
+            break
+        }
+        switch rc & 0xFF {
+        case SQLITE_BUSY, SQLITE_LOCKED: return .busy
+        default: return .database(message: message, sqlstate: "SQLITE_\(extended)")
+        }
+    }
+}

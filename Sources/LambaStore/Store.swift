@@ -1,0 +1,72 @@
+/// Which SQL dialect a store speaks; migrations and the few dialect-specific statements switch on it.
+public enum SQLDialect: String, Sendable, Hashable {
+    case sqlite
+    case postgres
+}
+
+/// The storage contract the domain uses. SQLite and PostgreSQL implement it identically.
+///
+/// Every call runs its body on a dedicated database thread, never on Swift's cooperative pool, so
+/// the body is synchronous and must not escape the transaction it is given.
+public protocol Store: Sendable {
+    var dialect: SQLDialect { get }
+
+    /// Runs `body` in one read-write transaction: committed when it returns, rolled back when it
+    /// throws (the body's own error is rethrown unchanged). Transactions are serializable on both
+    /// databases; on a serialization failure the body is run again a bounded number of times, so it
+    /// must have no side effects outside the transaction.
+    /// - Throws: the body's error, or `StoreError`.
+    func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+
+    /// Runs `body` in a read-only transaction that sees one consistent snapshot.
+    /// - Throws: the body's error, or `StoreError`.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+
+    /// Closes every connection and stops the store's threads; later calls throw.
+    func close() async
+}
+
+/// Queries inside a transaction. Parameters are `$1, $2, …`.
+public protocol StoreReader {
+    var dialect: SQLDialect { get }
+    /// - Throws: `StoreError`.
+    func query(_ sql: SQL, _ parameters: [SQLValue]) throws -> [Row]
+}
+
+/// Changes inside a read-write transaction.
+public protocol StoreTransaction: StoreReader {
+    /// Runs one statement and returns how many rows it changed.
+    /// - Throws: `StoreError` (`.uniqueViolation` for a duplicate key).
+    @discardableResult
+    func execute(_ sql: SQL, _ parameters: [SQLValue]) throws -> Int
+
+    /// Runs several parameterless statements (schema changes); only for migrations and tests.
+    func executeScript(_ sql: SQL) throws
+}
+
+extension StoreReader {
+    public func query(_ sql: SQL) throws -> [Row] {
+        try query(sql, [])
+    }
+
+    /// The only row of a query. - Throws: `StoreError.notFound` when there is none.
+    public func queryOne(_ sql: SQL, _ parameters: [SQLValue] = []) throws -> Row {
+        guard let row = try query(sql, parameters).first else { throw StoreError.notFound }
+        return row
+    }
+}
+
+extension StoreTransaction {
+    @discardableResult
+    public func execute(_ sql: SQL) throws -> Int {
+        try execute(sql, [])
+    }
+}
+
+extension Store {
+    /// Applies pending migrations; see `Migrator`.
+    @discardableResult
+    public func migrate(_ migrations: [Migration] = Migrations.all) async throws -> [Migration] {
+        try await Migrator(migrations: migrations).migrate(self)
+    }
+}
