@@ -24,9 +24,11 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
 
-        .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson"], swiftSettings: strict),
-        .target(name: "LambaStore", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson", "CArgon2"], swiftSettings: strict),
+        .target(name: "LambaModel", dependencies: ["LambaJOSE"], swiftSettings: strict),
+        .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         .executableTarget(
             name: "lamba",

@@ -72,6 +72,7 @@ public enum Migrations {
                 FOR EACH ROW EXECUTE FUNCTION events_immutable();
                 """
         ),
+        IdentitySchema.migration,
     ]
 }
 

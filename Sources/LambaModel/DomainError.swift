@@ -1,0 +1,27 @@
+/// Every refusal of the domain, in words an operator can act on. The console API maps each case to
+/// an HTTP status and a machine-readable code; the OAuth engine maps them to protocol errors.
+public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A field failed validation.
+    case invalid(field: String, reason: String)
+    /// No such entity in the caller's tenant. Also the answer for another tenant's ids (no leak).
+    case notFound(String)
+    /// The entity exists already (a slug, an email, a membership).
+    case conflict(String)
+    /// The caller lacks the capability.
+    case forbidden(String)
+    /// A plan limit was reached.
+    case limitExceeded(limit: String, maximum: Int)
+    /// The action breaks a rule of the model (built-in roles, stranded members, private Projects).
+    case refused(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let field, let reason): "\(field) \(reason)"
+        case .notFound(let what): "\(what) not found"
+        case .conflict(let what): what
+        case .forbidden(let what): what
+        case .limitExceeded(let limit, let maximum): "plan limit reached: at most \(maximum) \(limit)"
+        case .refused(let why): why
+        }
+    }
+}

@@ -1,0 +1,77 @@
+public import Foundation
+public import LambaJOSE
+
+/// A lifecycle fact, written in the same transaction as the change it describes (seed 000). The
+/// `data` bytes are fixed when the event is written.
+public struct DomainEvent: Sendable, Hashable {
+    public var id: String
+    public var type: EventType
+    /// Who caused it: a user id, an API key id, or `system`.
+    public var actor: String
+    public var workspaceID: String?
+    public var projectID: String?
+    public var environment: Environment?
+    public var sessionID: String?
+    public var occurredAt: Date
+    public var data: JSONObject
+
+    public init(type: EventType, actor: String, workspaceID: String?, projectID: String? = nil, environment: Environment? = nil,
+                sessionID: String? = nil, occurredAt: Date = Date(), data: JSONObject = JSONObject()) {
+        self.id = EntityID.generate(.event)
+        self.type = type
+        self.actor = actor
+        self.workspaceID = workspaceID
+        self.projectID = projectID
+        self.environment = environment
+        self.sessionID = sessionID
+        self.occurredAt = occurredAt
+        self.data = data
+    }
+}
+
+/// Event type names, `noun.verb`, stable: webhooks and audit filters are keyed by them.
+public struct EventType: RawRepresentable, Sendable, Hashable, Codable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    public static let userCreated: EventType = "user.created"
+    public static let workspaceCreated: EventType = "workspace.created"
+    public static let workspaceUpdated: EventType = "workspace.updated"
+    public static let workspaceDeactivated: EventType = "workspace.deactivated"
+    public static let workspaceForcedLogout: EventType = "workspace.forced_logout"
+    public static let apiKeyCreated: EventType = "api_key.created"
+    public static let apiKeyRevoked: EventType = "api_key.revoked"
+    public static let projectCreated: EventType = "project.created"
+    public static let projectUpdated: EventType = "project.updated"
+    public static let projectDeactivated: EventType = "project.deactivated"
+    public static let environmentUpdated: EventType = "environment.updated"
+    public static let clientCreated: EventType = "client.created"
+    public static let clientUpdated: EventType = "client.updated"
+    public static let clientDeleted: EventType = "client.deleted"
+    public static let clientSecretRotated: EventType = "client.secret_rotated"
+    public static let roleCreated: EventType = "role.created"
+    public static let roleUpdated: EventType = "role.updated"
+    public static let roleDeleted: EventType = "role.deleted"
+    public static let teamInviteCreated: EventType = "team_invite.created"
+    public static let teamMemberAdded: EventType = "team_member.added"
+    public static let teamMemberUpdated: EventType = "team_member.updated"
+    public static let teamMemberRemoved: EventType = "team_member.removed"
+    public static let teamMemberPromoted: EventType = "team_member.promoted"
+    public static let projectInviteCreated: EventType = "project_invite.created"
+    public static let inviteRevoked: EventType = "invite.revoked"
+    public static let projectMemberAdded: EventType = "project_member.added"
+    public static let projectMemberJoined: EventType = "project_member.joined"
+    public static let projectMemberRegistered: EventType = "project_member.registered"
+    public static let projectMemberRoleChanged: EventType = "project_member.role_changed"
+    public static let projectMemberRemoved: EventType = "project_member.removed"
+    public static let sessionCreated: EventType = "session.created"
+    public static let sessionRevoked: EventType = "session.revoked"
+    public static let runtimeScopeCreated: EventType = "runtime_scope.created"
+    public static let runtimeScopeRevoked: EventType = "runtime_scope.revoked"
+    public static let tokenRevoked: EventType = "token.revoked"
+    public static let refreshTokenReused: EventType = "refresh_token.reused"
+    public static let authorizationCodeReplayed: EventType = "authorization_code.replayed"
+    public static let signingKeyRotated: EventType = "signing_key.rotated"
+}

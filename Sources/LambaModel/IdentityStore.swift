@@ -1,0 +1,108 @@
+public import Foundation
+
+/// Reads of the identity model, inside one consistent snapshot. Every lookup by id is also scoped by
+/// the tenant that owns it where the caller knows it, so a foreign id reads as nil.
+/// All methods throw the store's errors (`StoreError`) unchanged.
+public protocol IdentityReader {
+    func user(id: String) throws -> LambaUser?
+    func user(email: String) throws -> LambaUser?
+
+    func workspace(id: String) throws -> Workspace?
+    func workspace(slug: String) throws -> Workspace?
+    /// Workspaces where the user is a Team Member.
+    func workspaces(teamMemberUserID: String) throws -> [Workspace]
+
+    func project(id: String, workspaceID: String) throws -> Project?
+    /// By globally unique slug, for issuer URLs; the caller checks status.
+    func project(slug: String) throws -> Project?
+    func projects(workspaceID: String) throws -> [Project]
+    func environmentSettings(projectID: String, environment: Environment) throws -> EnvironmentSettings?
+
+    func teamMember(workspaceID: String, userID: String) throws -> TeamMember?
+    func teamMember(id: String, workspaceID: String) throws -> TeamMember?
+    func teamMembers(workspaceID: String) throws -> [TeamMember]
+
+    func projectMember(projectID: String, userID: String) throws -> ProjectMember?
+    func projectMember(id: String, projectID: String) throws -> ProjectMember?
+    func projectMembers(projectID: String, includeRemoved: Bool) throws -> [ProjectMember]
+    func countActiveProjectMembers(projectID: String) throws -> Int
+
+    func roles(projectID: String) throws -> [ProjectRole]
+
+    func client(id: String) throws -> OAuthClient?
+    func clients(projectID: String, environment: Environment?) throws -> [OAuthClient]
+
+    func invite(id: String, workspaceID: String) throws -> Invite?
+    func invite(tokenHash: String) throws -> Invite?
+    func invites(workspaceID: String, projectID: String?) throws -> [Invite]
+
+    func apiKey(secretHash: String) throws -> APIKey?
+    func apiKeys(workspaceID: String) throws -> [APIKey]
+
+    func identitySession(tokenHash: String) throws -> IdentitySession?
+    func identitySession(id: String) throws -> IdentitySession?
+    func runtimeScope(id: String) throws -> RuntimeScope?
+    /// The newest active scope of a session in a Project environment.
+    func activeRuntimeScope(sessionID: String, projectID: String, environment: Environment) throws -> RuntimeScope?
+    /// Whether a scope of this session in this Project environment was ever revoked (no auto-heal).
+    func hasRevokedRuntimeScope(sessionID: String, projectID: String, environment: Environment) throws -> Bool
+    func runtimeScopes(userID: String, activeOnly: Bool) throws -> [RuntimeScope]
+}
+
+/// Changes to the identity model; each is part of the surrounding transaction, together with the
+/// events appended in it. Inserts throw `StoreError.uniqueViolation` for a duplicate key.
+public protocol IdentityWriter: IdentityReader {
+    func insert(_ user: LambaUser) throws
+    func update(_ user: LambaUser) throws
+    func insert(_ workspace: Workspace) throws
+    func update(_ workspace: Workspace) throws
+    func insert(_ project: Project) throws
+    func update(_ project: Project) throws
+    func save(_ settings: EnvironmentSettings) throws
+    func insert(_ member: TeamMember) throws
+    func update(_ member: TeamMember) throws
+    func deleteTeamMember(id: String) throws
+    func insert(_ member: ProjectMember) throws
+    func update(_ member: ProjectMember) throws
+    func insert(_ role: ProjectRole) throws
+    func update(_ role: ProjectRole) throws
+    func deleteRole(projectID: String, name: String) throws
+    func insert(_ client: OAuthClient) throws
+    func update(_ client: OAuthClient) throws
+    func deleteClient(id: String) throws
+    func insert(_ invite: Invite) throws
+    func update(_ invite: Invite) throws
+    func insert(_ key: APIKey) throws
+    func update(_ key: APIKey) throws
+    func insert(_ session: IdentitySession) throws
+    func update(_ session: IdentitySession) throws
+    func insert(_ scope: RuntimeScope) throws
+    /// Revokes the active runtime scopes that match, returning them; tokens bound to them die with them.
+    func revokeRuntimeScopes(_ selector: RuntimeScopeSelector, reason: String, at date: Date) throws -> [RuntimeScope]
+    /// Revokes the active identity sessions of a Workspace, optionally of one user, returning them.
+    func revokeIdentitySessions(workspaceID: String, userID: String?, reason: String, at date: Date) throws -> [IdentitySession]
+    func append(_ event: DomainEvent) throws
+}
+
+/// Which runtime scopes a revocation reaches. Revoke granularity is the Project: there is
+/// deliberately no selector by client (`applicationID` is audit-only).
+public enum RuntimeScopeSelector: Sendable, Hashable {
+    case scope(id: String)
+    /// One user's scopes in one Project (membership removed or role changed).
+    case member(projectID: String, userID: String)
+    /// Every scope of a Project environment, or of both when nil (deactivation, login method change).
+    case project(projectID: String, environment: Environment?)
+    /// Every scope in a Workspace (deactivation, forced logout).
+    case workspace(workspaceID: String)
+    /// Every scope of one user in one Workspace (provider linked or unlinked).
+    case user(workspaceID: String, userID: String)
+    /// Every scope under one identity session.
+    case session(sessionID: String)
+}
+
+/// Transactions over the identity model.
+public protocol IdentityStore: Sendable {
+    /// - Throws: the body's error, or the store's.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any IdentityWriter) throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any IdentityReader) throws -> T) async throws -> T
+}

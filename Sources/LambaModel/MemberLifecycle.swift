@@ -1,0 +1,403 @@
+public import Foundation
+import LambaJOSE
+
+/// The member lifecycle of seed 003: team invite, Project member invite, public join, register,
+/// promotion to Team Member, role change, removal. Console access and runtime access never mix:
+/// every flow touches exactly one kind of membership.
+public struct MemberLifecycle: Sendable {
+    public let store: any IdentityStore
+    public var inviteLifetime: TimeInterval = 7 * 24 * 3600
+
+    public init(store: any IdentityStore) {
+        self.store = store
+    }
+
+    // MARK: Team (console access)
+
+    /// Invites a person to the team with a Workspace role and optional Project console roles.
+    /// Returns the invite and its one-time token.
+    public func inviteTeamMember(
+        _ caller: ConsoleCaller, email: String, workspaceRole: WorkspaceRole, projectConsoleRoles: [String: ProjectConsoleRole] = [:]
+    ) async throws -> (Invite, token: String) {
+        try caller.require(.teamManage)
+        try Self.requireAssignable(workspaceRole, by: caller)
+        let email = try EmailAddress.normalize(email)
+        let token = OpaqueSecret.generate(prefix: "lmb_inv_")
+        let lifetime = inviteLifetime
+        let invite = try await store.write { tx in
+            for projectID in projectConsoleRoles.keys {
+                guard try tx.project(id: projectID, workspaceID: caller.workspaceID) != nil else { throw DomainError.notFound("project \(projectID)") }
+            }
+            if let user = try tx.user(email: email), try tx.teamMember(workspaceID: caller.workspaceID, userID: user.id) != nil {
+                throw DomainError.conflict("\(email) is already a Team Member")
+            }
+            try Self.checkTeamLimit(tx, workspaceID: caller.workspaceID)
+            let now = Date()
+            let invite = Invite(
+                id: EntityID.generate(.invite), kind: .team, workspaceID: caller.workspaceID, projectID: nil, email: email,
+                workspaceRole: workspaceRole, projectConsoleRoles: projectConsoleRoles, projectRole: nil, tokenHash: token.hash,
+                invitedBy: caller.actor, createdAt: now, expiresAt: now.addingTimeInterval(lifetime), acceptedAt: nil, revokedAt: nil)
+            try tx.insert(invite)
+            try tx.append(DomainEvent(type: .teamInviteCreated, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+                "invite_id": .string(invite.id), "email": .string(email), "workspace_role": .string(workspaceRole.rawValue),
+            ]))
+            return invite
+        }
+        return (invite, token.value)
+    }
+
+    /// Makes an existing user a Team Member. Assigns no Project role: console access only (seed 003).
+    public func promoteToTeamMember(
+        _ caller: ConsoleCaller, userID: String, workspaceRole: WorkspaceRole, projectConsoleRoles: [String: ProjectConsoleRole] = [:]
+    ) async throws -> TeamMember {
+        try caller.require(.teamManage)
+        try Self.requireAssignable(workspaceRole, by: caller)
+        return try await store.write { tx in
+            // Only people already known to this Workspace (its Project Members) can be promoted by id;
+            // anyone else is invited by email, so ids of other tenants' users reveal nothing.
+            guard try tx.user(id: userID) != nil,
+                try tx.projects(workspaceID: caller.workspaceID).contains(where: { try tx.projectMember(projectID: $0.id, userID: userID)?.status == .active })
+            else { throw DomainError.notFound("user \(userID)") }
+            for projectID in projectConsoleRoles.keys {
+                guard try tx.project(id: projectID, workspaceID: caller.workspaceID) != nil else { throw DomainError.notFound("project \(projectID)") }
+            }
+            guard try tx.teamMember(workspaceID: caller.workspaceID, userID: userID) == nil else {
+                throw DomainError.conflict("user \(userID) is already a Team Member")
+            }
+            try Self.checkTeamLimit(tx, workspaceID: caller.workspaceID)
+            let member = TeamMember(workspaceID: caller.workspaceID, userID: userID, workspaceRole: workspaceRole, projectConsoleRoles: projectConsoleRoles)
+            try tx.insert(member)
+            try tx.append(DomainEvent(type: .teamMemberPromoted, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+                "team_member_id": .string(member.id), "user_id": .string(userID), "workspace_role": .string(workspaceRole.rawValue),
+            ]))
+            return member
+        }
+    }
+
+    /// Changes a Team Member's Workspace role and Project console roles.
+    public func updateTeamMember(
+        _ caller: ConsoleCaller, teamMemberID: String, workspaceRole: WorkspaceRole?, projectConsoleRoles: [String: ProjectConsoleRole]?
+    ) async throws -> TeamMember {
+        try caller.require(.teamManage)
+        if let workspaceRole { try Self.requireAssignable(workspaceRole, by: caller) }
+        return try await store.write { tx in
+            guard var member = try tx.teamMember(id: teamMemberID, workspaceID: caller.workspaceID) else {
+                throw DomainError.notFound("team member \(teamMemberID)")
+            }
+            if member.workspaceRole == .owner, workspaceRole != nil, workspaceRole != .owner {
+                try Self.requireAnotherOwner(tx, workspaceID: caller.workspaceID, besides: member.id)
+            }
+            if member.workspaceRole == .owner, caller.workspaceRole != .owner {
+                throw DomainError.forbidden("only an owner may change an owner")
+            }
+            if let projectConsoleRoles {
+                for projectID in projectConsoleRoles.keys {
+                    guard try tx.project(id: projectID, workspaceID: caller.workspaceID) != nil else { throw DomainError.notFound("project \(projectID)") }
+                }
+                member.projectConsoleRoles = projectConsoleRoles
+            }
+            if let workspaceRole { member.workspaceRole = workspaceRole }
+            try tx.update(member)
+            try tx.append(DomainEvent(type: .teamMemberUpdated, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+                "team_member_id": .string(member.id), "user_id": .string(member.userID), "workspace_role": .string(member.workspaceRole.rawValue),
+            ]))
+            return member
+        }
+    }
+
+    /// Removes console access. Project memberships of the same person are untouched.
+    public func removeTeamMember(_ caller: ConsoleCaller, teamMemberID: String) async throws {
+        try caller.require(.teamManage)
+        try await store.write { tx in
+            guard let member = try tx.teamMember(id: teamMemberID, workspaceID: caller.workspaceID) else {
+                throw DomainError.notFound("team member \(teamMemberID)")
+            }
+            if member.workspaceRole == .owner {
+                guard caller.workspaceRole == .owner else { throw DomainError.forbidden("only an owner may remove an owner") }
+                try Self.requireAnotherOwner(tx, workspaceID: caller.workspaceID, besides: member.id)
+            }
+            try tx.deleteTeamMember(id: member.id)
+            try tx.append(DomainEvent(type: .teamMemberRemoved, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+                "team_member_id": .string(member.id), "user_id": .string(member.userID),
+            ]))
+        }
+    }
+
+    // MARK: Project members (runtime access)
+
+    /// Invites a person to a Project with a chosen role, `viewer` when none is chosen.
+    public func inviteProjectMember(_ caller: ConsoleCaller, projectID: String, email: String, role: String?) async throws -> (Invite, token: String) {
+        try caller.require(.membersManage, inProject: projectID)
+        let email = try EmailAddress.normalize(email)
+        let token = OpaqueSecret.generate(prefix: "lmb_inv_")
+        let lifetime = inviteLifetime
+        let invite = try await store.write { tx in
+            let project = try Self.activeProject(tx, projectID, caller.workspaceID)
+            let role = role ?? ProjectRole.viewer
+            try Self.requireRole(tx, projectID: project.id, role)
+            if let user = try tx.user(email: email), try tx.projectMember(projectID: project.id, userID: user.id)?.status == .active {
+                throw DomainError.conflict("\(email) is already a member of the project")
+            }
+            let now = Date()
+            let invite = Invite(
+                id: EntityID.generate(.invite), kind: .project, workspaceID: caller.workspaceID, projectID: project.id, email: email,
+                workspaceRole: nil, projectConsoleRoles: [:], projectRole: role, tokenHash: token.hash, invitedBy: caller.actor,
+                createdAt: now, expiresAt: now.addingTimeInterval(lifetime), acceptedAt: nil, revokedAt: nil)
+            try tx.insert(invite)
+            try tx.append(DomainEvent(type: .projectInviteCreated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                "invite_id": .string(invite.id), "email": .string(email), "role": .string(role),
+            ]))
+            return invite
+        }
+        return (invite, token.value)
+    }
+
+    /// Operator-managed membership: adds an existing user (found by email) to a Project directly.
+    public func addProjectMember(_ caller: ConsoleCaller, projectID: String, email: String, roles: [String]?) async throws -> ProjectMember {
+        try caller.require(.membersManage, inProject: projectID)
+        let email = try EmailAddress.normalize(email)
+        return try await store.write { tx in
+            let project = try Self.activeProject(tx, projectID, caller.workspaceID)
+            guard let user = try tx.user(email: email) else { throw DomainError.notFound("user with email \(email)") }
+            let roles = roles ?? [ProjectRole.viewer]
+            try Self.requireRoles(tx, projectID: project.id, roles)
+            let member = try Self.admit(tx, project: project, userID: user.id, roles: roles, via: .operator, actor: caller.actor, eventType: .projectMemberAdded)
+            return member
+        }
+    }
+
+    /// Accepts an invite as `userID` (who must hold the invited email, verified by the caller's flow).
+    /// Team invites make a Team Member; Project invites make a Project Member. Never both.
+    public func acceptInvite(token: String, userID: String) async throws -> Invite {
+        let hash = OpaqueSecret.hash(token)
+        return try await store.write { tx in
+            guard var invite = try tx.invite(tokenHash: hash), invite.isOpen, invite.expiresAt > Date() else {
+                throw DomainError.notFound("invite")
+            }
+            guard let user = try tx.user(id: userID), user.email == invite.email else {
+                throw DomainError.refused("the invite was sent to another email address")
+            }
+            switch invite.kind {
+            case .team:
+                guard try tx.teamMember(workspaceID: invite.workspaceID, userID: userID) == nil else {
+                    throw DomainError.conflict("already a Team Member")
+                }
+                try Self.checkTeamLimit(tx, workspaceID: invite.workspaceID)
+                let member = TeamMember(workspaceID: invite.workspaceID, userID: userID, workspaceRole: invite.workspaceRole ?? .viewer,
+                                        projectConsoleRoles: invite.projectConsoleRoles)
+                try tx.insert(member)
+                try tx.append(DomainEvent(type: .teamMemberAdded, actor: userID, workspaceID: invite.workspaceID, data: [
+                    "team_member_id": .string(member.id), "user_id": .string(userID), "invite_id": .string(invite.id),
+                    "workspace_role": .string(member.workspaceRole.rawValue),
+                ]))
+            case .project:
+                guard let projectID = invite.projectID else { throw DomainError.notFound("invite") }
+                let project = try Self.activeProject(tx, projectID, invite.workspaceID)
+                let role = invite.projectRole ?? ProjectRole.viewer
+                // The role may have been deleted since the invite was sent: fall back to the built-in viewer.
+                let roles = try tx.roles(projectID: project.id).contains { $0.name == role } ? [role] : [ProjectRole.viewer]
+                _ = try Self.admit(tx, project: project, userID: userID, roles: roles, via: .invite, actor: userID, eventType: .projectMemberAdded)
+            }
+            invite.acceptedAt = Date()
+            try tx.update(invite)
+            return invite
+        }
+    }
+
+    /// Public join: a signed-in user joins a public Project whose environment allows it, with the
+    /// environment's default role (`viewer` unless configured).
+    public func publicJoin(userID: String, projectID: String, workspaceID: String, environment: Environment) async throws -> ProjectMember {
+        try await store.write { tx in
+            let project = try Self.activeProject(tx, projectID, workspaceID)
+            guard project.visibility == .public else { throw DomainError.refused("this project is private: members join by invitation") }
+            guard let settings = try tx.environmentSettings(projectID: project.id, environment: environment), settings.allowPublicJoin else {
+                throw DomainError.refused("public join is not enabled for this project")
+            }
+            return try Self.admit(tx, project: project, userID: userID, roles: [settings.defaultJoinRole], via: .publicJoin, actor: userID,
+                                  eventType: .projectMemberJoined, environment: environment)
+        }
+    }
+
+    /// Register: creates a Lamba User with a password and makes them a member of a public Project
+    /// whose environment allows registration, with the default role. Hashing runs before the
+    /// transaction, off the writer.
+    public func register(email: String, password: String, name: String, projectID: String, workspaceID: String, environment: Environment) async throws -> (LambaUser, ProjectMember) {
+        let email = try EmailAddress.normalize(email)
+        try Self.validatePassword(password)
+        let name = try Self.validateName(name)
+        // Check the rules before spending a password hash on the request.
+        try await store.read { tx in
+            let project = try Self.activeProject(tx, projectID, workspaceID)
+            guard project.visibility == .public else { throw DomainError.refused("this project is private: members join by invitation") }
+            guard let settings = try tx.environmentSettings(projectID: project.id, environment: environment), settings.allowRegister else {
+                throw DomainError.refused("registration is not enabled for this project")
+            }
+        }
+        let passwordHash = try PasswordHasher.hash(password)
+        return try await store.write { tx in
+            let project = try Self.activeProject(tx, projectID, workspaceID)
+            guard let settings = try tx.environmentSettings(projectID: project.id, environment: environment), settings.allowRegister,
+                project.visibility == .public
+            else { throw DomainError.refused("registration is not enabled for this project") }
+            guard try tx.user(email: email) == nil else { throw DomainError.conflict("an account with this email exists; sign in to join") }
+            let user = LambaUser(email: email, name: name, passwordHash: passwordHash)
+            try tx.insert(user)
+            try tx.append(DomainEvent(type: .userCreated, actor: user.id, workspaceID: workspaceID, projectID: project.id, environment: environment,
+                                      data: ["user_id": .string(user.id)]))
+            let member = try Self.admit(tx, project: project, userID: user.id, roles: [settings.defaultJoinRole], via: .register, actor: user.id,
+                                        eventType: .projectMemberRegistered, environment: environment)
+            return (user, member)
+        }
+    }
+
+    /// Changes a Project Member's roles. Their runtime scopes in the Project end, so that the next
+    /// access decision and the next token reflect the change (seed 002, "Membership role changed").
+    public func changeProjectMemberRoles(_ caller: ConsoleCaller, projectID: String, memberID: String, roles: [String]) async throws -> ProjectMember {
+        try caller.require(.membersManage, inProject: projectID)
+        return try await store.write { tx in
+            let project = try Self.activeProject(tx, projectID, caller.workspaceID)
+            guard var member = try tx.projectMember(id: memberID, projectID: project.id), member.status == .active else {
+                throw DomainError.notFound("project member \(memberID)")
+            }
+            try Self.requireRoles(tx, projectID: project.id, roles)
+            let previous = member.roles
+            member.roles = roles
+            member.updatedAt = Date()
+            try tx.update(member)
+            try tx.append(DomainEvent(type: .projectMemberRoleChanged, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                "project_member_id": .string(member.id), "user_id": .string(member.userID),
+                "previous_roles": .array(previous.map(JSONValue.string)), "roles": .array(roles.map(JSONValue.string)),
+            ]))
+            try Self.revokeScopes(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_role_changed", actor: caller.actor,
+                                  workspaceID: caller.workspaceID, projectID: project.id)
+            return member
+        }
+    }
+
+    /// Removes runtime access: the membership ends and its runtime scopes are revoked. Console access
+    /// of the same person is untouched.
+    public func removeProjectMember(_ caller: ConsoleCaller, projectID: String, memberID: String) async throws {
+        try caller.require(.membersManage, inProject: projectID)
+        try await store.write { tx in
+            guard let project = try tx.project(id: projectID, workspaceID: caller.workspaceID) else { throw DomainError.notFound("project \(projectID)") }
+            guard var member = try tx.projectMember(id: memberID, projectID: project.id), member.status == .active else {
+                throw DomainError.notFound("project member \(memberID)")
+            }
+            member.status = .removed
+            member.updatedAt = Date()
+            try tx.update(member)
+            try tx.append(DomainEvent(type: .projectMemberRemoved, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                "project_member_id": .string(member.id), "user_id": .string(member.userID),
+            ]))
+            try Self.revokeScopes(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_removed", actor: caller.actor,
+                                  workspaceID: caller.workspaceID, projectID: project.id)
+        }
+    }
+
+    // MARK: Rules shared by the flows
+
+    static func admit(_ tx: any IdentityWriter, project: Project, userID: String, roles: [String], via: ProjectMember.JoinPath,
+                      actor: String, eventType: EventType, environment: Environment? = nil) throws -> ProjectMember {
+        guard let workspace = try tx.workspace(id: project.workspaceID), workspace.status == .active else {
+            throw DomainError.refused("the workspace is deactivated")
+        }
+        if var existing = try tx.projectMember(projectID: project.id, userID: userID) {
+            guard existing.status == .removed else { throw DomainError.conflict("already a member of the project") }
+            // A removed member who comes back starts again with the roles of this flow.
+            existing.status = .active
+            existing.roles = roles
+            existing.joinedVia = via
+            existing.updatedAt = Date()
+            try checkMemberLimit(tx, project: project, workspace: workspace)
+            try tx.update(existing)
+            try appendAdmitted(tx, existing, actor: actor, eventType: eventType, environment: environment)
+            return existing
+        }
+        try checkMemberLimit(tx, project: project, workspace: workspace)
+        let member = ProjectMember(workspaceID: project.workspaceID, projectID: project.id, userID: userID, roles: roles, joinedVia: via)
+        try tx.insert(member)
+        try appendAdmitted(tx, member, actor: actor, eventType: eventType, environment: environment)
+        return member
+    }
+
+    private static func appendAdmitted(_ tx: any IdentityWriter, _ member: ProjectMember, actor: String, eventType: EventType, environment: Environment?) throws {
+        try tx.append(DomainEvent(type: eventType, actor: actor, workspaceID: member.workspaceID, projectID: member.projectID, environment: environment, data: [
+            "project_member_id": .string(member.id), "user_id": .string(member.userID),
+            "roles": .array(member.roles.map(JSONValue.string)), "joined_via": .string(member.joinedVia.rawValue),
+        ]))
+    }
+
+    static func checkMemberLimit(_ tx: any IdentityReader, project: Project, workspace: Workspace) throws {
+        let maximum = workspace.plan.limits.projectMembersPerProject
+        guard try tx.countActiveProjectMembers(projectID: project.id) < maximum else {
+            throw DomainError.limitExceeded(limit: "project members per project", maximum: maximum)
+        }
+    }
+
+    static func checkTeamLimit(_ tx: any IdentityReader, workspaceID: String) throws {
+        guard let workspace = try tx.workspace(id: workspaceID) else { throw DomainError.notFound("workspace") }
+        let maximum = workspace.plan.limits.teamMembers
+        let pending = try tx.invites(workspaceID: workspaceID, projectID: nil).filter { $0.kind == .team && $0.isOpen && $0.expiresAt > Date() }.count
+        guard try tx.teamMembers(workspaceID: workspaceID).count + pending < maximum else {
+            throw DomainError.limitExceeded(limit: "team members", maximum: maximum)
+        }
+    }
+
+    static func activeProject(_ tx: any IdentityReader, _ projectID: String, _ workspaceID: String) throws -> Project {
+        guard let project = try tx.project(id: projectID, workspaceID: workspaceID) else { throw DomainError.notFound("project \(projectID)") }
+        guard project.status == .active else { throw DomainError.refused("the project is deactivated") }
+        return project
+    }
+
+    static func requireRole(_ tx: any IdentityReader, projectID: String, _ role: String) throws {
+        try requireRoles(tx, projectID: projectID, [role])
+    }
+
+    /// Roles must exist in the Project's catalog; console role names are not Project roles.
+    static func requireRoles(_ tx: any IdentityReader, projectID: String, _ roles: [String]) throws {
+        guard !roles.isEmpty else { throw DomainError.invalid(field: "roles", reason: "must name at least one role") }
+        guard roles.count <= 20, Set(roles).count == roles.count else { throw DomainError.invalid(field: "roles", reason: "must be distinct, at most 20") }
+        let catalog = Set(try tx.roles(projectID: projectID).map(\.name))
+        for role in roles where !catalog.contains(role) {
+            throw DomainError.invalid(field: "roles", reason: "\(role) is not a role of this project")
+        }
+    }
+
+    /// Nobody hands out more console power than they hold: only owners make owners.
+    static func requireAssignable(_ role: WorkspaceRole, by caller: ConsoleCaller) throws(DomainError) {
+        if role == .owner, caller.workspaceRole != .owner { throw .forbidden("only an owner may grant the owner role") }
+        guard role.capabilities.isSubset(of: caller.workspaceRole.capabilities) else {
+            throw .forbidden("the caller cannot grant \(role.rawValue)")
+        }
+    }
+
+    static func requireAnotherOwner(_ tx: any IdentityReader, workspaceID: String, besides memberID: String) throws {
+        guard try tx.teamMembers(workspaceID: workspaceID).contains(where: { $0.workspaceRole == .owner && $0.id != memberID }) else {
+            throw DomainError.refused("a workspace must keep at least one owner")
+        }
+    }
+
+    static func revokeScopes(_ tx: any IdentityWriter, _ selector: RuntimeScopeSelector, reason: String, actor: String,
+                             workspaceID: String, projectID: String?) throws {
+        for scope in try tx.revokeRuntimeScopes(selector, reason: reason, at: Date()) {
+            try tx.append(DomainEvent(type: .runtimeScopeRevoked, actor: actor, workspaceID: workspaceID, projectID: scope.projectID,
+                                      environment: scope.environment, sessionID: scope.sessionID, data: [
+                "runtime_scope_id": .string(scope.id), "user_id": .string(scope.userID), "reason": .string(reason),
+                "application_id": .string(scope.applicationID),
+            ]))
+        }
+    }
+
+    public static func validatePassword(_ password: String) throws(DomainError) {
+        guard password.count >= 10 else { throw .invalid(field: "password", reason: "must be at least 10 characters") }
+        guard password.utf8.count <= PasswordHasher.maximumLength else { throw .invalid(field: "password", reason: "is too long") }
+    }
+
+    public static func validateName(_ name: String, field: String = "name") throws(DomainError) -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...200).contains(trimmed.count), !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw .invalid(field: field, reason: "must be 1 to 200 printable characters")
+        }
+        return trimmed
+    }
+}

@@ -1,0 +1,111 @@
+public import Foundation
+
+/// A product inside a Workspace, with a `sandbox` and a `production` environment (seed 001).
+public struct Project: Sendable, Codable, Hashable {
+    public var id: String
+    public var workspaceID: String
+    /// Globally unique: it names the issuer, `/p/{slug}/{environment}`.
+    public var slug: String
+    public var name: String
+    public var visibility: Visibility
+    public var status: LifecycleStatus
+    public var createdAt: Date
+
+    public enum Visibility: String, Sendable, Codable, Hashable {
+        /// May allow discovery, public join and register, as each environment enables.
+        case `public`
+        /// Members come only by invitation or from operators.
+        case `private`
+    }
+
+    public init(id: String = EntityID.generate(.project), workspaceID: String, slug: String, name: String, visibility: Visibility, createdAt: Date = Date()) {
+        self.id = id
+        self.workspaceID = workspaceID
+        self.slug = slug
+        self.name = name
+        self.visibility = visibility
+        self.status = .active
+        self.createdAt = createdAt
+    }
+}
+
+/// How people may sign in to a Project environment.
+public enum AuthMethod: Sendable, Codable, Hashable, CustomStringConvertible {
+    case password
+    /// An upstream OpenID provider configured in the environment, by its id.
+    case provider(String)
+
+    public var description: String {
+        switch self {
+        case .password: "password"
+        case .provider(let id): "provider:\(id)"
+        }
+    }
+
+    public init?(_ text: String) {
+        if text == "password" {
+            self = .password
+        } else if text.hasPrefix("provider:"), text.count > "provider:".count {
+            self = .provider(String(text.dropFirst("provider:".count)))
+        } else {
+            return nil
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let method = AuthMethod(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown auth method \(text)"))
+        }
+        self = method
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// Open dynamic client registration (RFC 7591), off unless the environment enables it.
+public enum DynamicClientRegistration: String, Sendable, Codable, Hashable {
+    case off
+    /// Only clients whose redirect URIs are loopback (127.0.0.1, [::1], localhost) may register;
+    /// for conformance tools and local development in sandbox.
+    case loopbackOnly = "loopback_only"
+    case open
+}
+
+/// The per-environment settings of a Project: each environment is its own OpenID Provider.
+public struct EnvironmentSettings: Sendable, Codable, Hashable {
+    public var projectID: String
+    public var environment: Environment
+    public var authMethods: [AuthMethod]
+    /// Public Projects only: anyone may join with a Lamba account.
+    public var allowPublicJoin: Bool
+    /// Public Projects only: anyone may create an account and join.
+    public var allowRegister: Bool
+    /// The Project role that join and register give (`viewer` unless configured).
+    public var defaultJoinRole: String
+    public var accessTokenLifetimeSeconds: Int
+    public var idTokenLifetimeSeconds: Int
+    public var refreshTokenLifetimeSeconds: Int
+    public var authorizationCodeLifetimeSeconds: Int
+    /// Access token signing algorithm (`ES256` by default); ID tokens may use others per client.
+    public var accessTokenAlgorithm: String
+    public var dynamicClientRegistration: DynamicClientRegistration
+
+    public init(projectID: String, environment: Environment) {
+        self.projectID = projectID
+        self.environment = environment
+        self.authMethods = [.password]
+        self.allowPublicJoin = false
+        self.allowRegister = false
+        self.defaultJoinRole = ProjectRole.viewer
+        self.accessTokenLifetimeSeconds = 600
+        self.idTokenLifetimeSeconds = 600
+        self.refreshTokenLifetimeSeconds = 30 * 24 * 3600
+        self.authorizationCodeLifetimeSeconds = 60
+        self.accessTokenAlgorithm = "ES256"
+        self.dynamicClientRegistration = .off
+    }
+}

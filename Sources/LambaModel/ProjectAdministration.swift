@@ -1,0 +1,346 @@
+public import Foundation
+import LambaJOSE
+
+/// Projects, their environments, role catalogs and OAuth clients, as operators manage them.
+public struct ProjectAdministration: Sendable {
+    public let store: any IdentityStore
+
+    public init(store: any IdentityStore) {
+        self.store = store
+    }
+
+    // MARK: Projects
+
+    /// Creates a Project with both environments and the starter role catalog.
+    public func createProject(_ caller: ConsoleCaller, slug: String, name: String, visibility: Project.Visibility) async throws -> Project {
+        try caller.require(.projectsCreate)
+        try Slug.validate(slug)
+        let name = try MemberLifecycle.validateName(name)
+        return try await store.write { tx in
+            guard let workspace = try tx.workspace(id: caller.workspaceID), workspace.status == .active else {
+                throw DomainError.refused("the workspace is deactivated")
+            }
+            let maximum = workspace.plan.limits.projects
+            guard try tx.projects(workspaceID: workspace.id).count < maximum else {
+                throw DomainError.limitExceeded(limit: "projects", maximum: maximum)
+            }
+            guard try tx.project(slug: slug) == nil else { throw DomainError.conflict("project slug \(slug) is taken") }
+            let project = Project(workspaceID: workspace.id, slug: slug, name: name, visibility: visibility)
+            try tx.insert(project)
+            for environment in Environment.allCases {
+                try tx.save(EnvironmentSettings(projectID: project.id, environment: environment))
+            }
+            for role in ProjectRole.starterCatalog(projectID: project.id) { try tx.insert(role) }
+            try tx.append(DomainEvent(type: .projectCreated, actor: caller.actor, workspaceID: workspace.id, projectID: project.id, data: [
+                "project_id": .string(project.id), "slug": .string(slug), "visibility": .string(visibility.rawValue),
+            ]))
+            return project
+        }
+    }
+
+    public func updateProject(_ caller: ConsoleCaller, projectID: String, name: String?, visibility: Project.Visibility?) async throws -> Project {
+        try caller.require(.projectManage, inProject: projectID)
+        let name = try name.map { try MemberLifecycle.validateName($0) }
+        return try await store.write { tx in
+            var project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
+            if let name { project.name = name }
+            if let visibility { project.visibility = visibility }
+            try tx.update(project)
+            try tx.append(DomainEvent(type: .projectUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                "name": .string(project.name), "visibility": .string(project.visibility.rawValue),
+            ]))
+            return project
+        }
+    }
+
+    /// Deactivation ends every runtime scope of the Project in both environments.
+    public func deactivateProject(_ caller: ConsoleCaller, projectID: String) async throws -> Project {
+        try caller.require(.projectManage, inProject: projectID)
+        return try await store.write { tx in
+            var project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
+            project.status = .deactivated
+            try tx.update(project)
+            try tx.append(DomainEvent(type: .projectDeactivated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+                                      data: ["project_id": .string(project.id)]))
+            try MemberLifecycle.revokeScopes(tx, .project(projectID: project.id, environment: nil), reason: "project_deactivated",
+                                             actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id)
+            return project
+        }
+    }
+
+    // MARK: Environments
+
+    public struct EnvironmentChanges: Sendable {
+        public var authMethods: [AuthMethod]?
+        public var allowPublicJoin: Bool?
+        public var allowRegister: Bool?
+        public var defaultJoinRole: String?
+        public var accessTokenLifetimeSeconds: Int?
+        public var idTokenLifetimeSeconds: Int?
+        public var refreshTokenLifetimeSeconds: Int?
+        public var accessTokenAlgorithm: String?
+        public var dynamicClientRegistration: DynamicClientRegistration?
+        public init() {}
+    }
+
+    /// Applies environment changes. A change of sign-in methods is checked against the active
+    /// runtime Project Members first (seed 003): if some would be left without a way to sign in,
+    /// it is refused with their number and the methods they use. Login method changes end the
+    /// environment's runtime scopes (seed 002).
+    public func updateEnvironment(_ caller: ConsoleCaller, projectID: String, environment: Environment, _ changes: EnvironmentChanges) async throws -> EnvironmentSettings {
+        try caller.require(.projectManage, inProject: projectID)
+        if let lifetime = changes.accessTokenLifetimeSeconds { try Self.checkLifetime(lifetime, "access_token_lifetime_seconds", 60...86_400) }
+        if let lifetime = changes.idTokenLifetimeSeconds { try Self.checkLifetime(lifetime, "id_token_lifetime_seconds", 60...86_400) }
+        if let lifetime = changes.refreshTokenLifetimeSeconds { try Self.checkLifetime(lifetime, "refresh_token_lifetime_seconds", 300...(365 * 86_400)) }
+        if let alg = changes.accessTokenAlgorithm, JWSAlgorithm(rawValue: alg) == nil {
+            throw DomainError.invalid(field: "access_token_algorithm", reason: "must be one of RS256, PS256, ES256, EdDSA")
+        }
+        if let methods = changes.authMethods {
+            guard !methods.isEmpty else { throw DomainError.invalid(field: "auth_methods", reason: "must keep at least one sign-in method") }
+            guard Set(methods).count == methods.count else { throw DomainError.invalid(field: "auth_methods", reason: "must not repeat a method") }
+        }
+        return try await store.write { tx in
+            let project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
+            guard var settings = try tx.environmentSettings(projectID: project.id, environment: environment) else {
+                throw DomainError.notFound("environment \(environment.rawValue)")
+            }
+            var loginMethodsChanged = false
+            if let methods = changes.authMethods, methods != settings.authMethods {
+                try AuthMethodGuard.check(tx, project: project, environment: environment, newMethods: methods)
+                settings.authMethods = methods
+                loginMethodsChanged = true
+            }
+            if let role = changes.defaultJoinRole {
+                try MemberLifecycle.requireRole(tx, projectID: project.id, role)
+                settings.defaultJoinRole = role
+            }
+            if let value = changes.allowPublicJoin { settings.allowPublicJoin = value }
+            if let value = changes.allowRegister { settings.allowRegister = value }
+            if (settings.allowPublicJoin || settings.allowRegister), project.visibility == .private {
+                throw DomainError.refused("a private project cannot allow public join or register; make it public first")
+            }
+            if let value = changes.accessTokenLifetimeSeconds { settings.accessTokenLifetimeSeconds = value }
+            if let value = changes.idTokenLifetimeSeconds { settings.idTokenLifetimeSeconds = value }
+            if let value = changes.refreshTokenLifetimeSeconds { settings.refreshTokenLifetimeSeconds = value }
+            if let value = changes.accessTokenAlgorithm { settings.accessTokenAlgorithm = value }
+            if let value = changes.dynamicClientRegistration { settings.dynamicClientRegistration = value }
+            try tx.save(settings)
+            try tx.append(DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+                                      environment: environment, data: [
+                "auth_methods": .array(settings.authMethods.map { .string($0.description) }),
+                "login_methods_changed": .bool(loginMethodsChanged),
+            ]))
+            if loginMethodsChanged {
+                try MemberLifecycle.revokeScopes(tx, .project(projectID: project.id, environment: environment), reason: "login_method_changed",
+                                                 actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id)
+            }
+            return settings
+        }
+    }
+
+    private static func checkLifetime(_ value: Int, _ field: String, _ range: ClosedRange<Int>) throws(DomainError) {
+        guard range.contains(value) else { throw .invalid(field: field, reason: "must be between \(range.lowerBound) and \(range.upperBound)") }
+    }
+
+    // MARK: Role catalog
+
+    public func createRole(_ caller: ConsoleCaller, projectID: String, name: String, description: String, permissions: [String]) async throws -> ProjectRole {
+        try caller.require(.rolesManage, inProject: projectID)
+        try ProjectRole.validateName(name)
+        try ProjectRole.validatePermissions(permissions)
+        guard description.count <= 500 else { throw DomainError.invalid(field: "description", reason: "must be at most 500 characters") }
+        return try await store.write { tx in
+            let project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
+            guard !(try tx.roles(projectID: project.id).contains { $0.name == name }) else { throw DomainError.conflict("role \(name) exists") }
+            let role = ProjectRole(projectID: project.id, name: name, description: description, permissions: permissions)
+            try tx.insert(role)
+            try tx.append(DomainEvent(type: .roleCreated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                "role": .string(name), "permissions": .array(permissions.map(JSONValue.string)),
+            ]))
+            return role
+        }
+    }
+
+    /// Built-in roles may change their permissions but never be emptied (validation refuses an
+    /// empty list); their names never change.
+    public func updateRole(_ caller: ConsoleCaller, projectID: String, name: String, description: String?, permissions: [String]?) async throws -> ProjectRole {
+        try caller.require(.rolesManage, inProject: projectID)
+        if let permissions { try ProjectRole.validatePermissions(permissions) }
+        if let description, description.count > 500 { throw DomainError.invalid(field: "description", reason: "must be at most 500 characters") }
+        return try await store.write { tx in
+            let project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
+            guard var role = try tx.roles(projectID: project.id).first(where: { $0.name == name }) else { throw DomainError.notFound("role \(name)") }
+            if let description { role.description = description }
+            if let permissions { role.permissions = permissions }
+            try tx.update(role)
+            try tx.append(DomainEvent(type: .roleUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                "role": .string(name), "permissions": .array(role.permissions.map(JSONValue.string)),
+            ]))
+            return role
+        }
+    }
+
+    /// Deletes a custom role. Built-ins are refused; so is a role still held by active members.
+    public func deleteRole(_ caller: ConsoleCaller, projectID: String, name: String) async throws {
+        try caller.require(.rolesManage, inProject: projectID)
+        try await store.write { tx in
+            let project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
+            guard let role = try tx.roles(projectID: project.id).first(where: { $0.name == name }) else { throw DomainError.notFound("role \(name)") }
+            guard !role.builtIn else { throw DomainError.refused("\(name) is a built-in role and cannot be deleted") }
+            let holders = try tx.projectMembers(projectID: project.id, includeRemoved: false).filter { $0.roles.contains(name) }.count
+            guard holders == 0 else { throw DomainError.refused("\(holders) active members hold \(name); give them another role first") }
+            try tx.deleteRole(projectID: project.id, name: name)
+            try tx.append(DomainEvent(type: .roleDeleted, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: ["role": .string(name)]))
+        }
+    }
+
+    // MARK: OAuth clients
+
+    public struct ClientRegistration: Sendable {
+        public var name: String
+        public var type: OAuthClient.ClientType
+        public var redirectURIs: [String]
+        public var postLogoutRedirectURIs: [String] = []
+        public var grantTypes: [String] = ["authorization_code", "refresh_token"]
+        public var tokenEndpointAuthMethod: OAuthClient.AuthMethod?
+        public var firstParty: Bool = false
+        public var idTokenSignedResponseAlg: String = "RS256"
+        public var jwks: String?
+
+        public init(name: String, type: OAuthClient.ClientType, redirectURIs: [String]) {
+            self.name = name
+            self.type = type
+            self.redirectURIs = redirectURIs
+        }
+    }
+
+    public static let supportedGrantTypes: Set<String> = ["authorization_code", "refresh_token", "client_credentials"]
+
+    /// Checks a registration and builds the client; the secret, for confidential clients using a
+    /// `client_secret_*` method, is returned once and stored hashed.
+    public static func makeClient(_ registration: ClientRegistration, workspaceID: String, projectID: String, environment: Environment,
+                                  dynamically: Bool = false) throws -> (OAuthClient, secret: String?) {
+        let name = try MemberLifecycle.validateName(registration.name, field: "client_name")
+        guard registration.redirectURIs.count <= 20, registration.postLogoutRedirectURIs.count <= 20 else {
+            throw DomainError.invalid(field: "redirect_uris", reason: "must hold at most 20 URIs")
+        }
+        for uri in registration.redirectURIs { try OAuthClient.validateRedirectURI(uri) }
+        for uri in registration.postLogoutRedirectURIs { try OAuthClient.validateRedirectURI(uri, field: "post_logout_redirect_uris") }
+        guard !registration.grantTypes.isEmpty, Set(registration.grantTypes).isSubset(of: supportedGrantTypes) else {
+            throw DomainError.invalid(field: "grant_types", reason: "must be among authorization_code, refresh_token, client_credentials")
+        }
+        if registration.grantTypes.contains("authorization_code"), registration.redirectURIs.isEmpty {
+            throw DomainError.invalid(field: "redirect_uris", reason: "are required for the authorization_code grant")
+        }
+        guard JWSAlgorithm(rawValue: registration.idTokenSignedResponseAlg) != nil else {
+            throw DomainError.invalid(field: "id_token_signed_response_alg", reason: "must be one of RS256, PS256, ES256, EdDSA")
+        }
+        let method: OAuthClient.AuthMethod
+        switch registration.type {
+        case .public:
+            method = registration.tokenEndpointAuthMethod ?? .none
+            guard method == .none else { throw DomainError.invalid(field: "token_endpoint_auth_method", reason: "must be none for a public client") }
+            guard !registration.grantTypes.contains("client_credentials") else {
+                throw DomainError.invalid(field: "grant_types", reason: "client_credentials needs a confidential client")
+            }
+        case .confidential:
+            method = registration.tokenEndpointAuthMethod ?? .clientSecretBasic
+            guard method != .none else { throw DomainError.invalid(field: "token_endpoint_auth_method", reason: "a confidential client must authenticate") }
+        }
+        if method == .privateKeyJWT {
+            guard let jwks = registration.jwks, let set = try? JWKSet(jsonBytes: Array(jwks.utf8)), !set.keys.isEmpty,
+                set.keys.allSatisfy({ !$0.isPrivate })
+            else { throw DomainError.invalid(field: "jwks", reason: "private_key_jwt needs a JWK Set of public signing keys") }
+        }
+        let secret: OpaqueSecret? = (method == .clientSecretBasic || method == .clientSecretPost) ? OpaqueSecret.generate(prefix: "lmb_cs_") : nil
+        let client = OAuthClient(
+            workspaceID: workspaceID, projectID: projectID, environment: environment, name: name, type: registration.type,
+            tokenEndpointAuthMethod: method, secretHash: secret?.hash, redirectURIs: registration.redirectURIs,
+            postLogoutRedirectURIs: registration.postLogoutRedirectURIs, grantTypes: registration.grantTypes,
+            firstParty: registration.firstParty, idTokenSignedResponseAlg: registration.idTokenSignedResponseAlg,
+            jwks: method == .privateKeyJWT ? registration.jwks : nil, registeredDynamically: dynamically)
+        return (client, secret?.value)
+    }
+
+    public func createClient(_ caller: ConsoleCaller, projectID: String, environment: Environment, _ registration: ClientRegistration) async throws -> (OAuthClient, secret: String?) {
+        try caller.require(.clientsManage, inProject: projectID)
+        let (client, secret) = try Self.makeClient(registration, workspaceID: caller.workspaceID, projectID: projectID, environment: environment)
+        try await store.write { tx in
+            _ = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
+            try tx.insert(client)
+            try tx.append(DomainEvent(type: .clientCreated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
+                                      environment: environment, data: [
+                "client_id": .string(client.id), "type": .string(client.type.rawValue), "first_party": .bool(client.firstParty),
+            ]))
+        }
+        return (client, secret)
+    }
+
+    /// Loads a client of the caller's tenant; another Workspace's or Project's client is not found.
+    public func client(_ caller: ConsoleCaller, projectID: String, clientID: String) async throws -> OAuthClient {
+        try caller.require(.clientsRead, inProject: projectID)
+        return try await store.read { tx in
+            guard let client = try tx.client(id: clientID), client.workspaceID == caller.workspaceID, client.projectID == projectID else {
+                throw DomainError.notFound("client \(clientID)")
+            }
+            return client
+        }
+    }
+
+    public func rotateClientSecret(_ caller: ConsoleCaller, projectID: String, clientID: String) async throws -> String {
+        try caller.require(.clientsManage, inProject: projectID)
+        let secret = OpaqueSecret.generate(prefix: "lmb_cs_")
+        try await store.write { tx in
+            guard var client = try tx.client(id: clientID), client.workspaceID == caller.workspaceID, client.projectID == projectID else {
+                throw DomainError.notFound("client \(clientID)")
+            }
+            guard client.secretHash != nil else { throw DomainError.refused("this client does not authenticate with a secret") }
+            client.secretHash = secret.hash
+            try tx.update(client)
+            try tx.append(DomainEvent(type: .clientSecretRotated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
+                                      environment: client.environment, data: ["client_id": .string(client.id)]))
+        }
+        return secret.value
+    }
+
+    public func deleteClient(_ caller: ConsoleCaller, projectID: String, clientID: String) async throws {
+        try caller.require(.clientsManage, inProject: projectID)
+        try await store.write { tx in
+            guard let client = try tx.client(id: clientID), client.workspaceID == caller.workspaceID, client.projectID == projectID else {
+                throw DomainError.notFound("client \(clientID)")
+            }
+            try tx.deleteClient(id: client.id)
+            try tx.append(DomainEvent(type: .clientDeleted, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
+                                      environment: client.environment, data: ["client_id": .string(client.id)]))
+        }
+    }
+}
+
+/// The auth-method guard of seed 003: a change of an environment's sign-in methods is checked
+/// against the active runtime Project Members (Team Members do not count), using the selected
+/// environment's effective config.
+public enum AuthMethodGuard {
+    static func check(_ tx: any IdentityReader, project: Project, environment: Environment, newMethods: [AuthMethod]) throws {
+        var stranded = 0
+        var theirMethods: Set<String> = []
+        for member in try tx.projectMembers(projectID: project.id, includeRemoved: false) {
+            guard let user = try tx.user(id: member.userID), user.status == .active else { continue }
+            let paths = signInPaths(of: user)
+            if paths.isDisjoint(with: newMethods) {
+                stranded += 1
+                theirMethods.formUnion(paths.map(\.description))
+            }
+        }
+        guard stranded == 0 else {
+            let methods = theirMethods.isEmpty ? "none" : theirMethods.sorted().joined(separator: ", ")
+            throw DomainError.refused(
+                "\(stranded) active project members of \(environment.rawValue) would have no way to sign in (they use: \(methods)); "
+                    + "keep one of these methods, or have them add another sign-in method first")
+        }
+    }
+
+    /// The ways a user can sign in today. Linked providers join this list with social sign-in.
+    static func signInPaths(of user: LambaUser) -> Set<AuthMethod> {
+        user.passwordHash == nil ? [] : [.password]
+    }
+}

@@ -1,0 +1,180 @@
+public import Foundation
+import LambaJOSE
+
+/// Workspaces, their API keys, security posture and lifecycle.
+public struct WorkspaceAdministration: Sendable {
+    public let store: any IdentityStore
+
+    public init(store: any IdentityStore) {
+        self.store = store
+    }
+
+    public struct Bootstrap: Sendable {
+        public let user: LambaUser
+        public let workspace: Workspace
+        public let apiKey: APIKey
+        /// Shown once; only its hash is stored.
+        public let apiKeySecret: String
+    }
+
+    /// First run: the first user, their Workspace (as owner) and an owner API key. Refused on a
+    /// database that already has a Workspace.
+    public func bootstrap(email: String, password: String?, name: String, workspaceSlug: String, workspaceName: String) async throws -> Bootstrap {
+        let email = try EmailAddress.normalize(email)
+        try Slug.validate(workspaceSlug, field: "workspace_slug")
+        let name = try MemberLifecycle.validateName(name)
+        let workspaceName = try MemberLifecycle.validateName(workspaceName, field: "workspace_name")
+        if let password { try MemberLifecycle.validatePassword(password) }
+        let passwordHash = try password.map { try PasswordHasher.hash($0) }
+        let secret = OpaqueSecret.generate(prefix: "lmb_sk_")
+        return try await store.write { tx in
+            guard try tx.workspace(slug: workspaceSlug) == nil else { throw DomainError.conflict("workspace \(workspaceSlug) exists") }
+            let user: LambaUser
+            if let existing = try tx.user(email: email) {
+                user = existing
+            } else {
+                user = LambaUser(email: email, emailVerified: true, name: name, passwordHash: passwordHash)
+                try tx.insert(user)
+                try tx.append(DomainEvent(type: .userCreated, actor: "system", workspaceID: nil, data: ["user_id": .string(user.id)]))
+            }
+            let workspace = Workspace(slug: workspaceSlug, name: workspaceName)
+            try tx.insert(workspace)
+            try tx.insert(TeamMember(workspaceID: workspace.id, userID: user.id, workspaceRole: .owner))
+            let key = APIKey(id: EntityID.generate(.apiKey), workspaceID: workspace.id, name: "bootstrap owner key", role: .owner,
+                             secretHash: secret.hash, displayPrefix: String(secret.value.prefix(12)), createdBy: user.id, createdAt: Date(), revokedAt: nil)
+            try tx.insert(key)
+            try tx.append(DomainEvent(type: .workspaceCreated, actor: user.id, workspaceID: workspace.id, data: [
+                "workspace_id": .string(workspace.id), "slug": .string(workspace.slug), "owner_user_id": .string(user.id),
+            ]))
+            try tx.append(DomainEvent(type: .apiKeyCreated, actor: user.id, workspaceID: workspace.id, data: [
+                "api_key_id": .string(key.id), "role": .string(key.role.rawValue),
+            ]))
+            return Bootstrap(user: user, workspace: workspace, apiKey: key, apiKeySecret: secret.value)
+        }
+    }
+
+    /// Resolves a presented API key to the caller it acts as; nil for unknown or revoked keys and
+    /// for deactivated Workspaces. The lookup is by hash, so timing says nothing about the key.
+    public func authenticate(apiKey presented: String) async throws -> ConsoleCaller? {
+        guard presented.utf8.count <= 256 else { return nil }
+        let hash = OpaqueSecret.hash(presented)
+        return try await store.read { tx in
+            guard let key = try tx.apiKey(secretHash: hash), key.revokedAt == nil,
+                let workspace = try tx.workspace(id: key.workspaceID), workspace.status == .active
+            else { return nil }
+            return ConsoleCaller(actor: key.id, workspaceID: key.workspaceID, workspaceRole: key.role)
+        }
+    }
+
+    public func createAPIKey(_ caller: ConsoleCaller, name: String, role: WorkspaceRole) async throws -> (APIKey, secret: String) {
+        try caller.require(.apiKeysManage)
+        try MemberLifecycle.requireAssignable(role, by: caller)
+        let name = try MemberLifecycle.validateName(name)
+        let secret = OpaqueSecret.generate(prefix: "lmb_sk_")
+        let key = try await store.write { tx in
+            let key = APIKey(id: EntityID.generate(.apiKey), workspaceID: caller.workspaceID, name: name, role: role, secretHash: secret.hash,
+                             displayPrefix: String(secret.value.prefix(12)), createdBy: caller.actor, createdAt: Date(), revokedAt: nil)
+            try tx.insert(key)
+            try tx.append(DomainEvent(type: .apiKeyCreated, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+                "api_key_id": .string(key.id), "role": .string(role.rawValue),
+            ]))
+            return key
+        }
+        return (key, secret.value)
+    }
+
+    public func revokeAPIKey(_ caller: ConsoleCaller, keyID: String) async throws {
+        try caller.require(.apiKeysManage)
+        try await store.write { tx in
+            guard var key = try tx.apiKeys(workspaceID: caller.workspaceID).first(where: { $0.id == keyID }), key.revokedAt == nil else {
+                throw DomainError.notFound("api key \(keyID)")
+            }
+            key.revokedAt = Date()
+            try tx.update(key)
+            try tx.append(DomainEvent(type: .apiKeyRevoked, actor: caller.actor, workspaceID: caller.workspaceID, data: ["api_key_id": .string(key.id)]))
+        }
+    }
+
+    public struct WorkspaceChanges: Sendable {
+        public var name: String?
+        public var plan: Plan?
+        public var customDomains: [String]?
+        public var sessionMaxAgeSeconds: Int?
+        public init(name: String? = nil, plan: Plan? = nil, customDomains: [String]? = nil, sessionMaxAgeSeconds: Int? = nil) {
+            self.name = name
+            self.plan = plan
+            self.customDomains = customDomains
+            self.sessionMaxAgeSeconds = sessionMaxAgeSeconds
+        }
+    }
+
+    public func updateWorkspace(_ caller: ConsoleCaller, _ changes: WorkspaceChanges) async throws -> Workspace {
+        if changes.name != nil || changes.customDomains != nil { try caller.require(.workspaceManage) }
+        if changes.plan != nil { try caller.require(.billingManage) }
+        if changes.sessionMaxAgeSeconds != nil { try caller.require(.securityManage) }
+        let name = try changes.name.map { try MemberLifecycle.validateName($0) }
+        if let domains = changes.customDomains {
+            guard domains.count <= 20 else { throw DomainError.invalid(field: "custom_domains", reason: "must hold at most 20 domains") }
+            for domain in domains { try Self.validateDomain(domain) }
+        }
+        if let age = changes.sessionMaxAgeSeconds, !(300...(90 * 24 * 3600)).contains(age) {
+            throw DomainError.invalid(field: "session_max_age_seconds", reason: "must be between 300 and 7776000")
+        }
+        return try await store.write { tx in
+            guard var workspace = try tx.workspace(id: caller.workspaceID) else { throw DomainError.notFound("workspace") }
+            if let plan = changes.plan, plan.limits.projects < (try tx.projects(workspaceID: workspace.id).count) {
+                throw DomainError.refused("the workspace has more projects than the \(plan.rawValue) plan allows")
+            }
+            if let name { workspace.name = name }
+            if let plan = changes.plan { workspace.plan = plan }
+            if let domains = changes.customDomains { workspace.customDomains = domains.map { $0.lowercased() } }
+            if let age = changes.sessionMaxAgeSeconds { workspace.securityPosture.sessionMaxAgeSeconds = age }
+            try tx.update(workspace)
+            try tx.append(DomainEvent(type: .workspaceUpdated, actor: caller.actor, workspaceID: workspace.id, data: [
+                "name": .string(workspace.name), "plan": .string(workspace.plan.rawValue),
+            ]))
+            return workspace
+        }
+    }
+
+    /// Forced logout (security posture): every identity session and runtime scope of the Workspace
+    /// ends now; tokens bound to them stop working at once.
+    public func forceLogout(_ caller: ConsoleCaller) async throws -> (sessions: Int, scopes: Int) {
+        try caller.require(.securityManage)
+        return try await store.write { tx in
+            guard var workspace = try tx.workspace(id: caller.workspaceID) else { throw DomainError.notFound("workspace") }
+            let now = Date()
+            workspace.securityPosture.sessionsValidAfter = now
+            try tx.update(workspace)
+            let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "forced_logout", at: now)
+            let scopes = try tx.revokeRuntimeScopes(.workspace(workspaceID: workspace.id), reason: "forced_logout", at: now)
+            try tx.append(DomainEvent(type: .workspaceForcedLogout, actor: caller.actor, workspaceID: workspace.id, data: [
+                "sessions_revoked": .integer(Int64(sessions.count)), "runtime_scopes_revoked": .integer(Int64(scopes.count)),
+            ]))
+            return (sessions.count, scopes.count)
+        }
+    }
+
+    /// Deactivation stops every sign-in, token and console key of the Workspace.
+    public func deactivateWorkspace(_ caller: ConsoleCaller) async throws {
+        guard caller.workspaceRole == .owner else { throw DomainError.forbidden("only an owner may deactivate the workspace") }
+        try await store.write { tx in
+            guard var workspace = try tx.workspace(id: caller.workspaceID), workspace.status == .active else { throw DomainError.notFound("workspace") }
+            workspace.status = .deactivated
+            try tx.update(workspace)
+            let now = Date()
+            _ = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "workspace_deactivated", at: now)
+            try MemberLifecycle.revokeScopes(tx, .workspace(workspaceID: workspace.id), reason: "workspace_deactivated", actor: caller.actor,
+                                             workspaceID: workspace.id, projectID: nil)
+            try tx.append(DomainEvent(type: .workspaceDeactivated, actor: caller.actor, workspaceID: workspace.id, data: ["workspace_id": .string(workspace.id)]))
+        }
+    }
+
+    static func validateDomain(_ domain: String) throws(DomainError) {
+        let labels = domain.lowercased().split(separator: ".", omittingEmptySubsequences: false)
+        guard domain.utf8.count <= 253, labels.count >= 2,
+            labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-")
+                && $0.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D } })
+        else { throw .invalid(field: "custom_domains", reason: "\(domain) is not a domain name") }
+    }
+}
