@@ -28,7 +28,8 @@ let package = Package(
 
         .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson", "CArgon2"], swiftSettings: strict),
         .target(name: "LambaModel", dependencies: ["LambaJOSE"], swiftSettings: strict),
-        .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE"], swiftSettings: strict),
+        .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE"], swiftSettings: strict),
+        .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         .executableTarget(
             name: "lamba",
@@ -36,6 +37,8 @@ let package = Package(
                 "LambaJOSE",
                 "LambaStore",
                 "LambaPostgres",
+                "LambaModel",
+                "LambaOAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -44,6 +47,7 @@ let package = Package(
         .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
+        .testTarget(name: "LambaOAuthTests", dependencies: ["LambaOAuth", "LambaModel", "LambaStore", "LambaJOSE"], swiftSettings: strict),
 
         // Store contract tests; the helper is killed with SIGKILL mid-transaction by one of them.
         .target(name: "LambaStoreTestSupport", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/LambaStoreTestSupport", swiftSettings: strict),
