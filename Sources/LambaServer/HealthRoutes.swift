@@ -1,6 +1,8 @@
 public import Hummingbird
 public import LambaStore
 
+internal import HTTPTypes
+
 /// `GET /healthz`: 200 while the store answers a trivial query, 503 otherwise, for load balancers.
 public struct HealthRoutes: RouteGroup {
     let store: any Store
@@ -10,7 +12,7 @@ public struct HealthRoutes: RouteGroup {
     public func register(on router: Router<LambaRequestContext>) {
         router.get("/healthz") { _, context -> Response in
             do {
-                _ = try await store.read { reader in try reader.query("SELECT 1") }
+                _ = try await store.read { reader in try reader.query("SELECT 1").count }
                 return .json(["status": "ok"])
             } catch {
                 context.logger.warning("health check failed", metadata: ["error": .string(String(describing: error))])

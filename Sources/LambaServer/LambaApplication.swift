@@ -3,6 +3,8 @@ public import LambaJOSE
 public import LambaStore
 public import Logging
 
+internal import NIOCore
+
 /// What route groups may need from the running server.
 public struct ServerDependencies: Sendable {
     public let configuration: ServerConfiguration
@@ -39,6 +41,11 @@ public enum LambaApplication {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port) },
             logger: logger
         )
+    }
+
+    /// Runs until SIGINT or SIGTERM, then stops accepting connections and lets in-flight requests finish.
+    public static func runUntilSignalled(_ app: App) async throws {
+        try await app.runService()  // its default signals: SIGTERM, SIGINT
     }
 
     public static func makeRouter(dependencies: ServerDependencies, routes: [any RouteGroup]) -> Router<LambaRequestContext> {

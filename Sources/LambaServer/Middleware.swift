@@ -122,14 +122,14 @@ struct ErrorRenderingMiddleware: RouterMiddleware {
             return error
         case let error as any APIErrorConvertible:
             return error.apiError
-        case let error as HTTPError:
+        case let error as any HTTPResponseError:
             return await translate(error, request: request, context: context)
         default:
             return .serverError
         }
     }
 
-    private func translate(_ error: HTTPError, request: Request, context: Context) async -> APIError {
+    private func translate(_ error: any HTTPResponseError, request: Request, context: Context) async -> APIError {
         switch error.status {
         case .notFound:
             // The router found no route for this method; name the methods the path does have.

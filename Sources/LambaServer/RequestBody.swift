@@ -2,6 +2,7 @@ public import Hummingbird
 public import LambaJOSE
 
 internal import Foundation
+internal import HTTPTypes
 internal import NIOCore
 
 /// The body media types Lamba's endpoints accept.
@@ -34,7 +35,7 @@ extension Request {
         do {
             let buffer = try await body.collect(upTo: context.maxRequestBodySize)
             return Array(buffer.readableBytesView)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: context.maxRequestBodySize)
         }
     }

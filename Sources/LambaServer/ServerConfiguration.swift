@@ -65,12 +65,13 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// Reads the environment; each non-nil override (a command-line flag) wins over its variable.
     public static func load(
-        environment: [String: String] = ProcessInfo.processInfo.environment,
+        environment: [String: String]? = nil,
         host: String? = nil,
         port: Int? = nil,
         publicURL: String? = nil,
         database: String? = nil
     ) throws(ConfigurationError) -> ServerConfiguration {
+        let environment = environment ?? ProcessInfo.processInfo.environment
         func value(_ name: String) -> String? {
             environment[name].flatMap { $0.isEmpty ? nil : $0 }
         }

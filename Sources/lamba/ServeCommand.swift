@@ -62,8 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
                     ])
                 }
             )
-            // Returns after SIGINT or SIGTERM, once in-flight requests have finished.
-            try await app.runService()
+            try await LambaApplication.runUntilSignalled(app)
             logger.info("stopped")
         } catch {
             await store.close()
