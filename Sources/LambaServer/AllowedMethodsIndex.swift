@@ -1,4 +1,4 @@
-public import Hummingbird
+internal import Hummingbird
 
 internal import HTTPTypes
 internal import Synchronization

@@ -2,6 +2,8 @@ public import Hummingbird
 public import LambaStore
 
 internal import HTTPTypes
+internal import LambaJOSE
+internal import Logging
 
 /// `GET /healthz`: 200 while the store answers a trivial query, 503 otherwise, for load balancers.
 public struct HealthRoutes: RouteGroup {

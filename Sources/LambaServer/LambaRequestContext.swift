@@ -1,5 +1,4 @@
 public import Hummingbird
-public import Logging
 
 /// The request context of every Lamba route. Middleware fills `requestID` and `maxRequestBodySize`
 /// before any handler runs.

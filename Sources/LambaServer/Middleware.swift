@@ -1,6 +1,6 @@
-public import Hummingbird
+internal import Hummingbird
 internal import LambaJOSE
-public import Logging
+internal import Logging
 
 internal import Dispatch
 internal import Foundation

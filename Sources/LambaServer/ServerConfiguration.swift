@@ -93,12 +93,17 @@ public struct ServerConfiguration: Sendable, Equatable {
             }
             logLevel = level
         }
+        // `??` with a throwing right side loses the typed error, hence the explicit steps.
+        let environmentPort = try integer(Variable.port)
+        let resolvedPort = port ?? environmentPort ?? defaultPort
+        let environmentBodySize = try integer(Variable.maxRequestBodySize)
+        let maxRequestBodySize = environmentBodySize ?? defaultMaxRequestBodySize
         return try ServerConfiguration(
             host: host ?? value(Variable.host) ?? defaultHost,
-            port: try port ?? integer(Variable.port) ?? defaultPort,
+            port: resolvedPort,
             publicBaseURL: publicURL ?? value(Variable.publicURL),
             databaseURL: databaseURL,
-            maxRequestBodySize: try integer(Variable.maxRequestBodySize) ?? defaultMaxRequestBodySize,
+            maxRequestBodySize: maxRequestBodySize,
             logLevel: logLevel
         )
     }

@@ -1,4 +1,4 @@
-public import Hummingbird
+internal import Hummingbird
 public import Prometheus
 
 internal import Dispatch
@@ -13,14 +13,18 @@ public final class ServerMetrics: Sendable {
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
     ]
 
+    // Immutable structs that swift-prometheus has not marked Sendable.
+    nonisolated(unsafe) static let requests = MetricNameDescriptor(namespace: "lamba", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status")
+    nonisolated(unsafe) static let duration = MetricNameDescriptor(namespace: "lamba", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency")
+
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
     }
 
     func record(route: String, method: String, status: Int, nanoseconds: UInt64) {
         let labels = [("route", route), ("method", method), ("status", String(status))]
-        registry.makeCounter(name: "lamba_http_requests_total", labels: labels).increment()
-        registry.makeDurationHistogram(name: "lamba_http_request_duration_seconds", labels: labels, buckets: Self.durationBuckets)
+        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
+        registry.makeDurationHistogram(descriptor: Self.duration, labels: labels, buckets: Self.durationBuckets)
             .recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
