@@ -60,7 +60,8 @@ let package = Package(
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaOAuthTests", dependencies: ["LambaOAuth", "LambaModel", "LambaStore", "LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaServerTests", dependencies: [
-            "LambaServer", "LambaJOSE", "LambaStore", "LambaPostgres", .product(name: "Hummingbird", package: "hummingbird"),
+            "LambaServer", "LambaJOSE", "LambaStore", "LambaPostgres", "LambaModel", "LambaOAuth",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
 

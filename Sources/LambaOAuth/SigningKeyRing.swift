@@ -155,7 +155,7 @@ public final class SigningKeyRing: Sendable {
 
     /// The algorithms an environment needs: RS256 always, the access token algorithm, and every
     /// client's ID token algorithm.
-    static func algorithms(_ settings: EnvironmentSettings, clients: [OAuthClient]) -> [JWSAlgorithm] {
+    public static func algorithms(_ settings: EnvironmentSettings, clients: [OAuthClient]) -> [JWSAlgorithm] {
         var names = ["RS256", settings.accessTokenAlgorithm] + clients.map(\.idTokenSignedResponseAlg)
         names = names.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         return names.compactMap(JWSAlgorithm.init(rawValue:))

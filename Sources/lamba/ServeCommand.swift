@@ -30,6 +30,13 @@ struct ServeCommand: AsyncParsableCommand {
             let applied = try await dependencies.store.migrate()
             logger.info("migrations applied", metadata: ["count": .stringConvertible(applied.count)])
         },
+        StartupStep(name: "first-run demo") { dependencies, logger in
+            // On the embedded default only, and only into an empty database.
+            guard case .sqlite = dependencies.configuration.databaseURL, try await DemoSetup.isEmpty(dependencies.store) else { return }
+            let demo = try await DemoSetup.ensure(store: dependencies.store, publicBaseURL: dependencies.configuration.publicBaseURL)
+            logger.info("created the demo workspace, project, clients and user", metadata: ["issuer": .string(demo.issuer)])
+            print(demo.instructions)
+        },
     ]
 
     func run() async throws {
