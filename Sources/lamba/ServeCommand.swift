@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LambaJOSE
 import LambaPostgres
 import LambaServer
@@ -35,7 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
             guard case .sqlite = dependencies.configuration.databaseURL, try await DemoSetup.isEmpty(dependencies.store) else { return }
             let demo = try await DemoSetup.ensure(store: dependencies.store, publicBaseURL: dependencies.configuration.publicBaseURL)
             logger.info("created the demo workspace, project, clients and user", metadata: ["issuer": .string(demo.issuer)])
-            print(demo.instructions)
+            // Written unbuffered, so it shows before the server's first log line even when piped.
+            FileHandle.standardOutput.write(Data((demo.instructions + "\n").utf8))
         },
     ]
 
