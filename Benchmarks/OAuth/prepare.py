@@ -3,7 +3,7 @@
 signs the demo user in through the hosted login page (CSRF cookie + form), then runs
 authorize -> code -> token N times in that session, so each wrk connection owns its own
 refresh token family. Prints JSON: client credentials, N refresh tokens, one access token."""
-import base64, hashlib, html, http.client, json, re, subprocess, sys, urllib.parse
+import base64, hashlib, html, http.client, json, os, re, sys, urllib.parse
 
 base, demo_json, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 demo = json.load(open(demo_json))
@@ -31,7 +31,7 @@ def call(method, url, body=None, headers=None):
     return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
 
 query = urllib.parse.urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect,
-                                "scope": "openid offline_access", "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"})
+                                "scope": os.environ.get("SCOPE", "offline_access"), "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"})
 status, headers, _ = call("GET", issuer + "/authorize?" + query)
 status, headers, page = call("GET", headers["location"])
 field = lambda name: html.unescape(re.search(f'name="{name}" value="([^"]*)"', page).group(1))
