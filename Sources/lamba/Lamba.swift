@@ -5,6 +5,6 @@ struct Lamba: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lamba",
         abstract: "Lamba: a multi-tenant OAuth 2.0 and OpenID Connect server.",
-        subcommands: [KeysCommand.self, JWTCommand.self]
+        subcommands: [KeysCommand.self, JWTCommand.self, MigrateCommand.self]
     )
 }
