@@ -41,6 +41,7 @@ public final class SQLiteStore: Store {
         readers.stop()
     }
 
+    @discardableResult
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         let path = path, timeout = busyTimeoutMilliseconds
         return try await writer.run { connection in
