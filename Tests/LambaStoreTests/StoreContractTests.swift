@@ -91,6 +91,34 @@ extension StoreTests {
             }
         }
 
+        @Test("concurrent transactions that fail roll back alone; the others commit", arguments: Backend.underTest)
+        func concurrentFailures_rollBackAlone(backend: Backend) async throws {
+            try await withStore(backend) { store in
+                try await createItemsTable(store)
+                // Many writers at once, every third one failing after its insert: on SQLite they are
+                // group-committed, so this proves a failure undoes only its own savepoint.
+                let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for id in 1...60 {
+                        group.addTask {
+                            do {
+                                try await store.withTransaction { tx in
+                                    try tx.execute("INSERT INTO items (id, name) VALUES ($1, $2)", [.integer(Int64(id)), .text("item-\(id)")])
+                                    if id % 3 == 0 { throw Abort() }
+                                }
+                                return true
+                            } catch is Abort {
+                                return false
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: [Bool]()) { $0.append($1) }
+                }
+                #expect(outcomes.filter { $0 }.count == 40)
+                #expect(try await count(store, "SELECT COUNT(*) AS count FROM items") == 40)
+                #expect(try await count(store, "SELECT COUNT(*) AS count FROM items WHERE id % 3 = 0") == 0)
+            }
+        }
+
         @Test("a unique-constraint violation surfaces as a typed error and rolls back", arguments: Backend.underTest)
         func uniqueViolation_surfacesAsTypedError(backend: Backend) async throws {
             try await withStore(backend) { store in
