@@ -28,7 +28,9 @@ public struct WorkspaceAdministration: Sendable {
         let passwordHash = try password.map { try PasswordHasher.hash($0) }
         let secret = OpaqueSecret.generate(prefix: "lmb_sk_")
         return try await store.write { tx in
-            guard try tx.workspace(slug: workspaceSlug) == nil else { throw DomainError.conflict("workspace \(workspaceSlug) exists") }
+            guard try tx.workspaceCount() == 0 else {
+                throw DomainError.refused("the database already has a workspace: bootstrap runs once, on an empty database")
+            }
             let user: LambaUser
             if let existing = try tx.user(email: email) {
                 user = existing
@@ -122,8 +124,15 @@ public struct WorkspaceAdministration: Sendable {
         }
         return try await store.write { tx in
             guard var workspace = try tx.workspace(id: caller.workspaceID) else { throw DomainError.notFound("workspace") }
-            if let plan = changes.plan, plan.limits.projects < (try tx.projects(workspaceID: workspace.id).count) {
-                throw DomainError.refused("the workspace has more projects than the \(plan.rawValue) plan allows")
+            if let plan = changes.plan {
+                let projects = try tx.projects(workspaceID: workspace.id).filter { $0.status == .active }.count
+                let team = try tx.teamMembers(workspaceID: workspace.id).count
+                if plan.limits.projects < projects {
+                    throw DomainError.refused("the workspace has \(projects) active projects; the \(plan.rawValue) plan allows \(plan.limits.projects)")
+                }
+                if plan.limits.teamMembers < team {
+                    throw DomainError.refused("the workspace has \(team) team members; the \(plan.rawValue) plan allows \(plan.limits.teamMembers)")
+                }
             }
             if let name { workspace.name = name }
             if let plan = changes.plan { workspace.plan = plan }
@@ -147,11 +156,12 @@ public struct WorkspaceAdministration: Sendable {
             workspace.securityPosture.sessionsValidAfter = now
             try tx.update(workspace)
             let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "forced_logout", at: now)
-            let scopes = try tx.revokeRuntimeScopes(.workspace(workspaceID: workspace.id), reason: "forced_logout", at: now)
+            let scopes = try MemberLifecycle.revokeScopes(tx, .workspace(workspaceID: workspace.id), reason: "forced_logout", actor: caller.actor,
+                                                          workspaceID: workspace.id, projectID: nil)
             try tx.append(DomainEvent(type: .workspaceForcedLogout, actor: caller.actor, workspaceID: workspace.id, data: [
-                "sessions_revoked": .integer(Int64(sessions.count)), "runtime_scopes_revoked": .integer(Int64(scopes.count)),
+                "sessions_revoked": .integer(Int64(sessions.count)), "runtime_scopes_revoked": .integer(Int64(scopes)),
             ]))
-            return (sessions.count, scopes.count)
+            return (sessions.count, scopes)
         }
     }
 
