@@ -17,6 +17,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries: each is imported by exactly one wrapper module below.
@@ -30,12 +34,19 @@ let package = Package(
         .target(name: "LambaModel", dependencies: ["LambaJOSE"], swiftSettings: strict),
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
+        .target(name: "LambaServer", dependencies: [
+            "LambaJOSE", "LambaStore", "LambaPostgres",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: strict),
         .executableTarget(
             name: "lamba",
             dependencies: [
                 "LambaJOSE",
                 "LambaStore",
                 "LambaPostgres",
+                "LambaServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -44,6 +55,10 @@ let package = Package(
         .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
+        .testTarget(name: "LambaServerTests", dependencies: [
+            "LambaServer", "LambaJOSE", "LambaStore", "LambaPostgres", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: strict),
 
         // Store contract tests; the helper is killed with SIGKILL mid-transaction by one of them.
         .target(name: "LambaStoreTestSupport", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/LambaStoreTestSupport", swiftSettings: strict),

@@ -1,0 +1,124 @@
+public import LambaStore
+public import Logging
+
+internal import Foundation
+
+/// Why a configuration was refused; `setting` names the environment variable or flag to fix.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let setting: String
+    public let reason: String
+
+    public init(setting: String, reason: String) {
+        self.setting = setting
+        self.reason = reason
+    }
+
+    public var description: String { "\(setting): \(reason)" }
+}
+
+/// Everything the HTTP server needs to start, from environment variables overridden by flags.
+/// Validated once at start, so a bad setting stops `lamba serve` with its name instead of failing later.
+public struct ServerConfiguration: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// Absolute http(s) URL without query, fragment or trailing slash; issuers are built from it.
+    public var publicBaseURL: String
+    public var databaseURL: DatabaseURL
+    public var maxRequestBodySize: Int
+    public var logLevel: Logger.Level
+
+    public enum Variable {
+        public static let host = "LAMBA_HOST"
+        public static let port = "LAMBA_PORT"
+        public static let publicURL = "LAMBA_PUBLIC_URL"
+        public static let databaseURL = DatabaseURL.environmentVariable
+        public static let maxRequestBodySize = "LAMBA_MAX_BODY_BYTES"
+        public static let logLevel = "LAMBA_LOG_LEVEL"
+    }
+
+    public static let defaultHost = "127.0.0.1"
+    public static let defaultPort = 8080
+    public static let defaultMaxRequestBodySize = 64 * 1024
+
+    public init(
+        host: String = ServerConfiguration.defaultHost,
+        port: Int = ServerConfiguration.defaultPort,
+        publicBaseURL: String? = nil,
+        databaseURL: DatabaseURL = .sqlite(path: DatabaseURL.defaultSQLitePath),
+        maxRequestBodySize: Int = ServerConfiguration.defaultMaxRequestBodySize,
+        logLevel: Logger.Level = .info
+    ) throws(ConfigurationError) {
+        guard !host.isEmpty else { throw ConfigurationError(setting: Variable.host, reason: "must not be empty") }
+        guard (0...65535).contains(port) else {
+            throw ConfigurationError(setting: Variable.port, reason: "must be between 0 and 65535, got \(port)")
+        }
+        guard maxRequestBodySize > 0 else {
+            throw ConfigurationError(setting: Variable.maxRequestBodySize, reason: "must be a positive number of bytes")
+        }
+        self.host = host
+        self.port = port
+        self.publicBaseURL = try Self.validatePublicURL(publicBaseURL ?? "http://127.0.0.1:\(port)")
+        self.databaseURL = databaseURL
+        self.maxRequestBodySize = maxRequestBodySize
+        self.logLevel = logLevel
+    }
+
+    /// Reads the environment; each non-nil override (a command-line flag) wins over its variable.
+    public static func load(
+        environment: [String: String]? = nil,
+        host: String? = nil,
+        port: Int? = nil,
+        publicURL: String? = nil,
+        database: String? = nil
+    ) throws(ConfigurationError) -> ServerConfiguration {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        func value(_ name: String) -> String? {
+            environment[name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func integer(_ name: String) throws(ConfigurationError) -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int(text) else { throw ConfigurationError(setting: name, reason: "must be an integer, got \"\(text)\"") }
+            return number
+        }
+        let databaseURL: DatabaseURL
+        do {
+            if let database { databaseURL = try DatabaseURL(parsing: database) } else { databaseURL = try DatabaseURL.fromEnvironment(environment) }
+        } catch {
+            throw ConfigurationError(setting: database == nil ? Variable.databaseURL : "--database", reason: error.description)
+        }
+        var logLevel = Logger.Level.info
+        if let text = value(Variable.logLevel) {
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                throw ConfigurationError(setting: Variable.logLevel, reason: "must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = level
+        }
+        // `??` with a throwing right side loses the typed error, hence the explicit steps.
+        let environmentPort = try integer(Variable.port)
+        let resolvedPort = port ?? environmentPort ?? defaultPort
+        let environmentBodySize = try integer(Variable.maxRequestBodySize)
+        let maxRequestBodySize = environmentBodySize ?? defaultMaxRequestBodySize
+        return try ServerConfiguration(
+            host: host ?? value(Variable.host) ?? defaultHost,
+            port: resolvedPort,
+            publicBaseURL: publicURL ?? value(Variable.publicURL),
+            databaseURL: databaseURL,
+            maxRequestBodySize: maxRequestBodySize,
+            logLevel: logLevel
+        )
+    }
+
+    static func validatePublicURL(_ text: String) throws(ConfigurationError) -> String {
+        func refuse(_ reason: String) -> ConfigurationError { ConfigurationError(setting: Variable.publicURL, reason: reason) }
+        var trimmed = text
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased() else {
+            throw refuse("\"\(text)\" is not an absolute URL")
+        }
+        guard scheme == "http" || scheme == "https" else { throw refuse("must use http or https, got \(scheme)") }
+        guard let host = components.host, !host.isEmpty else { throw refuse("has no host") }
+        guard components.query == nil, components.fragment == nil else { throw refuse("must not have a query or fragment") }
+        guard components.user == nil, components.password == nil else { throw refuse("must not carry credentials") }
+        return trimmed
+    }
+}

@@ -1,0 +1,49 @@
+internal import Hummingbird
+public import Prometheus
+
+internal import Dispatch
+
+/// Lamba's Prometheus registry: request counts and latency by route pattern, method and status.
+/// `lamba serve` also makes it the swift-metrics backend, so other modules' metrics appear in `/metrics`.
+public final class ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    static let durationBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+    ]
+
+    // Immutable structs that swift-prometheus has not marked Sendable.
+    nonisolated(unsafe) static let requests = MetricNameDescriptor(namespace: "lamba", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status")
+    nonisolated(unsafe) static let duration = MetricNameDescriptor(namespace: "lamba", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency")
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+    }
+
+    func record(route: String, method: String, status: Int, nanoseconds: UInt64) {
+        let labels = [("route", route), ("method", method), ("status", String(status))]
+        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
+        registry.makeDurationHistogram(descriptor: Self.duration, labels: labels, buckets: Self.durationBuckets)
+            .recordNanoseconds(Int64(clamping: nanoseconds))
+    }
+
+    /// The text exposition format.
+    public func exposition() -> String { registry.emitToString() }
+}
+
+/// Counts every response, rendered errors included. Routes are labelled by their pattern
+/// (`/p/{slug}`), and unmatched paths all as `unmatched`, so labels stay few.
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = LambaRequestContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let response = try await next(request, context)
+        let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
+        metrics.record(route: route, method: request.method.rawValue, status: response.status.code,
+                       nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
+        return response
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LambaJOSE
+import LambaServer
+import LambaStore
+import Logging
+
+/// Routes that exercise the foundation the way features will use it.
+struct ProbeRoutes: RouteGroup {
+    struct Boom: Error, CustomStringConvertible {
+        var description: String { "secret detail: SELECT * FROM users" }
+    }
+
+    func register(on router: Router<LambaRequestContext>) {
+        router.post("/probe/json") { request, context -> Response in
+            let object = try await request.readJSONObject(context: context)
+            return .json(["received": .object(object)])
+        }
+        router.post("/probe/form") { request, context -> Response in
+            let form = try await request.readForm(context: context)
+            try form.rejectDuplicates()
+            return .json(["names": .array(form.pairs.map { .string($0.name) })])
+        }
+        router.get("/probe/boom") { _, _ -> Response in throw Boom() }
+        router.get("/probe/field") { _, _ -> Response in
+            throw APIError.invalidRequest("redirect_uri is not registered", field: "redirect_uri", debug: "got https://evil")
+        }
+    }
+}
+
+/// A real server on 127.0.0.1 with a real SQLite store in a fresh temporary directory.
+func withServer<Value: Sendable>(
+    maxRequestBodySize: Int = 1024,
+    closeStoreFirst: Bool = false,
+    _ test: @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Value
+) async throws -> Value {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-server-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let configuration = try ServerConfiguration(
+        port: 0, databaseURL: .sqlite(path: directory.appendingPathComponent("lamba.sqlite").path),
+        maxRequestBodySize: maxRequestBodySize)
+    let store = try await SQLiteStore(path: directory.appendingPathComponent("lamba.sqlite").path)
+    try await store.migrate()
+    if closeStoreFirst { await store.close() }
+    let dependencies = ServerDependencies(
+        configuration: configuration, store: store, masterKey: try MasterKey(bytes: try SecureRandom.bytes(32)))
+    var logger = Logger(label: "lamba-test")
+    logger.logLevel = .warning
+    let app = LambaApplication.build(
+        dependencies: dependencies, routes: FeatureRoutes.all(dependencies) + [ProbeRoutes()], logger: logger)
+    let value = try await app.test(.live) { client in try await test(client, dependencies) }
+    if !closeStoreFirst { await store.close() }
+    return value
+}
+
+extension TestResponse {
+    var json: JSONObject? { try? JSON.decodeObject(Array(body.readableBytesView)) }
+    var text: String { String(buffer: body) }
+}
+
+func jsonHeaders(_ contentType: String = "application/json") -> HTTPFields {
+    [.contentType: contentType]
+}
