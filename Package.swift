@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         .target(name: "LambaServer", dependencies: [
-            "LambaJOSE", "LambaStore", "LambaPostgres",
+            "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strict),
@@ -46,6 +46,7 @@ let package = Package(
                 "LambaStore",
                 "LambaPostgres",
                 "LambaServer",
+                "LambaModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -56,7 +57,7 @@ let package = Package(
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaServerTests", dependencies: [
-            "LambaServer", "LambaJOSE", "LambaStore", "LambaPostgres", .product(name: "Hummingbird", package: "hummingbird"),
+            "LambaServer", "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
 
@@ -66,6 +67,11 @@ let package = Package(
         .testTarget(
             name: "LambaStoreTests",
             dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport", "lamba-store-crash-helper"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LambaModelTests",
+            dependencies: ["LambaModel", "LambaJOSE", "LambaStore", "LambaPostgres", "LambaStoreTestSupport"],
             swiftSettings: strict
         ),
         .executableTarget(name: "lamba-store-bench", dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport"], path: "Benchmarks/StoreBench", swiftSettings: strict),

@@ -8,6 +8,11 @@ struct Lamba: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self,
             MigrateCommand.self,
+            BootstrapCommand.self,
+            ProjectsCommand.self,
+            ClientsCommand.self,
+            MembersCommand.self,
+            RolesCommand.self,
             KeysCommand.self,
             JWTCommand.self,
         ]
