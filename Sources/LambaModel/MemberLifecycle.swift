@@ -234,14 +234,14 @@ public struct MemberLifecycle: Sendable {
         guard invite.email == email else { throw DomainError.refused("the invite was sent to another email address") }
         if let existing {
             // The same answer for a wrong password and a password-less account: nothing to guess from.
-            guard existing.status == .active, let stored = existing.passwordHash, PasswordHasher.verify(password, against: stored) else {
+            guard existing.status == .active, let stored = existing.passwordHash, await PasswordHasher.verifyOffPool(password, against: stored) else {
                 throw DomainError.forbidden("the email and password do not match")
             }
             let accepted = try await store.write { tx in try Self.accept(tx, tokenHash: hash, userID: existing.id) }
             return (accepted, existing)
         }
         guard let name else { throw DomainError.invalid(field: "name", reason: "is required to create an account") }
-        let created = LambaUser(email: email, emailVerified: true, name: name, passwordHash: try PasswordHasher.hash(password))
+        let created = LambaUser(email: email, emailVerified: true, name: name, passwordHash: try await PasswordHasher.hashOffPool(password))
         // The new account and the membership commit together, or neither does.
         let accepted = try await store.write { tx in
             guard try tx.user(email: email) == nil else { throw DomainError.conflict("an account with this email exists; sign in to accept") }
@@ -283,7 +283,7 @@ public struct MemberLifecycle: Sendable {
                 throw DomainError.refused("registration is not enabled for this project")
             }
         }
-        let passwordHash = try PasswordHasher.hash(password)
+        let passwordHash = try await PasswordHasher.hashOffPool(password)
         return try await store.write { tx in
             let project = try Self.activeProject(tx, projectID, workspaceID)
             guard let settings = try tx.environmentSettings(projectID: project.id, environment: environment), settings.allowRegister,

@@ -35,7 +35,8 @@ public struct WorkspaceAdministration: Sendable {
         let name = try MemberLifecycle.validateName(name)
         let workspaceName = try MemberLifecycle.validateName(workspaceName, field: "workspace_name")
         if let password { try MemberLifecycle.validatePassword(password) }
-        let passwordHash = try password.map { try PasswordHasher.hash($0) }
+        let passwordHash: String?
+        if let password { passwordHash = try await PasswordHasher.hashOffPool(password) } else { passwordHash = nil }
         let secret = OpaqueSecret.generate(prefix: "lmb_sk_")
         return try await store.write { tx in
             if firstRun, try tx.workspaceCount() > 0 {
