@@ -68,6 +68,7 @@ public enum FeatureRoutes {
         [
             HealthRoutes(store: dependencies.store),
             MetricsRoutes(metrics: dependencies.metrics),
+            EventsRoutes(dependencies: dependencies),
         ]
     }
 }
