@@ -62,6 +62,11 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
 
+        .testTarget(name: "LambaEventsTests", dependencies: [
+            "LambaServer", "LambaStore", "LambaJOSE", "lamba", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], swiftSettings: strict),
+
         // Store contract tests; the helper is killed with SIGKILL mid-transaction by one of them.
         .target(name: "LambaStoreTestSupport", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/LambaStoreTestSupport", swiftSettings: strict),
         .executableTarget(name: "lamba-store-crash-helper", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/StoreCrashHelper", swiftSettings: strict),

@@ -61,7 +61,7 @@ public enum WebhookTargetGuard {
     }
 
     /// getaddrinfo blocks, so it runs on a Dispatch thread, never on the cooperative pool.
-    static func resolve(_ host: String) async throws -> [IPAddress] {
+    public static func resolve(_ host: String) async throws -> [IPAddress] {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 var hints = addrinfo()
