@@ -75,6 +75,9 @@ let package = Package(
             dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport", "lamba-store-crash-helper"],
             swiftSettings: strict
         ),
+        .executableTarget(name: "lamba-events-bench", dependencies: [
+            "LambaServer", "LambaStore", "LambaJOSE", .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Benchmarks/EventsBench", swiftSettings: strict),
         .executableTarget(name: "lamba-store-bench", dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport"], path: "Benchmarks/StoreBench", swiftSettings: strict),
     ]
 )
