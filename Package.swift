@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries: each is imported by exactly one wrapper module below.
@@ -38,6 +39,7 @@ let package = Package(
             "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),
         .executableTarget(
             name: "lamba",
@@ -61,6 +63,11 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
 
+        .testTarget(name: "LambaEventsTests", dependencies: [
+            "LambaServer", "LambaStore", "LambaJOSE", "lamba", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], swiftSettings: strict),
+
         // Store contract tests; the helper is killed with SIGKILL mid-transaction by one of them.
         .target(name: "LambaStoreTestSupport", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/LambaStoreTestSupport", swiftSettings: strict),
         .executableTarget(name: "lamba-store-crash-helper", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/StoreCrashHelper", swiftSettings: strict),
@@ -74,6 +81,9 @@ let package = Package(
             dependencies: ["LambaModel", "LambaJOSE", "LambaStore", "LambaPostgres", "LambaStoreTestSupport"],
             swiftSettings: strict
         ),
+        .executableTarget(name: "lamba-events-bench", dependencies: [
+            "LambaServer", "LambaStore", "LambaJOSE", .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Benchmarks/EventsBench", swiftSettings: strict),
         .executableTarget(name: "lamba-store-bench", dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport"], path: "Benchmarks/StoreBench", swiftSettings: strict),
     ]
 )

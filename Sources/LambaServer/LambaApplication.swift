@@ -69,6 +69,7 @@ public enum FeatureRoutes {
             HealthRoutes(store: dependencies.store),
             MetricsRoutes(metrics: dependencies.metrics),
             ConsoleRoutes(store: dependencies.store),
+            EventsRoutes(dependencies: dependencies),
         ]
     }
 }

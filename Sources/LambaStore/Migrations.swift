@@ -73,6 +73,7 @@ public enum Migrations {
                 """
         ),
         IdentitySchema.migration,
+        WebhookSchema.migration,
     ]
 }
 
