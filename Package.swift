@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries: each is imported by exactly one wrapper module below.
@@ -36,9 +37,10 @@ let package = Package(
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         .target(name: "LambaServer", dependencies: [
-            "LambaJOSE", "LambaStore", "LambaPostgres", "LambaModel", "LambaOAuth",
+            "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),
         .executableTarget(
             name: "lamba",
@@ -49,6 +51,7 @@ let package = Package(
                 "LambaModel",
                 "LambaOAuth",
                 "LambaServer",
+                "LambaModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -60,9 +63,14 @@ let package = Package(
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaOAuthTests", dependencies: ["LambaOAuth", "LambaModel", "LambaStore", "LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaServerTests", dependencies: [
-            "LambaServer", "LambaJOSE", "LambaStore", "LambaPostgres", "LambaModel", "LambaOAuth",
+            "LambaServer", "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: strict),
+
+        .testTarget(name: "LambaEventsTests", dependencies: [
+            "LambaServer", "LambaStore", "LambaJOSE", "lamba", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),
 
         // Store contract tests; the helper is killed with SIGKILL mid-transaction by one of them.
@@ -73,6 +81,14 @@ let package = Package(
             dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport", "lamba-store-crash-helper"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "LambaModelTests",
+            dependencies: ["LambaModel", "LambaJOSE", "LambaStore", "LambaPostgres", "LambaStoreTestSupport"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "lamba-events-bench", dependencies: [
+            "LambaServer", "LambaStore", "LambaJOSE", .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Benchmarks/EventsBench", swiftSettings: strict),
         .executableTarget(name: "lamba-store-bench", dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport"], path: "Benchmarks/StoreBench", swiftSettings: strict),
     ]
 )

@@ -3,7 +3,10 @@
 import Foundation
 import LambaJOSE
 
-let seconds = Double(CommandLine.arguments.dropFirst().first ?? "3") ?? 3
+// Usage: lamba-jose-bench [seconds] [alg...]
+let arguments = Array(CommandLine.arguments.dropFirst())
+let seconds = Double(arguments.first ?? "3") ?? 3
+let chosen = arguments.dropFirst().compactMap(JWSAlgorithm.init(rawValue:))
 
 /// Runs `body` repeatedly for `seconds` and returns operations per second.
 func rate(_ body: () throws -> Void) rethrows -> Double {
@@ -37,7 +40,7 @@ claims["sid"] = "rs_01HZY3J5V6W7X8Y9Z0A1B2C3D4"
 let message = [UInt8](repeating: 0x61, count: 32)
 
 var rows: [JSONValue] = []
-for algorithm in JWSAlgorithm.allCases {
+for algorithm in chosen.isEmpty ? JWSAlgorithm.allCases : chosen {
     let key = try AsymmetricKey.generate(algorithm.keyKind)
     let kid = try key.thumbprint()
     let signature = try key.sign(message, algorithm: algorithm)

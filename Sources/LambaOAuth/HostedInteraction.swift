@@ -70,7 +70,7 @@ public struct HostedInteraction: Sendable {
 
     // MARK: Login
 
-    /// Email + password sign-in. Argon2id runs on the store's threads, never the event loop; an
+    /// Email + password sign-in. Argon2id runs on dedicated hashing threads, never the event loop; an
     /// unknown email is checked against a decoy hash so timing says nothing; the error is generic.
     public func login(_ context: ProviderContext, form: OAuthParameters, csrfCookie: String?) async -> Result {
         do {
@@ -83,14 +83,10 @@ public struct HostedInteraction: Sendable {
             guard !email.isEmpty, !password.isEmpty, email.utf8.count <= 320, password.utf8.count <= PasswordHasher.maximumLength else {
                 return .failed("email or password is wrong")
             }
-            let user = try await provider.read { tx -> LambaUser? in
-                let user = try tx.user(email: email)
-                let hash = user?.passwordHash ?? PasswordHasher.decoyHash
-                let matches = PasswordHasher.verify(password, against: hash)
-                guard let user, matches, user.passwordHash != nil, user.status == .active else { return nil }
-                return user
-            }
-            guard let user else { return .failed("email or password is wrong") }
+            let found = try await provider.read { tx in try tx.user(email: email) }
+            // Argon2id on the password-hashing threads; unknown emails cost the same (decoy hash).
+            let matches = await PasswordHasher.verifyOffPool(password, against: found?.passwordHash ?? PasswordHasher.decoyHash)
+            guard let user = found, matches, user.passwordHash != nil, user.status == .active else { return .failed("email or password is wrong") }
             let token = try await startSession(context, user: user, amr: ["pwd"], clientID: try pending(context, authz: authz).client.id)
             return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
         } catch {

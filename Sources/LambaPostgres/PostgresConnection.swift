@@ -62,6 +62,11 @@ final class PostgresConnection {
     // Parameters go as text with their type OID (0 lets the server infer text from the column),
     // except blobs, which go as binary bytea. Results come back as text and are typed by OID.
     private func withResult<T>(_ sql: SQL, _ parameters: [SQLValue], _ body: (OpaquePointer) -> T) throws(StoreError) -> T {
+        // The server ignores surplus values; refuse them as SQLite does, so both stores agree.
+        let used = Self.highestPlaceholder(in: sql.text)
+        guard used == parameters.count else {
+            throw .parameterMismatch("statement uses $1...$\(used), \(parameters.count) values given")
+        }
         var types: [Oid] = []
         var lengths: [Int32] = []
         var formats: [Int32] = []
@@ -95,6 +100,32 @@ final class PostgresConnection {
         defer { PQclear(result) }
         try check(result)
         return body(result)
+    }
+
+    // Highest `$N` outside quoted text and identifiers.
+    static func highestPlaceholder(in sql: String) -> Int {
+        let bytes = Array(sql.utf8)
+        var highest = 0, i = 0
+        var quote: UInt8?
+        while i < bytes.count {
+            let c = bytes[i]
+            if let q = quote {
+                if c == q { quote = nil }
+            } else if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
+                quote = c
+            } else if c == UInt8(ascii: "$") {
+                var j = i + 1, n = 0
+                while j < bytes.count, bytes[j] >= UInt8(ascii: "0"), bytes[j] <= UInt8(ascii: "9") {
+                    n = n * 10 + Int(bytes[j] - UInt8(ascii: "0"))
+                    j += 1
+                }
+                if j > i + 1 { highest = max(highest, n) }
+                i = j
+                continue
+            }
+            i += 1
+        }
+        return highest
     }
 
     private func check(_ result: OpaquePointer) throws(StoreError) {

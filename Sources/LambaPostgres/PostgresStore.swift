@@ -34,6 +34,7 @@ public final class PostgresStore: Store {
         threads.stop()
     }
 
+    @discardableResult
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
         try await retryingSerializationFailures {
             try await self.run(begin: "BEGIN ISOLATION LEVEL SERIALIZABLE", readOnly: false) { tx in try body(tx) }

@@ -68,6 +68,8 @@ public enum FeatureRoutes {
         [
             HealthRoutes(store: dependencies.store),
             MetricsRoutes(metrics: dependencies.metrics),
+            ConsoleRoutes(store: dependencies.store),
+            EventsRoutes(dependencies: dependencies),
             OpenIDProviderRoutes(dependencies: dependencies),
         ]
     }

@@ -6,7 +6,7 @@ internal import Foundation
 /// connection is only ever used by one thread, one job at a time — the rule of both sqlite3 and
 /// libpq. Jobs are served first in, first out by whichever thread is free.
 public final class DatabaseThreads<State>: @unchecked Sendable {
-    private typealias Job = (inout State) -> Void
+    typealias Job = (inout State) -> Void
 
     // Guards `jobs`, `head` and `closed`; threads wait on it for work.
     private let condition = NSCondition()
@@ -58,7 +58,8 @@ public final class DatabaseThreads<State>: @unchecked Sendable {
         }
     }
 
-    private func enqueue(_ job: @escaping Job) -> Bool {
+    /// Queues `job` without waiting for it; false when the threads are stopped.
+    func enqueue(_ job: @escaping Job) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return false }

@@ -74,6 +74,7 @@ public enum Migrations {
         ),
         IdentitySchema.migration,
         OAuthSchema.migration,
+        WebhookSchema.migration,
     ]
 }
 
@@ -109,9 +110,10 @@ public struct Migrator: Sendable {
         var applied: [Migration] = []
         for migration in migrations {
             let didApply = try await store.withTransaction { tx in
-                try Self.createHistoryTable(tx)
-                // Concurrent `lamba` processes starting together apply each migration once.
+                // Concurrent `lamba` processes starting together apply each migration once
+                // (on SQLite the writer lock of BEGIN IMMEDIATE already serializes them).
                 if tx.dialect == .postgres { _ = try tx.query("SELECT pg_advisory_xact_lock(7465346)") }
+                try Self.createHistoryTable(tx)
                 guard try Self.check(tx, latest: latest) < migration.version else { return false }
                 try tx.executeScript(migration.sql(for: tx.dialect))
                 try tx.execute(

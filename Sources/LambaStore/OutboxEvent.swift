@@ -39,8 +39,8 @@ public struct OutboxEvent: Sendable, Hashable {
         self.projectID = projectID
         self.environment = environment
         self.sessionID = sessionID
-        // Stored at millisecond precision; truncate here so the value reads back equal.
-        self.occurredAt = Date(timeIntervalSince1970: (occurredAt.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        // Stored as millisecond text; pass through that form now so the value reads back equal.
+        self.occurredAt = OutboxEvent.parseTimestamp(OutboxEvent.formatTimestamp(occurredAt)) ?? occurredAt
         self.data = data
     }
 
@@ -69,13 +69,36 @@ public struct OutboxEvent: Sendable, Hashable {
         )
     }
 
-    // Fixed-width UTC with milliseconds, so text order is time order on both databases.
+    // Fixed-width UTC with milliseconds (`2026-01-02T03:04:05.678Z`), so text order is time order
+    // on both databases. Whole milliseconds both ways, so a date survives the round trip exactly.
     static func formatTimestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
+        var fraction = milliseconds % 1000
+        if fraction < 0 { fraction += 1000; seconds -= 1 }
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: some BinaryInteger, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(fraction, 3))Z"
     }
 
     static func parseTimestamp(_ text: String) -> Date? {
-        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).parse(text)
+        let fields = text.split(whereSeparator: { "-T:.Z".contains($0) }).map { Int($0) }
+        guard text.utf8.count == 24, text.hasSuffix("Z"), fields.count == 7, fields.allSatisfy({ $0 != nil }) else { return nil }
+        let f = fields.map { $0! }
+        var parts = tm()
+        parts.tm_year = Int32(f[0] - 1900)
+        parts.tm_mon = Int32(f[1] - 1)
+        parts.tm_mday = Int32(f[2])
+        parts.tm_hour = Int32(f[3])
+        parts.tm_min = Int32(f[4])
+        parts.tm_sec = Int32(f[5])
+        let seconds = Int64(timegm(&parts))
+        return Date(timeIntervalSince1970: Double(seconds * 1000 + Int64(f[6])) / 1000)
     }
 }
 

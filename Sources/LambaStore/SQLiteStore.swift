@@ -7,6 +7,7 @@ public final class SQLiteStore: Store {
     public var dialect: SQLDialect { .sqlite }
 
     private let writer: DatabaseThreads<SQLiteConnection?>
+    private let batch = WriteBatch()
     private let readers: DatabaseThreads<SQLiteConnection?>
     private let busyTimeoutMilliseconds: Int32
 
@@ -41,14 +42,67 @@ public final class SQLiteStore: Store {
         readers.stop()
     }
 
+    /// Write transactions are group-committed: the writer thread takes every transaction waiting at
+    /// that moment, runs each inside its own savepoint of one `BEGIN IMMEDIATE` transaction, and
+    /// commits them with a single fsync. A body that throws is rolled back to its savepoint alone;
+    /// no caller hears of success before the shared commit is durable.
+    @discardableResult
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        let path = path, timeout = busyTimeoutMilliseconds
-        return try await writer.run { connection in
-            let db = try Self.open(&connection, path: path, readOnly: false, timeout: timeout)
-            // IMMEDIATE takes the write lock up front, so a transaction never fails half-way for a
-            // lock held by another process; that wait is bounded by the busy timeout.
-            return try Self.transaction(db, begin: "BEGIN IMMEDIATE") { tx in try body(tx) }
+        let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
+            let accepted = batch.add(PendingWrite(body: { try body($0) }, continuation: continuation))
+            guard accepted else {
+                continuation.resume(throwing: StoreError.connectionLost(reason: "store is closed"))
+                return
+            }
+            let path = path, timeout = busyTimeoutMilliseconds, batch = batch
+            let scheduled = writer.enqueue { connection in
+                let pending = batch.takeAll()
+                guard !pending.isEmpty else { return }
+                Self.commitGroup(pending, connection: &connection, path: path, timeout: timeout)
+            }
+            if !scheduled {
+                for write in batch.takeAll() { write.continuation.resume(throwing: StoreError.connectionLost(reason: "store is closed")) }
+            }
         }
+        return result as! T
+    }
+
+    /// Runs one group of writes in one transaction; see `withTransaction`.
+    private static func commitGroup(_ pending: [PendingWrite], connection: inout SQLiteConnection?, path: String, timeout: Int32) {
+        let db: SQLiteConnection
+        do {
+            db = try open(&connection, path: path, readOnly: false, timeout: timeout)
+            try db.executeScript("BEGIN IMMEDIATE")
+        } catch {
+            for write in pending { write.continuation.resume(throwing: error) }
+            return
+        }
+        var outcomes: [Result<any Sendable, any Error>] = []
+        outcomes.reserveCapacity(pending.count)
+        for write in pending {
+            let tx = SQLiteTransaction(db)
+            do {
+                try db.executeScript("SAVEPOINT lamba_write")
+                let value = try write.body(tx)
+                tx.isOpen = false
+                try db.executeScript("RELEASE lamba_write")
+                outcomes.append(.success(value))
+            } catch {
+                tx.isOpen = false
+                // Undo this body only; the group's other writes stay.
+                try? db.executeScript("ROLLBACK TO lamba_write")
+                try? db.executeScript("RELEASE lamba_write")
+                outcomes.append(.failure(error))
+            }
+        }
+        do {
+            try db.executeScript("COMMIT")
+        } catch {
+            db.rollbackIfActive()
+            for write in pending { write.continuation.resume(throwing: error) }
+            return
+        }
+        for (write, outcome) in zip(pending, outcomes) { write.continuation.resume(with: outcome) }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
@@ -110,5 +164,33 @@ final class SQLiteTransaction: StoreTransaction {
     func executeScript(_ sql: SQL) throws {
         guard isOpen else { throw StoreError.transactionClosed }
         try db.executeScript(sql)
+    }
+}
+
+/// A write waiting for the writer thread.
+struct PendingWrite: Sendable {
+    let body: @Sendable (any StoreTransaction) throws -> any Sendable
+    let continuation: CheckedContinuation<any Sendable, any Error>
+}
+
+/// Writes waiting to be group-committed; the writer thread takes them all at once.
+final class WriteBatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [PendingWrite] = []
+    /// Bounds one group so a long queue still commits in steps of reasonable size.
+    static let maximumGroup = 256
+
+    func add(_ write: PendingWrite) -> Bool {
+        lock.withLock { pending.append(write) }
+        return true
+    }
+
+    func takeAll() -> [PendingWrite] {
+        lock.withLock {
+            let count = min(pending.count, Self.maximumGroup)
+            let taken = Array(pending.prefix(count))
+            pending.removeFirst(count)
+            return taken
+        }
     }
 }

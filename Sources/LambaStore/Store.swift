@@ -16,6 +16,7 @@ public protocol Store: Sendable {
     /// databases; on a serialization failure the body is run again a bounded number of times, so it
     /// must have no side effects outside the transaction.
     /// - Throws: the body's error, or `StoreError`.
+    @discardableResult
     func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
 
     /// Runs `body` in a read-only transaction that sees one consistent snapshot.

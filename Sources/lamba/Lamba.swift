@@ -5,6 +5,17 @@ struct Lamba: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lamba",
         abstract: "Lamba: a multi-tenant OAuth 2.0 and OpenID Connect server.",
-        subcommands: [ServeCommand.self, DemoCommand.self, KeysCommand.self, JWTCommand.self]
+        subcommands: [
+            ServeCommand.self,
+            DemoCommand.self,
+            MigrateCommand.self,
+            BootstrapCommand.self,
+            ProjectsCommand.self,
+            ClientsCommand.self,
+            MembersCommand.self,
+            RolesCommand.self,
+            KeysCommand.self,
+            JWTCommand.self,
+        ]
     )
 }

@@ -71,13 +71,35 @@ struct ServeCommand: AsyncParsableCommand {
                     ])
                 }
             )
-            try await LambaApplication.runUntilSignalled(app)
+            // Webhook delivery runs beside the server and stops with it; in-flight deliveries go back to the queue.
+            let dispatcher = WebhookDispatcher(
+                store: store, masterKey: dependencies.masterKey, configuration: try Self.webhookConfiguration(), logger: logger)
+            let dispatching = Task { await dispatcher.run() }
+            do {
+                try await LambaApplication.runUntilSignalled(app)
+            } catch {
+                dispatching.cancel()
+                await dispatching.value
+                throw error
+            }
+            dispatching.cancel()
+            await dispatching.value
             logger.info("stopped")
         } catch {
             await store.close()
             throw error
         }
         await store.close()
+    }
+}
+
+extension ServeCommand {
+    static func webhookConfiguration() throws -> WebhookDispatchConfiguration {
+        do {
+            return try WebhookDispatchConfiguration.load()
+        } catch {
+            throw ValidationError("invalid configuration: \(error)")
+        }
     }
 }
 

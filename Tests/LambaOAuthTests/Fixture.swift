@@ -50,10 +50,12 @@ struct Fixture: Sendable {
 
         func client(_ project: Project, _ environment: LambaModel.Environment, type: OAuthClient.ClientType, firstParty: Bool,
                     grants: [String] = ["authorization_code", "refresh_token", "client_credentials"]) async throws -> (OAuthClient, String?) {
-            var registration = ProjectAdministration.ClientRegistration(name: "App", type: type, redirectURIs: [redirect])
+            // Sandbox and production never share redirect URIs.
+            let port = environment == .sandbox ? 9999 : 9998
+            var registration = ProjectAdministration.ClientRegistration(name: "App", type: type, redirectURIs: ["http://127.0.0.1:\(port)/callback"])
             registration.firstParty = firstParty
             registration.grantTypes = type == .public ? ["authorization_code", "refresh_token"] : grants
-            registration.postLogoutRedirectURIs = ["http://127.0.0.1:9999/bye"]
+            registration.postLogoutRedirectURIs = ["http://127.0.0.1:\(port)/bye"]
             return try await projects.createClient(caller, projectID: project.id, environment: environment, registration)
         }
         let (confidential, secret) = try await client(alpha, .sandbox, type: .confidential, firstParty: true)
@@ -91,7 +93,7 @@ struct Fixture: Sendable {
 
     func authorizeParameters(client: OAuthClient, scope: String = "openid profile email offline_access", prompt: String? = nil,
                              pkce: Bool = true, extra: [(String, String)] = []) -> [(String, String)] {
-        var pairs: [(String, String)] = [("response_type", "code"), ("client_id", client.id), ("redirect_uri", Self.redirect), ("scope", scope),
+        var pairs: [(String, String)] = [("response_type", "code"), ("client_id", client.id), ("redirect_uri", client.redirectURIs.first ?? Self.redirect), ("scope", scope),
                                          ("state", "st-1"), ("nonce", "n-1")]
         if pkce { pairs += [("code_challenge", Self.challenge), ("code_challenge_method", "S256")] }
         if let prompt { pairs.append(("prompt", prompt)) }

@@ -57,3 +57,34 @@ public enum PasswordHasher {
     /// unknown email costs the same time as one for a known email.
     public static let decoyHash: String = (try? hash(String(decoding: (try? SecureRandom.bytes(24)) ?? [], as: UTF8.self))) ?? ""
 }
+
+import Foundation
+
+extension PasswordHasher {
+    /// `hash`, run on Lamba's password-hashing threads so that tens of milliseconds of Argon2 never
+    /// occupy Swift's cooperative pool or an event loop. At most one hash per core runs at a time;
+    /// more requests wait their turn there, not on the pool.
+    public static func hashOffPool(_ password: String, parameters: Parameters = .owasp) async throws -> String {
+        try await HashingThreads.run { try hash(password, parameters: parameters) }
+    }
+
+    /// `verify`, run on the password-hashing threads.
+    public static func verifyOffPool(_ password: String, against encoded: String) async -> Bool {
+        (try? await HashingThreads.run { verify(password, against: encoded) }) ?? false
+    }
+}
+
+enum HashingThreads {
+    private static let queue = DispatchQueue(label: "lamba.password-hashing", attributes: .concurrent)
+    private static let slots = DispatchSemaphore(value: max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                slots.wait()
+                defer { slots.signal() }
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
+}

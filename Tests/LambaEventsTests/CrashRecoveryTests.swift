@@ -1,0 +1,78 @@
+import Foundation
+import LambaJOSE
+import LambaModel
+import LambaServer
+import LambaStore
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `lamba serve` binary, killed with SIGKILL while deliveries are being retried.
+@Suite struct CrashRecoveryTests {
+    @Test func killDashNine_midRetry_restart_nothingLost_payloadsByteIdentical() async throws {
+        let fixture = try await EventsFixture.make()
+        let receiver = try await Receiver.start()
+        try await fixture.endpoint(receiver, "crash")
+        // Every event fails its first three tries, so the process is mid-retry for all of them.
+        receiver.configure("crash") { $0.failFirst = 3 }
+        let ids = try await fixture.writeEvents(30)
+        let directory = fixture.directory, path = fixture.databasePath, masterKey = fixture.masterKey
+        await fixture.store.close()
+
+        let first = try launchLamba(directory: directory, databasePath: path, masterKey: masterKey)
+        try await eventually(timeout: .seconds(60), "retries under way") {
+            receiver.deliveries("crash").count >= 45 && !receiver.acceptedIDs("crash").isSuperset(of: ids)
+        }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        #expect(first.terminationReason == .uncaughtSignal)
+        #expect(!receiver.acceptedIDs("crash").isSuperset(of: ids), "the kill happened before everything was delivered")
+
+        let second = try launchLamba(directory: directory, databasePath: path, masterKey: masterKey)
+        defer {
+            second.terminate()
+            second.waitUntilExit()
+        }
+        try await eventually(timeout: .seconds(90), "every event after the restart") { receiver.acceptedIDs("crash").isSuperset(of: ids) }
+
+        let received = receiver.deliveries("crash")
+        #expect(received.allSatisfy { $0.verified })
+        for id in ids {
+            let bodies = Set(received.filter { $0.id == id }.map(\.body))
+            #expect(bodies.count == 1, "all attempts of \(id), before and after the kill, carry the same bytes")
+        }
+        await receiver.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func launchLamba(directory: URL, databasePath: String, masterKey: MasterKey) throws -> Process {
+        let process = Process()
+        process.executableURL = try lambaBinary()
+        process.arguments = ["serve", "--port", "0", "--database", "sqlite://" + databasePath]
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["LAMBA_MASTER_KEY"] = masterKey.encoded
+        environment["LAMBA_LOG_LEVEL"] = "error"
+        environment["LAMBA_WEBHOOK_POLL_MS"] = "20"
+        environment["LAMBA_WEBHOOK_BACKOFF_BASE_MS"] = "400"
+        environment["LAMBA_WEBHOOK_BACKOFF_CAP_MS"] = "800"
+        environment["LAMBA_WEBHOOK_TIMEOUT_MS"] = "2000"
+        environment["LAMBA_WEBHOOK_LEASE_MS"] = "3000"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// SwiftPM builds `lamba` next to the test bundle.
+    private func lambaBinary() throws -> URL {
+        let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for directory in [here, here.deletingLastPathComponent()] {
+            let candidate = directory.appendingPathComponent("lamba")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw TestFailure("lamba not found next to \(here.path); run `swift build` first")
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import LambaJOSE
+import LambaModel
+import LambaServer
+import LambaStore
+import Testing
+
+/// Delivery through a real receiver on 127.0.0.1 that checks Standard Webhooks signatures.
+@Suite(.serialized) struct WebhookDeliveryTests {
+    @Test func everyEvent_arrivesOnce_signed_withTheEnvelope() async throws {
+        let fixture = try await EventsFixture.make()
+        let receiver = try await Receiver.start()
+        let (endpoint, _) = try await fixture.endpoint(receiver, "all")
+        let ids = try await fixture.writeEvents(40)
+        try await fixture.dispatching {
+            try await eventually("40 deliveries") { receiver.acceptedIDs("all").isSuperset(of: ids) }
+            try await eventually("41 outcomes recorded") {
+                try await fixture.store.read { r in try r.queryOne("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE state = 'succeeded'").int("n") } == 41
+            }
+        }
+        // The endpoint also receives its own `webhook_endpoint.created`, a fact of the same environment.
+        let received = receiver.deliveries("all")
+        #expect(Set(received.map(\.id)) == Set(ids).union([try #require(received.first { !ids.contains($0.id) }?.id)]))
+        #expect(received.count == 41)
+        #expect(received.allSatisfy { $0.verified })
+        let body = try #require(received.first { $0.id == ids[0] }).body
+        let envelope = try JSON.decodeObject(body)
+        #expect(envelope.names == ["type", "timestamp", "data"])
+        #expect(envelope["type"] == "user.signed_in")
+        let data = try #require(envelope["data"]?.objectValue)
+        #expect(data["event_id"] == .string(ids[0]))
+        #expect(data["project_id"] == .string(fixture.projectID))
+        #expect(data["workspace_id"] == .string(fixture.caller.workspaceID))
+        #expect(data["environment"] == "sandbox")
+        #expect(data["n"] == 0)
+        // The log holds one succeeded attempt per delivery, tied to the endpoint's Project.
+        let log = try await fixture.webhooks.deliveries(fixture.caller, projectID: fixture.projectID, environment: .sandbox,
+                                                        id: endpoint.id, state: nil, before: nil, limit: 100)
+        #expect(log.filter { $0.eventType == "user.signed_in" }.count == 40)
+        #expect(log.allSatisfy { $0.state == .succeeded && $0.attemptLog.count == 1 && $0.attemptLog[0].statusCode == 204 })
+        #expect(log.allSatisfy { $0.projectID == fixture.projectID && $0.workspaceID == fixture.caller.workspaceID })
+        await receiver.stop()
+        await fixture.close()
+    }
+
+    @Test func receiverDown_thenBack_everythingArrives_byteIdentical() async throws {
+        let fixture = try await EventsFixture.make()
+        let receiver = try await Receiver.start()
+        try await fixture.endpoint(receiver, "flaky")
+        receiver.configure("flaky") { $0.down = true }
+        let ids = try await fixture.writeEvents(25)
+        try await fixture.dispatching {
+            try await eventually("several failed tries") { receiver.deliveries("flaky").count >= 60 }
+            receiver.configure("flaky") { $0.down = false }
+            try await eventually("all 25 after recovery") { receiver.acceptedIDs("flaky").isSuperset(of: ids) }
+        }
+        for id in ids {
+            let bodies = Set(receiver.deliveries("flaky").filter { $0.id == id }.map(\.body))
+            #expect(bodies.count == 1, "every attempt of \(id) carries the same bytes")
+        }
+        await receiver.stop()
+        await fixture.close()
+    }
+
+    @Test func slowReceiver_doesNotHoldUpOtherEndpoints() async throws {
+        let fixture = try await EventsFixture.make()
+        let receiver = try await Receiver.start()
+        try await fixture.endpoint(receiver, "slow", concurrency: 1)
+        try await fixture.endpoint(receiver, "fast")
+        receiver.configure("slow") { $0.delay = .seconds(4) }
+        let ids = try await fixture.writeEvents(20)
+        let started = ContinuousClock.now
+        try await fixture.dispatching {
+            try await eventually(timeout: .seconds(3), "the fast endpoint to get everything") { receiver.acceptedIDs("fast").isSuperset(of: ids) }
+        }
+        #expect(ContinuousClock.now - started < .seconds(3))
+        // The slow one never had more than its bound (one) in flight, so at most one finished.
+        #expect(receiver.deliveries("slow").count <= 1)
+        await receiver.stop()
+        await fixture.close()
+    }
+
+    @Test func rotation_signsWithBothSecretsDuringGrace_thenOnlyTheNew() async throws {
+        let fixture = try await EventsFixture.make()
+        let receiver = try await Receiver.start()
+        let (endpoint, oldSecret) = try await fixture.endpoint(receiver, "rot")
+        let (_, newSecret) = try await fixture.webhooks.rotateSecret(fixture.caller, projectID: fixture.projectID, environment: .sandbox,
+                                                                     id: endpoint.id, grace: 3600)
+        #expect(newSecret != oldSecret && newSecret.hasPrefix("whsec_"))
+        receiver.configure("rot") { $0.secrets = [oldSecret, newSecret] }
+        let firstIDs = try await fixture.writeEvents(3)
+        try await fixture.dispatching {
+            try await eventually("3 deliveries verified with both secrets") { receiver.acceptedIDs("rot").isSuperset(of: firstIDs) }
+        }
+        #expect(receiver.deliveries("rot").allSatisfy { $0.signature.split(separator: " ").count == 2 })
+        // Grace over: only the new secret signs.
+        let (_, newest) = try await fixture.webhooks.rotateSecret(fixture.caller, projectID: fixture.projectID, environment: .sandbox,
+                                                                  id: endpoint.id, grace: 0)
+        receiver.configure("rot") { $0.secrets = [newest] }
+        let lastID = try await fixture.writeEvents(1)[0]
+        try await fixture.dispatching {
+            try await eventually("the fourth delivery") { receiver.acceptedIDs("rot").contains(lastID) }
+        }
+        let last = try #require(receiver.deliveries("rot").last { $0.id == lastID })
+        #expect(last.signature.split(separator: " ").count == 1)
+        #expect(!StandardWebhooks.verify(secret: newSecret, id: last.id, timestamp: last.timestamp, body: last.body, header: last.signature))
+        await receiver.stop()
+        await fixture.close()
+    }
+
+    @Test func failureStreak_disablesEndpoint_withAnEvent_andEnableResumes() async throws {
+        let fixture = try await EventsFixture.make()
+        let receiver = try await Receiver.start()
+        let (endpoint, _) = try await fixture.endpoint(receiver, "dead")
+        receiver.configure("dead") { $0.failFirst = 1000 }
+        var configuration = EventsFixture.fastDispatch()
+        configuration.maxAttempts = 2
+        configuration.disablePolicy = WebhookDisablePolicy(maxFailedDeliveries: 3, maxFailingDuration: 3600)
+        try await fixture.writeEvents(3)
+        try await fixture.dispatching(configuration) {
+            try await eventually("the endpoint to be disabled") {
+                try await fixture.webhooks.endpoint(fixture.caller, projectID: fixture.projectID, environment: .sandbox, id: endpoint.id).status == .disabled
+            }
+        }
+        let events = try await fixture.store.read { r in try r.events(after: 0, limit: 1000) }
+        let disabled = try #require(events.last { $0.event.type == "webhook_endpoint.disabled" })
+        #expect(disabled.event.projectID == fixture.projectID && disabled.event.actor == "system")
+        // Enabled again and with a healthy receiver, new events flow.
+        receiver.configure("dead") { $0.failFirst = 0 }
+        _ = try await fixture.webhooks.enableEndpoint(fixture.caller, projectID: fixture.projectID, environment: .sandbox, id: endpoint.id)
+        let ids = try await fixture.writeEvents(2)
+        try await fixture.dispatching {
+            try await eventually("deliveries after enable") { receiver.acceptedIDs("dead").isSuperset(of: ids) }
+        }
+        await receiver.stop()
+        await fixture.close()
+    }
+
+    @Test func replay_ofOneEventAndOfARange_sendsTheOriginalBytes() async throws {
+        let fixture = try await EventsFixture.make()
+        let receiver = try await Receiver.start()
+        let (endpoint, _) = try await fixture.endpoint(receiver, "replay")
+        let start = Date().addingTimeInterval(-1)
+        let ids = try await fixture.writeEvents(5)
+        try await fixture.dispatching {
+            func copies() -> Int { receiver.deliveries("replay").filter { ids.contains($0.id) }.count }
+            try await eventually("first deliveries") { copies() == 5 }
+            let one = try await fixture.webhooks.replay(fixture.caller, projectID: fixture.projectID, environment: .sandbox, id: endpoint.id,
+                                                        eventID: ids[2], since: nil, until: nil)
+            #expect(one == 1)
+            try await eventually("the replay of one") { copies() == 6 }
+            let range = try await fixture.webhooks.replay(fixture.caller, projectID: fixture.projectID, environment: .sandbox, id: endpoint.id,
+                                                          eventID: nil, since: start, until: Date().addingTimeInterval(1))
+            #expect(range >= 5)
+            try await eventually("the range replay") { copies() == 11 }
+        }
+        for id in ids {
+            let copies = receiver.deliveries("replay").filter { $0.id == id }
+            #expect(copies.count >= 2 && Set(copies.map(\.body)).count == 1)
+        }
+        await receiver.stop()
+        await fixture.close()
+    }
+
+    @Test func ssrfGuard_atDelivery_refusesPrivateTargetsWithoutTheSandboxSetting() async throws {
+        let fixture = try await EventsFixture.make()
+        let receiver = try await Receiver.start()
+        let (endpoint, _) = try await fixture.endpoint(receiver, "guarded")
+        try await fixture.webhooks.setAllowPrivateTargets(fixture.caller, projectID: fixture.projectID, environment: .sandbox, false)
+        var configuration = EventsFixture.fastDispatch()
+        configuration.maxAttempts = 1
+        try await fixture.writeEvents(1)
+        try await fixture.dispatching(configuration) {
+            try await eventually("the refused attempt to be logged") {
+                let log = try await fixture.webhooks.deliveries(fixture.caller, projectID: fixture.projectID, environment: .sandbox,
+                                                                id: endpoint.id, state: .failedPermanently, before: nil, limit: 10)
+                return log.first?.attemptLog.first?.error?.hasPrefix("refused:") == true
+            }
+        }
+        #expect(receiver.deliveries("guarded").isEmpty)
+        await receiver.stop()
+        await fixture.close()
+    }
+}
