@@ -97,9 +97,10 @@ public struct Migrator: Sendable {
     /// - Throws: `StoreError.schemaTooNew` when the database is ahead of this binary.
     public func currentVersion(_ store: some Store) async throws -> Int {
         let latest = latestVersion
+        let known = Set(migrations.map(\.version))
         return try await store.withTransaction { tx in
             try Self.createHistoryTable(tx)
-            return try Self.check(tx, latest: latest)
+            return try Self.check(tx, latest: latest, known: known)
         }
     }
 
@@ -107,6 +108,7 @@ public struct Migrator: Sendable {
     /// - Throws: `StoreError.schemaTooNew`, or the error of the failing migration (which is rolled back).
     public func migrate(_ store: some Store) async throws -> [Migration] {
         let latest = latestVersion
+        let known = Set(migrations.map(\.version))
         var applied: [Migration] = []
         for migration in migrations {
             let didApply = try await store.withTransaction { tx in
@@ -114,7 +116,11 @@ public struct Migrator: Sendable {
                 // (on SQLite the writer lock of BEGIN IMMEDIATE already serializes them).
                 if tx.dialect == .postgres { _ = try tx.query("SELECT pg_advisory_xact_lock(7465346)") }
                 try Self.createHistoryTable(tx)
-                guard try Self.check(tx, latest: latest) < migration.version else { return false }
+                _ = try Self.check(tx, latest: latest, known: known)
+                // By presence, not by the highest version: features own version ranges, so a
+                // lower version can arrive after a higher one was applied.
+                let recorded = try tx.query("SELECT version FROM lamba_migrations WHERE version = $1", [SQLValue(migration.version)])
+                guard recorded.isEmpty else { return false }
                 try tx.executeScript(migration.sql(for: tx.dialect))
                 try tx.execute(
                     "INSERT INTO lamba_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
@@ -133,9 +139,14 @@ public struct Migrator: Sendable {
         )
     }
 
-    private static func check(_ tx: any StoreTransaction, latest: Int) throws -> Int {
-        let current = try tx.queryOne("SELECT COALESCE(MAX(version), 0) AS version FROM lamba_migrations").int("version")
-        if current > latest { throw StoreError.schemaTooNew(database: current, binary: latest) }
+    /// The highest applied version. A database holding any version this binary does not know was
+    /// migrated by a newer (or another) Lamba and is refused.
+    private static func check(_ tx: any StoreTransaction, latest: Int, known: Set<Int>) throws -> Int {
+        let versions = try tx.query("SELECT version FROM lamba_migrations").map { try $0.int("version") }
+        let current = versions.max() ?? 0
+        if current > latest || versions.contains(where: { !known.contains($0) }) {
+            throw StoreError.schemaTooNew(database: current, binary: latest)
+        }
         return current
     }
 }

@@ -16,6 +16,21 @@ extension StoreTests {
             }
         }
 
+        @Test("a migration below the highest applied version is still applied", arguments: Backend.underTest)
+        func lowerVersionArrivingLater_isApplied(backend: Backend) async throws {
+            try await withStore(backend, migrate: false) { store in
+                let one = Migration(version: 1, name: "one", sql: "CREATE TABLE one (id INTEGER PRIMARY KEY)")
+                let two = Migration(version: 2, name: "two", sql: "CREATE TABLE two (id INTEGER PRIMARY KEY)")
+                let ten = Migration(version: 10, name: "ten", sql: "CREATE TABLE ten (id INTEGER PRIMARY KEY)")
+                // A binary that knew 1 and 10, then one that also knows 2 (a feature's reserved range).
+                #expect(try await Migrator(migrations: [one, ten]).migrate(store).map(\.version) == [1, 10])
+                #expect(try await Migrator(migrations: [one, two, ten]).migrate(store).map(\.version) == [2])
+                _ = try await store.read { try $0.query("SELECT id FROM two") }
+                // A binary that does not know 2 refuses the database migrated by the newer one.
+                await #expect(throws: StoreError.self) { try await Migrator(migrations: [one, ten]).migrate(store) }
+            }
+        }
+
         @Test("a database newer than the binary is refused", arguments: Backend.underTest)
         func newerDatabase_isRefused(backend: Backend) async throws {
             try await withStore(backend) { store in
