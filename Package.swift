@@ -32,10 +32,11 @@ let package = Package(
 
         .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson", "CArgon2"], swiftSettings: strict),
         .target(name: "LambaModel", dependencies: ["LambaJOSE"], swiftSettings: strict),
-        .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE"], swiftSettings: strict),
+        .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE"], swiftSettings: strict),
+        .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         .target(name: "LambaServer", dependencies: [
-            "LambaJOSE", "LambaStore", "LambaPostgres",
+            "LambaJOSE", "LambaStore", "LambaPostgres", "LambaModel", "LambaOAuth",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strict),
@@ -45,6 +46,8 @@ let package = Package(
                 "LambaJOSE",
                 "LambaStore",
                 "LambaPostgres",
+                "LambaModel",
+                "LambaOAuth",
                 "LambaServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -55,8 +58,10 @@ let package = Package(
         .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
+        .testTarget(name: "LambaOAuthTests", dependencies: ["LambaOAuth", "LambaModel", "LambaStore", "LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaServerTests", dependencies: [
-            "LambaServer", "LambaJOSE", "LambaStore", "LambaPostgres", .product(name: "Hummingbird", package: "hummingbird"),
+            "LambaServer", "LambaJOSE", "LambaStore", "LambaPostgres", "LambaModel", "LambaOAuth",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
 

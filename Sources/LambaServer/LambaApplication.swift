@@ -68,6 +68,7 @@ public enum FeatureRoutes {
         [
             HealthRoutes(store: dependencies.store),
             MetricsRoutes(metrics: dependencies.metrics),
+            OpenIDProviderRoutes(dependencies: dependencies),
         ]
     }
 }

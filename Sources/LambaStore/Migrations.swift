@@ -73,6 +73,7 @@ public enum Migrations {
                 """
         ),
         IdentitySchema.migration,
+        OAuthSchema.migration,
     ]
 }
 

@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import LambaJOSE
 
-struct KeysCommand: ParsableCommand {
+struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Generate signing keys and publish their JWKS.",
-        subcommands: [Generate.self, JWKS.self]
+        subcommands: [Generate.self, JWKS.self, RotateKeysCommand.self]
     )
 
     struct Generate: ParsableCommand {

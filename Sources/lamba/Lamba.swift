@@ -8,6 +8,7 @@ struct Lamba: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self,
             MigrateCommand.self,
+            DemoCommand.self,
             KeysCommand.self,
             JWTCommand.self,
         ]

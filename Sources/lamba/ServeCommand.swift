@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LambaJOSE
 import LambaPostgres
 import LambaServer
@@ -29,6 +30,14 @@ struct ServeCommand: AsyncParsableCommand {
         StartupStep(name: "migrate store") { dependencies, logger in
             let applied = try await dependencies.store.migrate()
             logger.info("migrations applied", metadata: ["count": .stringConvertible(applied.count)])
+        },
+        StartupStep(name: "first-run demo") { dependencies, logger in
+            // On the embedded default only, and only into an empty database.
+            guard case .sqlite = dependencies.configuration.databaseURL, try await DemoSetup.isEmpty(dependencies.store) else { return }
+            let demo = try await DemoSetup.ensure(store: dependencies.store, publicBaseURL: dependencies.configuration.publicBaseURL)
+            logger.info("created the demo workspace, project, clients and user", metadata: ["issuer": .string(demo.issuer)])
+            // Written unbuffered, so it shows before the server's first log line even when piped.
+            FileHandle.standardOutput.write(Data((demo.instructions + "\n").utf8))
         },
     ]
 

@@ -1,0 +1,69 @@
+public import LambaJOSE
+import LambaModel
+
+/// Provider metadata (OIDC Discovery 1.0 §3, RFC 8414 §2) and the JWK Set (RFC 7517 §5).
+public struct Discovery: Sendable {
+    let provider: OpenIDProvider
+
+    public static let scopesSupported = ["openid", "profile", "email", "offline_access"]
+
+    /// The same document answers `/.well-known/openid-configuration` and
+    /// `/.well-known/oauth-authorization-server`; optional features appear only when on.
+    public func metadata(_ context: ProviderContext) -> JSONObject {
+        let algorithms: [JSONValue] = JWSAlgorithm.allCases.map { .string($0.rawValue) }
+        let authMethods: [JSONValue] = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+        var document: JSONObject = [
+            "issuer": .string(context.issuer),
+            "authorization_endpoint": .string(context.endpoint("/authorize")),
+            "token_endpoint": .string(context.endpoint("/token")),
+            "userinfo_endpoint": .string(context.endpoint("/userinfo")),
+            "jwks_uri": .string(context.endpoint("/jwks")),
+            "revocation_endpoint": .string(context.endpoint("/revoke")),
+            "introspection_endpoint": .string(context.endpoint("/introspect")),
+            "end_session_endpoint": .string(context.endpoint("/logout")),
+            "scopes_supported": .array(Self.scopesSupported.map(JSONValue.string)),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": .array(algorithms),
+            "userinfo_signing_alg_values_supported": [],
+            "token_endpoint_auth_methods_supported": .array(authMethods),
+            "token_endpoint_auth_signing_alg_values_supported": .array(algorithms),
+            "revocation_endpoint_auth_methods_supported": .array(Array(authMethods.dropLast())),
+            "introspection_endpoint_auth_methods_supported": .array(Array(authMethods.dropLast())),
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid", "azp", "email",
+                                 "email_verified", "name"],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+            "authorization_response_iss_parameter_supported": true,
+            "frontchannel_logout_supported": false,
+            "backchannel_logout_supported": false,
+        ]
+        if context.settings.dynamicClientRegistration != .off {
+            document["registration_endpoint"] = .string(context.endpoint("/register"))
+        }
+        return document
+    }
+
+    /// Public keys only, every published key with its kid (current, next, and retired ones whose
+    /// tokens may still be alive). Creates the environment's keys on first use.
+    public func jwks(_ context: ProviderContext) async throws(OAuthError) -> JSONObject {
+        do {
+            var records = try await provider.keys.published(projectID: context.project.id, environment: context.environment)
+            if !records.contains(where: { $0.status == .current }) {
+                let clients = try await provider.store.read { tx in try tx.clients(projectID: context.project.id, environment: context.environment) }
+                try await provider.keys.ensureCurrent(projectID: context.project.id, environment: context.environment,
+                                                      algorithms: SigningKeyRing.algorithms(context.settings, clients: clients))
+                records = try await provider.keys.records(projectID: context.project.id, environment: context.environment, fresh: true)
+            }
+            let keys = try records.map { try JWK(jsonBytes: Array($0.publicJWK.utf8)).publicKey }
+            return JWKSet(keys: keys).publicJSON
+        } catch {
+            throw OAuthError.wrap(error)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+public import Foundation
+public import LambaJOSE
+public import LambaModel
+
+/// `POST /register` (RFC 7591 §3), when the environment's `dynamicClientRegistration` is on;
+/// `loopback_only` admits only clients whose redirect URIs are loopback (conformance tools).
+public struct DynamicClientRegistrationEndpoint: Sendable {
+    let provider: OpenIDProvider
+
+    public func handle(body: [UInt8], isJSON: Bool, _ context: ProviderContext) async -> EndpointResponse {
+        do {
+            let mode = context.settings.dynamicClientRegistration
+            guard mode != .off else { throw OAuthError(.notFound, "dynamic client registration is not enabled") }
+            guard isJSON else { throw OAuthError(.unsupportedMediaType, "send the client metadata as application/json") }
+            let metadata: JSONObject
+            do { metadata = try JSON.decodeObject(body) } catch { throw OAuthError(.invalidClientMetadata, "the body is not a JSON object") }
+            let registration = try Self.registration(metadata)
+            if mode == .loopbackOnly {
+                for uri in registration.redirectURIs + registration.postLogoutRedirectURIs {
+                    guard let host = URLComponents(string: uri)?.host, OAuthClient.isLoopback(host: host), uri.lowercased().hasPrefix("http://") else {
+                        throw OAuthError(.invalidRedirectURI, "only loopback redirect URIs may register here")
+                    }
+                }
+            }
+            let made: (OAuthClient, secret: String?)
+            do {
+                made = try ProjectAdministration.makeClient(registration, workspaceID: context.workspace.id, projectID: context.project.id,
+                                                           environment: context.environment, dynamically: true)
+            } catch let error as DomainError {
+                if case .invalid(let field, _) = error, field.contains("redirect_uri") {
+                    throw OAuthError(.invalidRedirectURI, error.description)
+                }
+                throw OAuthError(.invalidClientMetadata, error.description)
+            }
+            let client = made.0
+            let now = provider.now
+            try await provider.write { tx in
+                try tx.insert(client)
+                try tx.append(DomainEvent(type: .clientCreated, actor: "dynamic_registration", workspaceID: context.workspace.id,
+                                          projectID: context.project.id, environment: context.environment, occurredAt: now, data: [
+                    "client_id": .string(client.id), "type": .string(client.type.rawValue), "first_party": false, "dynamic": true,
+                ]))
+            }
+            // A client's ID token algorithm needs a key before its first token.
+            if let algorithm = JWSAlgorithm(rawValue: client.idTokenSignedResponseAlg) {
+                try await provider.keys.ensureCurrent(projectID: context.project.id, environment: context.environment, algorithms: [algorithm])
+            }
+            var response: JSONObject = [
+                "client_id": .string(client.id),
+                "client_id_issued_at": .integer(Int64(now.timeIntervalSince1970)),
+                "client_name": .string(client.name),
+                "redirect_uris": .array(client.redirectURIs.map(JSONValue.string)),
+                "post_logout_redirect_uris": .array(client.postLogoutRedirectURIs.map(JSONValue.string)),
+                "grant_types": .array(client.grantTypes.map(JSONValue.string)),
+                "response_types": client.grantTypes.contains("authorization_code") ? ["code"] : [],
+                "token_endpoint_auth_method": .string(client.tokenEndpointAuthMethod.rawValue),
+                "id_token_signed_response_alg": .string(client.idTokenSignedResponseAlg),
+                "scope": .string(client.scopes.joined(separator: " ")),
+            ]
+            if let secret = made.secret {
+                response["client_secret"] = .string(secret)
+                response["client_secret_expires_at"] = 0
+            }
+            if let jwks = client.jwks, let set = try? JSON.decodeObject(Array(jwks.utf8)) { response["jwks"] = .object(set) }
+            return .json(response, status: 201)
+        } catch {
+            return .error(OAuthError.wrap(error))
+        }
+    }
+
+    /// RFC 7591 §2 metadata → a registration. Unknown members are ignored (§2).
+    static func registration(_ metadata: JSONObject) throws(OAuthError) -> ProjectAdministration.ClientRegistration {
+        func strings(_ name: String) throws(OAuthError) -> [String]? {
+            guard let value = metadata[name] else { return nil }
+            guard let items = value.arrayValue else { throw OAuthError(.invalidClientMetadata, "\(name) must be an array of strings") }
+            var out: [String] = []
+            for item in items {
+                guard let string = item.stringValue else { throw OAuthError(.invalidClientMetadata, "\(name) must be an array of strings") }
+                out.append(string)
+            }
+            return out
+        }
+        func string(_ name: String) throws(OAuthError) -> String? {
+            guard let value = metadata[name] else { return nil }
+            guard let string = value.stringValue else { throw OAuthError(.invalidClientMetadata, "\(name) must be a string") }
+            return string
+        }
+        let redirectURIs = try strings("redirect_uris") ?? []
+        let method = try string("token_endpoint_auth_method").map { raw throws(OAuthError) -> OAuthClient.AuthMethod in
+            guard let method = OAuthClient.AuthMethod(rawValue: raw) else {
+                throw OAuthError(.invalidClientMetadata, "token_endpoint_auth_method \(raw) is not supported")
+            }
+            return method
+        } ?? .clientSecretBasic
+        if let responseTypes = try strings("response_types"), !Set(responseTypes).isSubset(of: ["code"]) {
+            throw OAuthError(.invalidClientMetadata, "only the code response type is supported")
+        }
+        var registration = ProjectAdministration.ClientRegistration(
+            name: try string("client_name") ?? "Dynamically registered client", type: method == .none ? .public : .confidential,
+            redirectURIs: redirectURIs)
+        registration.tokenEndpointAuthMethod = method
+        registration.postLogoutRedirectURIs = try strings("post_logout_redirect_uris") ?? []
+        registration.grantTypes = try strings("grant_types") ?? ["authorization_code", "refresh_token"]
+        registration.idTokenSignedResponseAlg = try string("id_token_signed_response_alg") ?? "RS256"
+        if let jwks = metadata["jwks"] {
+            guard let object = jwks.objectValue else { throw OAuthError(.invalidClientMetadata, "jwks must be a JWK Set") }
+            registration.jwks = JSON.encodeString(.object(object))
+        }
+        return registration
+    }
+}

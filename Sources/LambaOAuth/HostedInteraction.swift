@@ -1,0 +1,239 @@
+public import Foundation
+public import LambaJOSE
+public import LambaModel
+
+/// The hosted pages' decisions (login, signup, join, consent, account chooser): the server renders
+/// the HTML and maps these results to cookies and redirects. Every POST carries a CSRF token.
+public struct HostedInteraction: Sendable {
+    let provider: OpenIDProvider
+
+    public enum Result: Sendable {
+        /// Continue at our own `/authorize` (or another hosted page); set the session cookie when given.
+        case resume(location: String, sessionToken: String?)
+        /// Answer the client (consent denied).
+        case respond(AuthorizationResponse)
+        /// Show the form again with this message.
+        case failed(String)
+        case errorPage(OAuthError)
+    }
+
+    /// What a hosted page shows about the pending authorization request.
+    public struct PageInfo: Sendable {
+        public var projectName: String
+        public var clientName: String
+        public var scopes: [String]
+        public var loginHint: String?
+        public var user: LambaUser?
+        public var allowRegister: Bool
+        public var allowJoin: Bool
+    }
+
+    // MARK: CSRF (double-submit cookie, HMAC'd)
+
+    /// The form token for a CSRF cookie value: HMAC-SHA-256 under the provider's CSRF key.
+    public func csrfToken(cookie: String) -> String {
+        Base64URL.encode(Digest.hmac(.sha256, key: provider.configuration.csrfKey, data: Array(cookie.utf8)))
+    }
+
+    public static func newCSRFCookie() -> String { OpaqueSecret.generate().value }
+
+    func verifyCSRF(cookie: String?, form: OAuthParameters) throws(OAuthError) {
+        guard let cookie, cookie.utf8.count >= 32, cookie.utf8.count <= 128, let token = try form.single("csrf_token"),
+            constantTimeEquals(Array(token.utf8), Array(csrfToken(cookie: cookie).utf8))
+        else { throw OAuthError(.accessDenied, "the form expired; go back and try again", debug: "CSRF token mismatch") }
+    }
+
+    // MARK: Page data
+
+    /// Validates the pending request behind a hosted page (client and redirect URI are rechecked).
+    public func page(_ context: ProviderContext, authz: String, sessionToken: String?) async throws(OAuthError) -> PageInfo {
+        let request = try await pending(context, authz: authz)
+        let now = provider.now
+        let state = try await provider.read { tx in try SessionState.load(tx, context, sessionToken: sessionToken, clientID: nil, now: now) }
+        let isPublic = context.project.visibility == .public
+        return PageInfo(projectName: context.project.name, clientName: request.client.name, scopes: request.scopes, loginHint: request.loginHint,
+                        user: state.user, allowRegister: isPublic && context.settings.allowRegister, allowJoin: isPublic && context.settings.allowPublicJoin)
+    }
+
+    func pending(_ context: ProviderContext, authz: String) async throws(OAuthError) -> AuthorizationRequest {
+        let parameters = try OAuthParameters.decode(authz)
+        switch await provider.authorization.validate(EndpointRequest(method: "GET", parameters: parameters), context) {
+        case .success(let request): return request
+        case .failure(.errorPage(let error)): throw error
+        case .failure: throw OAuthError.invalidRequest("the authorization request is not valid")
+        }
+    }
+
+    func resume(_ context: ProviderContext, authz: String, satisfied: Set<String>, sessionToken: String? = nil) throws(OAuthError) -> Result {
+        .resume(location: context.endpoint("/authorize?") + (try AuthorizationEndpoint.removingPrompt(authz, satisfied)), sessionToken: sessionToken)
+    }
+
+    // MARK: Login
+
+    /// Email + password sign-in. Argon2id runs on the store's threads, never the event loop; an
+    /// unknown email is checked against a decoy hash so timing says nothing; the error is generic.
+    public func login(_ context: ProviderContext, form: OAuthParameters, csrfCookie: String?) async -> Result {
+        do {
+            try verifyCSRF(cookie: csrfCookie, form: form)
+            let authz = try form.single("authz") ?? ""
+            _ = try await pending(context, authz: authz)
+            guard context.settings.authMethods.contains(.password) else { return .failed("password sign-in is not enabled for this project") }
+            let email = (try form.single("email") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            let password = try form.single("password") ?? ""
+            guard !email.isEmpty, !password.isEmpty, email.utf8.count <= 320, password.utf8.count <= PasswordHasher.maximumLength else {
+                return .failed("email or password is wrong")
+            }
+            let user = try await provider.read { tx -> LambaUser? in
+                let user = try tx.user(email: email)
+                let hash = user?.passwordHash ?? PasswordHasher.decoyHash
+                let matches = PasswordHasher.verify(password, against: hash)
+                guard let user, matches, user.passwordHash != nil, user.status == .active else { return nil }
+                return user
+            }
+            guard let user else { return .failed("email or password is wrong") }
+            let token = try await startSession(context, user: user, amr: ["pwd"], clientID: try pending(context, authz: authz).client.id)
+            return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
+        } catch {
+            return Self.failure(error)
+        }
+    }
+
+    /// Creates the global identity session (cookie value returned, hash stored) and, for an active
+    /// Project Member, the runtime scope of this Project environment: signing in is entering it.
+    func startSession(_ context: ProviderContext, user: LambaUser, amr: [String], clientID: String) async throws(OAuthError) -> String {
+        let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
+        let now = provider.now
+        let maxAge = TimeInterval(context.workspace.securityPosture.sessionMaxAgeSeconds)
+        try await provider.write { tx in
+            let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: context.workspace.id, userID: user.id,
+                                          tokenHash: secret.hash, authTime: now, amr: amr, createdAt: now, expiresAt: now.addingTimeInterval(maxAge),
+                                          revokedAt: nil, revokeReason: nil)
+            try tx.insert(session)
+            try tx.append(DomainEvent(type: .sessionCreated, actor: user.id, workspaceID: context.workspace.id, projectID: context.project.id,
+                                      environment: context.environment, sessionID: session.id, occurredAt: now, data: [
+                "session_id": .string(session.id), "user_id": .string(user.id), "amr": .array(amr.map(JSONValue.string)),
+            ]))
+            if let member = try tx.projectMember(projectID: context.project.id, userID: user.id), member.status == .active {
+                _ = try Self.insertScope(tx, context, session: session, clientID: clientID, now: now)
+            }
+        }
+        return secret.value
+    }
+
+    /// Entering a Project environment: a new runtime scope under the session (seed 002).
+    static func enterProject(_ provider: OpenIDProvider, _ context: ProviderContext, session: IdentitySession, clientID: String) async throws -> RuntimeScope {
+        let now = provider.now
+        return try await provider.store.write { tx in
+            if let existing = try tx.activeRuntimeScope(sessionID: session.id, projectID: context.project.id, environment: context.environment) {
+                return existing
+            }
+            return try insertScope(tx, context, session: session, clientID: clientID, now: now)
+        }
+    }
+
+    static func insertScope(_ tx: any OAuthRecords, _ context: ProviderContext, session: IdentitySession, clientID: String, now: Date) throws -> RuntimeScope {
+        let scope = RuntimeScope(id: EntityID.generate(.runtimeScope), sessionID: session.id, userID: session.userID, workspaceID: context.workspace.id,
+                                 projectID: context.project.id, environment: context.environment, applicationID: clientID, authTime: session.authTime,
+                                 createdAt: now, revokedAt: nil, revokeReason: nil)
+        try tx.insert(scope)
+        try tx.append(DomainEvent(type: .runtimeScopeCreated, actor: session.userID, workspaceID: context.workspace.id, projectID: context.project.id,
+                                  environment: context.environment, sessionID: session.id, occurredAt: now, data: [
+            "runtime_scope_id": .string(scope.id), "user_id": .string(session.userID), "application_id": .string(clientID),
+        ]))
+        return scope
+    }
+
+    /// The signed-in session behind a cookie, or nil.
+    func session(_ context: ProviderContext, _ sessionToken: String?) async throws(OAuthError) -> SessionState {
+        let now = provider.now
+        return try await provider.read { tx in try SessionState.load(tx, context, sessionToken: sessionToken, clientID: nil, now: now) }
+    }
+
+    // MARK: Signup and join (public Projects, seed 003)
+
+    /// Hosted registration: a new Lamba User who becomes a Project Member (MemberLifecycle.register).
+    public func signup(_ context: ProviderContext, form: OAuthParameters, csrfCookie: String?) async -> Result {
+        do {
+            try verifyCSRF(cookie: csrfCookie, form: form)
+            let authz = try form.single("authz") ?? ""
+            let request = try await pending(context, authz: authz)
+            let lifecycle = MemberLifecycle(store: provider.store.identity)
+            let (user, _) = try await lifecycle.register(email: try form.single("email") ?? "", password: try form.single("password") ?? "",
+                                                         name: try form.single("name") ?? "", projectID: context.project.id,
+                                                         workspaceID: context.workspace.id, environment: context.environment)
+            let token = try await startSession(context, user: user, amr: ["pwd"], clientID: request.client.id)
+            return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
+        } catch {
+            return Self.failure(error)
+        }
+    }
+
+    /// Public join by the signed-in user, then entry into the Project (MemberLifecycle.publicJoin).
+    public func join(_ context: ProviderContext, form: OAuthParameters, sessionToken: String?, csrfCookie: String?) async -> Result {
+        do {
+            try verifyCSRF(cookie: csrfCookie, form: form)
+            let authz = try form.single("authz") ?? ""
+            let request = try await pending(context, authz: authz)
+            let state = try await session(context, sessionToken)
+            guard let session = state.session else { return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil) }
+            if !state.isMember {
+                _ = try await MemberLifecycle(store: provider.store.identity).publicJoin(
+                    userID: session.userID, projectID: context.project.id, workspaceID: context.workspace.id, environment: context.environment)
+            }
+            _ = try await Self.enterProject(provider, context, session: session, clientID: request.client.id)
+            return try resume(context, authz: authz, satisfied: ["select_account"])
+        } catch {
+            return Self.failure(error)
+        }
+    }
+
+    // MARK: Consent (OIDC Core §3.1.2.4)
+
+    public func consent(_ context: ProviderContext, form: OAuthParameters, sessionToken: String?, csrfCookie: String?) async -> Result {
+        do {
+            try verifyCSRF(cookie: csrfCookie, form: form)
+            let authz = try form.single("authz") ?? ""
+            let request = try await pending(context, authz: authz)
+            let state = try await session(context, sessionToken)
+            guard let user = state.user else { return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil) }
+            guard try form.single("decision") == "allow" else {
+                return .respond(AuthorizationEndpoint.errorResponse(request, context, OAuthError(.accessDenied, "the user denied the request")))
+            }
+            let now = provider.now
+            let scopes = Array(Set(request.scopes).union(state.consentedScopes ?? [])).sorted()
+            try await provider.write { tx in try tx.saveConsent(userID: user.id, clientID: request.client.id, scopes: scopes, at: now) }
+            return try resume(context, authz: authz, satisfied: ["consent"])
+        } catch {
+            return Self.failure(error)
+        }
+    }
+
+    // MARK: Account chooser and explicit re-entry
+
+    /// `continue`: re-enter the Project as the signed-in user (creates a new runtime scope after a
+    /// revocation, the explicit step seed 002 asks for). `switch`: sign in as someone else.
+    public func selectAccount(_ context: ProviderContext, form: OAuthParameters, sessionToken: String?, csrfCookie: String?) async -> Result {
+        do {
+            try verifyCSRF(cookie: csrfCookie, form: form)
+            let authz = try form.single("authz") ?? ""
+            let request = try await pending(context, authz: authz)
+            let state = try await session(context, sessionToken)
+            guard let session = state.session, try form.single("action") == "continue" else {
+                return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil)
+            }
+            if state.isMember {
+                _ = try await Self.enterProject(provider, context, session: session, clientID: request.client.id)
+            }
+            return try resume(context, authz: authz, satisfied: ["select_account"])
+        } catch {
+            return Self.failure(error)
+        }
+    }
+
+    static func failure(_ error: any Error) -> Result {
+        if let error = error as? DomainError { return .failed(error.description) }
+        let oauth = OAuthError.wrap(error)
+        if oauth.code == .accessDenied { return .failed(oauth.message) }
+        return .errorPage(oauth)
+    }
+}

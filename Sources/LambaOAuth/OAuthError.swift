@@ -1,0 +1,97 @@
+/// The one protocol error of the OpenID Provider (RFC 6749 §4.1.2.1, §5.2; OIDC Core §3.1.2.6;
+/// RFC 6750 §3.1; RFC 7591 §3.2.2). The status follows from the code; `debug` is never serialized.
+public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// An error code: an extensible set of registered values.
+    public struct Code: RawRepresentable, Sendable, Hashable, ExpressibleByStringLiteral {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+
+        // RFC 6749 §4.1.2.1 and §5.2
+        public static let invalidRequest: Code = "invalid_request"
+        public static let invalidClient: Code = "invalid_client"
+        public static let invalidGrant: Code = "invalid_grant"
+        public static let unauthorizedClient: Code = "unauthorized_client"
+        public static let unsupportedGrantType: Code = "unsupported_grant_type"
+        public static let unsupportedResponseType: Code = "unsupported_response_type"
+        public static let invalidScope: Code = "invalid_scope"
+        public static let accessDenied: Code = "access_denied"
+        public static let serverError: Code = "server_error"
+        public static let temporarilyUnavailable: Code = "temporarily_unavailable"
+        // RFC 7009 §2.2.1
+        public static let unsupportedTokenType: Code = "unsupported_token_type"
+        // OIDC Core §3.1.2.6
+        public static let loginRequired: Code = "login_required"
+        public static let consentRequired: Code = "consent_required"
+        public static let interactionRequired: Code = "interaction_required"
+        public static let accountSelectionRequired: Code = "account_selection_required"
+        public static let requestNotSupported: Code = "request_not_supported"
+        public static let requestURINotSupported: Code = "request_uri_not_supported"
+        public static let registrationNotSupported: Code = "registration_not_supported"
+        // RFC 6750 §3.1
+        public static let invalidToken: Code = "invalid_token"
+        public static let insufficientScope: Code = "insufficient_scope"
+        // RFC 7591 §3.2.2
+        public static let invalidRedirectURI: Code = "invalid_redirect_uri"
+        public static let invalidClientMetadata: Code = "invalid_client_metadata"
+        /// Not an RFC code: the issuer (Project environment) does not exist or is deactivated.
+        public static let notFound: Code = "not_found"
+        /// Not an RFC code: the token endpoint was sent something other than a form (HTTP 415).
+        public static let unsupportedMediaType: Code = "unsupported_media_type"
+    }
+
+    public var code: Code
+    /// Client-visible `error_description`: generic, never echoes secrets.
+    public var message: String
+    /// Operator-only detail for logs; never serialized.
+    public var debug: String?
+    /// Set when the client authenticated with HTTP Basic, so 401 carries `WWW-Authenticate: Basic`.
+    public var usedBasicAuthentication: Bool = false
+
+    public init(_ code: Code, _ message: String, debug: String? = nil) {
+        self.code = code
+        self.message = message
+        self.debug = debug
+    }
+
+    public static func invalidRequest(_ message: String, debug: String? = nil) -> OAuthError { OAuthError(.invalidRequest, message, debug: debug) }
+    public static func invalidClient(_ debug: String? = nil) -> OAuthError { OAuthError(.invalidClient, "client authentication failed", debug: debug) }
+    public static func invalidGrant(_ message: String, debug: String? = nil) -> OAuthError { OAuthError(.invalidGrant, message, debug: debug) }
+    public static func invalidToken(_ debug: String? = nil) -> OAuthError { OAuthError(.invalidToken, "the access token is not valid", debug: debug) }
+    public static func server(_ debug: String) -> OAuthError { OAuthError(.serverError, "the server could not complete the request", debug: debug) }
+
+    /// HTTP status of the error response (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2).
+    public var status: Int {
+        switch code {
+        case .invalidClient, .invalidToken: 401
+        case .insufficientScope, .accessDenied: 403
+        case .notFound: 404
+        case .unsupportedMediaType: 415
+        case .serverError: 500
+        case .temporarilyUnavailable: 503
+        default: 400
+        }
+    }
+
+    /// Whether the code may travel back to a client by redirect (RFC 6749 §4.1.2.1); errors about
+    /// the client or the redirect URI themselves never do (rule 4).
+    public var mayRedirect: Bool {
+        code != .invalidClient && code != .notFound && code != .serverError && code != .unsupportedMediaType
+    }
+
+    /// The JSON body: `error` and `error_description` only.
+    public var json: JSONObjectLike {
+        [("error", code.rawValue), ("error_description", message)]
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" + (debug.map { " (\($0))" } ?? "") }
+
+    /// Anything thrown that is not an OAuthError becomes `server_error`, with the cause in debug.
+    public static func wrap(_ error: any Error) -> OAuthError {
+        if let error = error as? OAuthError { return error }
+        return .server(String(describing: error))
+    }
+}
+
+/// Ordered string pairs, for error bodies and redirect parameters.
+public typealias JSONObjectLike = [(String, String)]

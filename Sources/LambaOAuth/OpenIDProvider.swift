@@ -1,0 +1,116 @@
+public import Foundation
+public import LambaJOSE
+public import LambaModel
+
+/// Settings of the OpenID Provider that are the same for every Project environment.
+public struct ProviderConfiguration: Sendable {
+    /// `https://auth.example.com` (no trailing slash); issuers are `{base}/p/{slug}/{environment}`.
+    public var publicBaseURL: String
+    public var masterKey: MasterKey
+    /// Key for CSRF tokens (HMAC); derived from the master key unless given.
+    public var csrfKey: [UInt8]
+    /// The clock; tests move it.
+    public var now: @Sendable () -> Date
+
+    public init(publicBaseURL: String, masterKey: MasterKey, csrfKey: [UInt8]? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+        var base = publicBaseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.publicBaseURL = base
+        self.masterKey = masterKey
+        self.csrfKey = csrfKey ?? Digest.hmac(.sha256, key: Array(masterKey.encoded.utf8), data: Array("lamba csrf v1".utf8))
+        self.now = now
+    }
+
+    /// Whether cookies get `Secure` (the public URL is https).
+    public var secureCookies: Bool { publicBaseURL.lowercased().hasPrefix("https://") }
+}
+
+/// One Project environment seen as an OpenID Provider: what every endpoint starts from.
+public struct ProviderContext: Sendable {
+    public let workspace: Workspace
+    public let project: Project
+    public let environment: Environment
+    public let settings: EnvironmentSettings
+    /// `{base}/p/{slug}/{environment}`, exactly as in `iss`.
+    public let issuer: String
+
+    public func endpoint(_ path: String) -> String { issuer + path }
+}
+
+/// The OpenID Provider engine: resolves issuers and holds the endpoints. Framework-free; the
+/// server maps HTTP to the endpoint types and their outcomes back to HTTP.
+public final class OpenIDProvider: Sendable {
+    public let configuration: ProviderConfiguration
+    public let store: any OAuthStore
+    public let keys: SigningKeyRing
+
+    public init(configuration: ProviderConfiguration, store: any OAuthStore) {
+        self.configuration = configuration
+        self.store = store
+        self.keys = SigningKeyRing(store: store, masterKey: configuration.masterKey, now: configuration.now)
+    }
+
+    public var now: Date { configuration.now() }
+
+    public func issuer(slug: String, environment: Environment) -> String {
+        "\(configuration.publicBaseURL)/p/\(slug)/\(environment.rawValue)"
+    }
+
+    /// The Project environment behind `/p/{slug}/{environment}`. Unknown or deactivated Workspaces
+    /// and Projects answer `not_found` (404).
+    public func context(slug: String, environment: String) async throws(OAuthError) -> ProviderContext {
+        guard let environment = Environment(rawValue: environment), slug.utf8.count <= 64 else {
+            throw OAuthError(.notFound, "no such issuer")
+        }
+        let issuer = self.issuer(slug: slug, environment: environment)
+        do {
+            return try await store.read { tx -> ProviderContext in
+                try Self.context(tx, slug: slug, environment: environment, issuer: issuer)
+            }
+        } catch {
+            throw OAuthError.wrap(error)
+        }
+    }
+
+    static func context(_ tx: any IdentityReader, slug: String, environment: Environment, issuer: String) throws -> ProviderContext {
+        guard let project = try tx.project(slug: slug), project.status == .active,
+            let workspace = try tx.workspace(id: project.workspaceID), workspace.status == .active
+        else { throw OAuthError(.notFound, "no such issuer") }
+        let settings = try tx.environmentSettings(projectID: project.id, environment: environment)
+            ?? EnvironmentSettings(projectID: project.id, environment: environment)
+        return ProviderContext(workspace: workspace, project: project, environment: environment, settings: settings, issuer: issuer)
+    }
+
+    /// Runs a body in a write transaction and maps anything but an OAuthError to `server_error`.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws(OAuthError) -> T {
+        do { return try await store.write(body) } catch { throw OAuthError.wrap(error) }
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws(OAuthError) -> T {
+        do { return try await store.read(body) } catch { throw OAuthError.wrap(error) }
+    }
+
+    /// The registered client of this Project environment; another environment's client is unknown.
+    static func client(_ tx: any IdentityReader, id: String, in context: ProviderContext) throws -> OAuthClient? {
+        guard id.utf8.count <= 128, let client = try tx.client(id: id), client.projectID == context.project.id,
+            client.environment == context.environment
+        else { return nil }
+        return client
+    }
+
+    // MARK: Endpoints
+
+    public var discovery: Discovery { Discovery(provider: self) }
+    public var authorization: AuthorizationEndpoint { AuthorizationEndpoint(provider: self) }
+    public var token: TokenEndpoint { TokenEndpoint(provider: self) }
+    public var userInfo: UserInfoEndpoint { UserInfoEndpoint(provider: self) }
+    public var revocation: TokenRevocation { TokenRevocation(provider: self) }
+    public var introspection: TokenIntrospection { TokenIntrospection(provider: self) }
+    public var accessCheck: AccessCheck { AccessCheck(provider: self) }
+    public var logout: RPInitiatedLogout { RPInitiatedLogout(provider: self) }
+    public var registration: DynamicClientRegistrationEndpoint { DynamicClientRegistrationEndpoint(provider: self) }
+    public var interaction: HostedInteraction { HostedInteraction(provider: self) }
+    public var tokens: TokenIssuer { TokenIssuer(provider: self) }
+    public var accessTokens: AccessTokenValidator { AccessTokenValidator(provider: self) }
+    public var clientAuthentication: ClientAuthentication { ClientAuthentication(provider: self) }
+}

@@ -1,0 +1,89 @@
+public import Foundation
+public import LambaJOSE
+public import LambaModel
+
+/// `GET|POST /logout` (OpenID Connect RP-Initiated Logout 1.0): GET shows a confirmation page;
+/// the confirmed POST ends the global session and its runtime scopes, then returns to a
+/// registered `post_logout_redirect_uri` with `state`, or shows a signed-out page.
+public struct RPInitiatedLogout: Sendable {
+    let provider: OpenIDProvider
+
+    public struct Request: Sendable {
+        /// Where to go afterwards, already checked against the client's registration.
+        public var postLogoutRedirectURI: String?
+        public var state: String?
+        public var clientName: String?
+    }
+
+    public enum Result: Sendable {
+        case redirect(String)
+        case signedOut
+    }
+
+    /// RP-Initiated Logout §2–3: `post_logout_redirect_uri` must be registered for the client named by
+    /// `client_id` or by the `id_token_hint`'s audience (the hint may be expired, not forged).
+    public func validate(_ parameters: OAuthParameters, _ context: ProviderContext) async throws(OAuthError) -> Request {
+        try parameters.rejectDuplicates()
+        var clientID = try parameters.single("client_id")
+        if let hint = try parameters.single("id_token_hint") {
+            let claims: JWTClaims
+            do {
+                let verifier = try await provider.keys.verifier(projectID: context.project.id, environment: context.environment)
+                claims = try JWT.verify(hint, with: verifier, validation: JWTValidation(issuer: context.issuer, leeway: Int64.max / 4)).claims
+            } catch {
+                throw OAuthError.invalidRequest("id_token_hint is not an ID token of this issuer")
+            }
+            let audience = claims.audience.first
+            if let clientID, clientID != audience { throw OAuthError.invalidRequest("client_id does not match id_token_hint") }
+            clientID = audience
+        }
+        let redirect = try parameters.single("post_logout_redirect_uri")
+        var request = Request(postLogoutRedirectURI: nil, state: try parameters.single("state"), clientName: nil)
+        if let clientID {
+            let client = try await provider.read { tx in try OpenIDProvider.client(tx, id: clientID, in: context) }
+            guard let client else { throw OAuthError.invalidRequest("unknown client_id") }
+            request.clientName = client.name
+            if let redirect {
+                guard client.postLogoutRedirectURIs.contains(redirect) else {
+                    throw OAuthError.invalidRequest("post_logout_redirect_uri is not registered for this client")
+                }
+                request.postLogoutRedirectURI = redirect
+            }
+        } else if redirect != nil {
+            throw OAuthError.invalidRequest("post_logout_redirect_uri needs client_id or id_token_hint")
+        }
+        return request
+    }
+
+    /// The confirmed logout: CSRF-checked, then the session and every runtime scope under it end.
+    public func confirm(_ form: OAuthParameters, _ context: ProviderContext, sessionToken: String?, csrfCookie: String?) async throws(OAuthError) -> Result {
+        try provider.interaction.verifyCSRF(cookie: csrfCookie, form: form)
+        let request = try await validate(OAuthParameters(form.removing(["csrf_token"])), context)
+        let now = provider.now
+        if let sessionToken, sessionToken.utf8.count <= 256 {
+            let hash = OpaqueSecret.hash(sessionToken)
+            try await provider.write { tx in
+                guard var session = try tx.identitySession(tokenHash: hash), session.workspaceID == context.workspace.id, session.revokedAt == nil else {
+                    return
+                }
+                session.revokedAt = now
+                session.revokeReason = "logout"
+                try tx.update(session)
+                try tx.append(DomainEvent(type: .sessionRevoked, actor: session.userID, workspaceID: context.workspace.id, projectID: context.project.id,
+                                          environment: context.environment, sessionID: session.id, occurredAt: now, data: [
+                    "session_id": .string(session.id), "user_id": .string(session.userID), "reason": "logout",
+                ]))
+                for scope in try tx.revokeRuntimeScopes(.session(sessionID: session.id), reason: "logout", at: now) {
+                    try tx.append(DomainEvent(type: .runtimeScopeRevoked, actor: session.userID, workspaceID: scope.workspaceID, projectID: scope.projectID,
+                                              environment: scope.environment, sessionID: session.id, occurredAt: now, data: [
+                        "runtime_scope_id": .string(scope.id), "user_id": .string(scope.userID), "reason": "logout",
+                        "application_id": .string(scope.applicationID),
+                    ]))
+                }
+            }
+        }
+        guard let target = request.postLogoutRedirectURI else { return .signedOut }
+        guard let state = request.state else { return .redirect(target) }
+        return .redirect(target + (target.contains("?") ? "&" : "?") + OAuthParameters.encode([("state", state)]))
+    }
+}

@@ -1,0 +1,163 @@
+public import Foundation
+public import LambaJOSE
+public import LambaModel
+import Synchronization
+
+/// The signing keys of every Project environment (DESIGN.md "Tokens"): generated on first use per
+/// algorithm, private halves sealed under the master key and opened once per process (keys are
+/// immutable, so the cache is keyed by kid). The list of an environment's keys is re-read after a
+/// few seconds, so a rotation by another process is seen without a restart.
+public final class SigningKeyRing: Sendable {
+    public struct ActiveKey: Sendable {
+        public let kid: String
+        public let algorithm: JWSAlgorithm
+        public let key: AsymmetricKey
+    }
+
+    struct EnvironmentKeys: Sendable {
+        var records: [SigningKeyRecord]
+        var loadedAt: Date
+    }
+
+    let store: any OAuthStore
+    let masterKey: MasterKey
+    let now: @Sendable () -> Date
+    /// How long an environment's key list is trusted before it is read again.
+    let listLifetime: TimeInterval = 5
+    private let opened = Mutex<[String: AsymmetricKey]>([:])
+    private let lists = Mutex<[String: EnvironmentKeys]>([:])
+
+    init(store: any OAuthStore, masterKey: MasterKey, now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.masterKey = masterKey
+        self.now = now
+    }
+
+    private static func cacheKey(_ projectID: String, _ environment: Environment) -> String { projectID + "/" + environment.rawValue }
+
+    /// The keys published in JWKS: current, next and retired ones not yet past retirement.
+    public func published(projectID: String, environment: Environment) async throws -> [SigningKeyRecord] {
+        try await records(projectID: projectID, environment: environment)
+    }
+
+    func records(projectID: String, environment: Environment, fresh: Bool = false) async throws -> [SigningKeyRecord] {
+        let key = Self.cacheKey(projectID, environment)
+        let date = now()
+        if !fresh, let cached = lists.withLock({ $0[key] }), date.timeIntervalSince(cached.loadedAt) < listLifetime {
+            return cached.records.filter { $0.retireAfter.map { $0 > date } ?? true }
+        }
+        let records = try await store.read { tx in try tx.signingKeys(projectID: projectID, environment: environment, at: date) }
+        lists.withLock { $0[key] = EnvironmentKeys(records: records, loadedAt: date) }
+        return records
+    }
+
+    /// The key that signs for `algorithm` now, generating one on first use.
+    public func signingKey(projectID: String, environment: Environment, algorithm: JWSAlgorithm) async throws -> ActiveKey {
+        var records = try await records(projectID: projectID, environment: environment)
+        if !records.contains(where: { $0.status == .current && $0.algorithm == algorithm.rawValue }) {
+            try await ensureCurrent(projectID: projectID, environment: environment, algorithms: [algorithm])
+            records = try await self.records(projectID: projectID, environment: environment, fresh: true)
+        }
+        guard let record = records.first(where: { $0.status == .current && $0.algorithm == algorithm.rawValue }) else {
+            throw OAuthError.server("no current \(algorithm.rawValue) key after generation")
+        }
+        return ActiveKey(kid: record.kid, algorithm: algorithm, key: try open(record))
+    }
+
+    /// Creates a current key for each algorithm that lacks one (one transaction).
+    public func ensureCurrent(projectID: String, environment: Environment, algorithms: [JWSAlgorithm]) async throws {
+        let sealed = try algorithms.map { try SealedSigningKey.generate($0, masterKey: masterKey) }
+        let date = now()
+        try await store.write { tx in
+            let existing = try tx.signingKeys(projectID: projectID, environment: environment, at: date)
+            for key in sealed where !existing.contains(where: { $0.status == .current && $0.algorithm == key.algorithm.rawValue }) {
+                try tx.insert(Self.record(key, projectID: projectID, environment: environment, status: .current, at: date))
+            }
+        }
+        lists.withLock { $0[Self.cacheKey(projectID, environment)] = nil }
+    }
+
+    /// Rotation without downtime: the published `next` key (or a new one) becomes current, the
+    /// current one is retired but stays in JWKS for `keepOldFor` seconds, and a fresh `next` key is
+    /// published for the following rotation. Returns the new current kids.
+    public func rotate(projectID: String, workspaceID: String, environment: Environment, algorithms: [JWSAlgorithm], keepOldFor: TimeInterval,
+                       actor: String) async throws -> [String] {
+        let fresh = try algorithms.map { ($0, try SealedSigningKey.generate($0, masterKey: masterKey), try SealedSigningKey.generate($0, masterKey: masterKey)) }
+        let date = now()
+        let promoted = try await store.write { tx -> [String] in
+            var kids: [String] = []
+            let existing = try tx.signingKeys(projectID: projectID, environment: environment, at: date)
+            for (algorithm, replacement, following) in fresh {
+                let olds = existing.filter { $0.status == .current && $0.algorithm == algorithm.rawValue }
+                var next: SigningKeyRecord
+                if let published = existing.first(where: { $0.status == .next && $0.algorithm == algorithm.rawValue }) {
+                    next = published
+                } else {
+                    next = Self.record(replacement, projectID: projectID, environment: environment, status: .next, at: date)
+                    try tx.insert(next)
+                }
+                for var old in olds {
+                    old.status = .retired
+                    old.retireAfter = date.addingTimeInterval(keepOldFor)
+                    try tx.update(old)
+                }
+                next.status = .current
+                next.activatedAt = date
+                try tx.update(next)
+                try tx.insert(Self.record(following, projectID: projectID, environment: environment, status: .next, at: date))
+                try tx.append(DomainEvent(type: .signingKeyRotated, actor: actor, workspaceID: workspaceID, projectID: projectID,
+                                          environment: environment, data: [
+                    "algorithm": .string(algorithm.rawValue), "kid": .string(next.kid),
+                    "retired_kids": .array(olds.map { .string($0.kid) }), "next_kid": .string(following.kid),
+                ]))
+                kids.append(next.kid)
+            }
+            return kids
+        }
+        lists.withLock { $0[Self.cacheKey(projectID, environment)] = nil }
+        return promoted
+    }
+
+    /// Verification keys for tokens of this environment: every published key.
+    public func verifier(projectID: String, environment: Environment) async throws -> JWSVerifier {
+        let records = try await records(projectID: projectID, environment: environment)
+        var keys: [JWSVerifier.Key] = []
+        for record in records {
+            guard let algorithm = JWSAlgorithm(rawValue: record.algorithm) else { continue }
+            keys.append(JWSVerifier.Key(try publicKey(record), kid: record.kid, algorithm: algorithm))
+        }
+        return JWSVerifier(allowedAlgorithms: Set(JWSAlgorithm.allCases), keys: keys)
+    }
+
+    private func open(_ record: SigningKeyRecord) throws -> AsymmetricKey {
+        if let key = opened.withLock({ $0[record.kid] }) { return key }
+        guard let algorithm = JWSAlgorithm(rawValue: record.algorithm) else { throw OAuthError.server("unknown key algorithm") }
+        let sealed = SealedSigningKey(kid: record.kid, algorithm: algorithm, publicJWK: try JWK(jsonBytes: Array(record.publicJWK.utf8)),
+                                      sealedPrivateKey: try Base64URL.decode(record.sealedPrivateKey))
+        let key = try sealed.open(with: masterKey)
+        opened.withLock { $0[record.kid] = key }
+        return key
+    }
+
+    private func publicKey(_ record: SigningKeyRecord) throws -> AsymmetricKey {
+        let cacheKey = "pub:" + record.kid
+        if let key = opened.withLock({ $0[cacheKey] }) { return key }
+        let key = try AsymmetricKey(jwk: try JWK(jsonBytes: Array(record.publicJWK.utf8)))
+        opened.withLock { $0[cacheKey] = key }
+        return key
+    }
+
+    static func record(_ key: SealedSigningKey, projectID: String, environment: Environment, status: SigningKeyRecord.Status, at date: Date) -> SigningKeyRecord {
+        SigningKeyRecord(kid: key.kid, projectID: projectID, environment: environment, algorithm: key.algorithm.rawValue,
+                         publicJWK: JSON.encodeString(.object(key.publicJWK.json)), sealedPrivateKey: Base64URL.encode(key.sealedPrivateKey),
+                         status: status, createdAt: date, activatedAt: status == .current ? date : nil, retireAfter: nil)
+    }
+
+    /// The algorithms an environment needs: RS256 always, the access token algorithm, and every
+    /// client's ID token algorithm.
+    public static func algorithms(_ settings: EnvironmentSettings, clients: [OAuthClient]) -> [JWSAlgorithm] {
+        var names = ["RS256", settings.accessTokenAlgorithm] + clients.map(\.idTokenSignedResponseAlg)
+        names = names.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        return names.compactMap(JWSAlgorithm.init(rawValue:))
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LambaJOSE
+import LambaModel
+import LambaOAuth
+internal import NIOCore
+
+/// The authorize endpoint's HTTP side and the hosted pages (login, signup, join, consent,
+/// account chooser, logout). Pages are HTML, CSRF-protected, never framed.
+struct HostedPageRoutes: Sendable {
+    let provider: OpenIDProvider
+
+    enum Page: String, Sendable {
+        case login
+        case signup
+        case join
+        case consent
+        case selectAccount = "select-account"
+    }
+
+    /// `default-src 'none'`: the pages need no script; framing is refused (with X-Frame-Options).
+    static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+
+    static func html(_ body: String, status: HTTPResponse.Status = .ok, cookies: [String] = [], csp: String = contentSecurityPolicy) -> Response {
+        var fields: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: csp]
+        for cookie in cookies { fields.append(HTTPField(name: .setCookie, value: cookie)) }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func redirect(_ location: String, cookies: [String] = []) -> Response {
+        var fields: HTTPFields = [.location: location, .cacheControl: "no-store"]
+        for cookie in cookies { fields.append(HTTPField(name: .setCookie, value: cookie)) }
+        return Response(status: .seeOther, headers: fields)
+    }
+
+    // MARK: Authorize
+
+    func authorize(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
+        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let parameters: OAuthParameters
+        do {
+            if request.method == .post {
+                let (form, isForm) = try await OpenIDProviderRoutes.form(request, context)
+                guard isForm else { return Self.html(HostedPages.error(.invalidRequest("send the authorization request as a form")), status: .badRequest) }
+                parameters = form
+            } else {
+                parameters = try OAuthParameters.decode(request.uri.query ?? "")
+            }
+        } catch let error as OAuthError {
+            return Self.html(HostedPages.error(error), status: .badRequest)
+        }
+        let session = Cookies.read(request, Cookies.sessionName(ctx))
+        switch await provider.authorization.handle(EndpointRequest(method: request.method.rawValue, parameters: parameters), ctx, sessionToken: session) {
+        case .errorPage(let error):
+            return Self.html(HostedPages.error(error), status: HTTPResponse.Status(code: error.status))
+        case .redirect(let response):
+            return Self.authorizationResponse(response)
+        case .interaction(let interaction):
+            let page: Page = switch interaction.kind {
+            case .login: .login
+            case .consent: .consent
+            case .selectAccount: .selectAccount
+            case .join: .join
+            }
+            return Self.redirect(ctx.endpoint("/\(page.rawValue)?") + interaction.resumeQuery)
+        }
+    }
+
+    /// Query and fragment: a 303 to the client; form_post: the auto-submitting form.
+    static func authorizationResponse(_ response: AuthorizationResponse) -> Response {
+        if let location = response.location { return redirect(location) }
+        return html(response.formPostHTML, csp: "default-src 'none'; script-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+    }
+
+    // MARK: Pages
+
+    /// The CSRF cookie of the browser, or a new one to set.
+    func csrf(_ request: Request, _ ctx: ProviderContext) -> (value: String, setCookie: String?) {
+        if let existing = Cookies.read(request, OpenIDProviderRoutes.csrfCookie), existing.utf8.count >= 32, existing.utf8.count <= 128 {
+            return (existing, nil)
+        }
+        let value = HostedInteraction.newCSRFCookie()
+        return (value, Cookies.set(OpenIDProviderRoutes.csrfCookie, value, secure: provider.configuration.secureCookies))
+    }
+
+    func show(_ page: Page, _ request: Request, _ context: LambaRequestContext, error: String? = nil, authzOverride: String? = nil,
+              status: HTTPResponse.Status = .ok) async throws -> Response {
+        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let authz = authzOverride ?? (request.uri.query ?? "")
+        let (csrfValue, setCookie) = csrf(request, ctx)
+        let token = provider.interaction.csrfToken(cookie: csrfValue)
+        let info: HostedInteraction.PageInfo
+        do {
+            info = try await provider.interaction.page(ctx, authz: authz, sessionToken: Cookies.read(request, Cookies.sessionName(ctx)))
+        } catch {
+            return Self.html(HostedPages.error(error), status: .badRequest)
+        }
+        let action = ctx.endpoint("/" + page.rawValue)
+        let body: String
+        switch page {
+        case .login:
+            body = HostedPages.login(info, action: action, authz: authz, csrf: token, error: error,
+                                     signupURL: info.allowRegister ? ctx.endpoint("/signup?") + authz : nil)
+        case .signup:
+            body = HostedPages.signup(info, action: action, authz: authz, csrf: token, error: error)
+        case .join:
+            body = HostedPages.join(info, action: action, authz: authz, csrf: token, error: error)
+        case .consent:
+            body = HostedPages.consent(info, action: action, authz: authz, csrf: token, error: error)
+        case .selectAccount:
+            body = HostedPages.selectAccount(info, action: action, authz: authz, csrf: token, error: error)
+        }
+        return Self.html(body, status: status, cookies: setCookie.map { [$0] } ?? [])
+    }
+
+    func submit(_ page: Page, _ request: Request, _ context: LambaRequestContext) async throws -> Response {
+        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let form: OAuthParameters
+        do {
+            let (parameters, isForm) = try await OpenIDProviderRoutes.form(request, context)
+            guard isForm else { return Self.html(HostedPages.error(.invalidRequest("send the form as a form")), status: .unsupportedMediaType) }
+            form = parameters
+        } catch let error as OAuthError {
+            return Self.html(HostedPages.error(error), status: .badRequest)
+        }
+        let csrfCookie = Cookies.read(request, OpenIDProviderRoutes.csrfCookie)
+        let session = Cookies.read(request, Cookies.sessionName(ctx))
+        let interaction = provider.interaction
+        let result: HostedInteraction.Result = switch page {
+        case .login: await interaction.login(ctx, form: form, csrfCookie: csrfCookie)
+        case .signup: await interaction.signup(ctx, form: form, csrfCookie: csrfCookie)
+        case .join: await interaction.join(ctx, form: form, sessionToken: session, csrfCookie: csrfCookie)
+        case .consent: await interaction.consent(ctx, form: form, sessionToken: session, csrfCookie: csrfCookie)
+        case .selectAccount: await interaction.selectAccount(ctx, form: form, sessionToken: session, csrfCookie: csrfCookie)
+        }
+        switch result {
+        case .resume(let location, let sessionToken):
+            let cookies = sessionToken.map {
+                [Cookies.set(Cookies.sessionName(ctx), $0, secure: provider.configuration.secureCookies,
+                             maxAge: ctx.workspace.securityPosture.sessionMaxAgeSeconds)]
+            } ?? []
+            return Self.redirect(location, cookies: cookies)
+        case .respond(let response):
+            return Self.authorizationResponse(response)
+        case .failed(let message):
+            let authz = (try? form.single("authz")) ?? nil
+            return try await show(page, request, context, error: message, authzOverride: authz ?? "",
+                                  status: page == .login ? .unauthorized : .badRequest)
+        case .errorPage(let error):
+            return Self.html(HostedPages.error(error), status: HTTPResponse.Status(code: error.status))
+        }
+    }
+
+    // MARK: Logout
+
+    func logout(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
+        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let parameters: OAuthParameters
+        do {
+            parameters = request.method == .post
+                ? try await OpenIDProviderRoutes.form(request, context).0
+                : try OAuthParameters.decode(request.uri.query ?? "")
+        } catch let error as OAuthError {
+            return Self.html(HostedPages.error(error), status: .badRequest)
+        }
+        let session = Cookies.read(request, Cookies.sessionName(ctx))
+        if request.method == .post, parameters.contains("csrf_token") {
+            do {
+                let result = try await provider.logout.confirm(parameters, ctx, sessionToken: session,
+                                                               csrfCookie: Cookies.read(request, OpenIDProviderRoutes.csrfCookie))
+                let clear = Cookies.set(Cookies.sessionName(ctx), "", secure: provider.configuration.secureCookies, maxAge: 0)
+                switch result {
+                case .redirect(let location): return Self.redirect(location, cookies: [clear])
+                case .signedOut: return Self.html(HostedPages.signedOut(), cookies: [clear])
+                }
+            } catch {
+                return Self.html(HostedPages.error(error), status: HTTPResponse.Status(code: error.status))
+            }
+        }
+        // GET (or a POST from the RP without our CSRF token): confirm first.
+        do {
+            let validated = try await provider.logout.validate(parameters, ctx)
+            let (csrfValue, setCookie) = csrf(request, ctx)
+            let page = HostedPages.logout(action: ctx.endpoint("/logout"), parameters: parameters.removing(["csrf_token"]),
+                                          csrf: provider.interaction.csrfToken(cookie: csrfValue), clientName: validated.clientName)
+            return Self.html(page, cookies: setCookie.map { [$0] } ?? [])
+        } catch {
+            return Self.html(HostedPages.error(error), status: .badRequest)
+        }
+    }
+}

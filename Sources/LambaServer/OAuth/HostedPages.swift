@@ -1,0 +1,124 @@
+import LambaModel
+import LambaOAuth
+
+/// Server-rendered hosted pages: plain HTML forms that work without JavaScript. Every form posts
+/// a CSRF token; every value is escaped.
+enum HostedPages {
+    static func layout(_ title: String, _ body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(HTML.escape(title))</title>
+        <style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}
+        label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
+        button{margin-top:1rem;padding:.55rem 1rem}.error{color:#b00020}.muted{color:#666}</style></head>
+        <body><main>
+        \(body)
+        </main></body></html>
+        """
+    }
+
+    static func hidden(_ name: String, _ value: String) -> String {
+        "<input type=\"hidden\" name=\"\(HTML.escape(name))\" value=\"\(HTML.escape(value))\">"
+    }
+
+    static func message(_ error: String?) -> String {
+        error.map { "<p class=\"error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? ""
+    }
+
+    static func login(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?, signupURL: String?) -> String {
+        let email = info.loginHint ?? ""
+        var body = """
+            <h1>Sign in to \(HTML.escape(info.projectName))</h1>
+            <p class="muted">to continue to \(HTML.escape(info.clientName))</p>
+            \(message(error))
+            <form method="post" action="\(HTML.escape(action))">
+            \(hidden("csrf_token", csrf))\(hidden("authz", authz))
+            <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="\(HTML.escape(email))">
+            <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+            <button type="submit">Sign in</button>
+            </form>
+            """
+        if let signupURL { body += "<p>New here? <a href=\"\(HTML.escape(signupURL))\">Create an account</a></p>" }
+        return layout("Sign in", body)
+    }
+
+    static func signup(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?) -> String {
+        layout("Create an account", """
+            <h1>Join \(HTML.escape(info.projectName))</h1>
+            \(message(error))
+            <form method="post" action="\(HTML.escape(action))">
+            \(hidden("csrf_token", csrf))\(hidden("authz", authz))
+            <label for="name">Name</label><input id="name" name="name" required autocomplete="name">
+            <label for="email">Email</label><input id="email" name="email" type="email" required autocomplete="username">
+            <label for="password">Password (at least 10 characters)</label><input id="password" name="password" type="password" minlength="10" required autocomplete="new-password">
+            <button type="submit">Create account</button>
+            </form>
+            """)
+    }
+
+    static func join(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?) -> String {
+        layout("Join", """
+            <h1>Join \(HTML.escape(info.projectName))?</h1>
+            <p>You are signed in as \(HTML.escape(info.user?.email ?? "")). \(HTML.escape(info.clientName)) needs you to be a member of this project.</p>
+            \(message(error))
+            <form method="post" action="\(HTML.escape(action))">\(hidden("csrf_token", csrf))\(hidden("authz", authz))
+            <button type="submit">Join \(HTML.escape(info.projectName))</button></form>
+            """)
+    }
+
+    static func consent(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?) -> String {
+        let scopes = info.scopes.map { "<li>\(HTML.escape(describe($0)))</li>" }.joined()
+        return layout("Allow access", """
+            <h1>\(HTML.escape(info.clientName)) wants to access your account</h1>
+            <p class="muted">Signed in as \(HTML.escape(info.user?.email ?? "")) in \(HTML.escape(info.projectName))</p>
+            <ul>\(scopes)</ul>
+            \(message(error))
+            <form method="post" action="\(HTML.escape(action))">\(hidden("csrf_token", csrf))\(hidden("authz", authz))
+            <button type="submit" name="decision" value="allow">Allow</button>
+            <button type="submit" name="decision" value="deny">Deny</button></form>
+            """)
+    }
+
+    static func selectAccount(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?) -> String {
+        layout("Choose an account", """
+            <h1>Continue to \(HTML.escape(info.projectName))</h1>
+            \(message(error))
+            <form method="post" action="\(HTML.escape(action))">\(hidden("csrf_token", csrf))\(hidden("authz", authz))
+            <button type="submit" name="action" value="continue">Continue as \(HTML.escape(info.user?.email ?? "signed-in user"))</button>
+            <button type="submit" name="action" value="switch">Use another account</button></form>
+            """)
+    }
+
+    static func logout(action: String, parameters: [(String, String)], csrf: String, clientName: String?) -> String {
+        let fields = parameters.map { hidden($0.0, $0.1) }.joined()
+        return layout("Sign out", """
+            <h1>Sign out?</h1>
+            <p>\(clientName.map { "\(HTML.escape($0)) asks you to sign out." } ?? "You are about to sign out of every project of this workspace.")</p>
+            <form method="post" action="\(HTML.escape(action))">\(hidden("csrf_token", csrf))\(fields)
+            <button type="submit">Sign out</button></form>
+            """)
+    }
+
+    static func signedOut() -> String {
+        layout("Signed out", "<h1>You are signed out</h1><p>You can close this window.</p>")
+    }
+
+    static func error(_ error: OAuthError) -> String {
+        layout("Sign-in error", """
+            <h1>This sign-in request cannot continue</h1>
+            <p class="error">\(HTML.escape(error.code.rawValue)): \(HTML.escape(error.message))</p>
+            <p class="muted">Go back to the application and try again.</p>
+            """)
+    }
+
+    static func describe(_ scope: String) -> String {
+        switch scope {
+        case "openid": "Know who you are"
+        case "profile": "Your name"
+        case "email": "Your email address"
+        case "offline_access": "Stay signed in (refresh tokens)"
+        default: scope
+        }
+    }
+}

@@ -1,0 +1,158 @@
+public import Hummingbird
+public import LambaOAuth
+import Foundation
+import HTTPTypes
+import LambaJOSE
+import LambaModel
+import LambaStore
+internal import NIOCore
+
+/// Maps HTTP to the OpenID Provider engine: every Project environment's issuer
+/// `/p/{slug}/{environment}` and the endpoints under it, plus the hosted pages.
+public struct OpenIDProviderRoutes: RouteGroup {
+    public let provider: OpenIDProvider
+
+    public init(dependencies: ServerDependencies) {
+        let configuration = ProviderConfiguration(publicBaseURL: dependencies.configuration.publicBaseURL, masterKey: dependencies.masterKey)
+        self.provider = OpenIDProvider(configuration: configuration, store: SQLOAuthStore(store: dependencies.store))
+    }
+
+    public init(provider: OpenIDProvider) {
+        self.provider = provider
+    }
+
+    static let csrfCookie = "lamba_csrf"
+
+    public func register(on router: Router<LambaRequestContext>) {
+        let issuer = router.group("p/:slug/:environment")
+        let provider = self.provider
+        let pages = HostedPageRoutes(provider: provider)
+
+        issuer.get(".well-known/openid-configuration") { _, context -> Response in try await Self.metadata(provider, context) }
+        issuer.get(".well-known/oauth-authorization-server") { _, context -> Response in try await Self.metadata(provider, context) }
+        issuer.get("jwks") { _, context -> Response in
+            let ctx = try await Self.context(provider, context)
+            let jwks = try await provider.discovery.jwks(ctx)
+            return Response.json(jwks, headers: [.cacheControl: "public, max-age=300"])
+        }
+        issuer.get("authorize") { request, context -> Response in try await pages.authorize(request, context) }
+        issuer.post("authorize") { request, context -> Response in try await pages.authorize(request, context) }
+        issuer.post("token") { request, context -> Response in
+            let ctx = try await Self.context(provider, context)
+            let (parameters, isForm) = try await Self.form(request, context)
+            return Self.response(await provider.token.handle(Self.endpointRequest(request, parameters), ctx, isForm: isForm))
+        }
+        issuer.get("userinfo") { request, context -> Response in
+            let ctx = try await Self.context(provider, context)
+            let parameters = try OAuthParameters.decode(request.uri.query ?? "")
+            return Self.response(await provider.userInfo.handle(Self.endpointRequest(request, parameters), ctx))
+        }
+        issuer.post("userinfo") { request, context -> Response in
+            let ctx = try await Self.context(provider, context)
+            let (parameters, _) = try await Self.form(request, context)
+            return Self.response(await provider.userInfo.handle(Self.endpointRequest(request, parameters), ctx))
+        }
+        issuer.post("revoke") { request, context -> Response in
+            let ctx = try await Self.context(provider, context)
+            let (parameters, isForm) = try await Self.form(request, context)
+            return Self.response(await provider.revocation.handle(Self.endpointRequest(request, parameters), ctx, isForm: isForm))
+        }
+        issuer.post("introspect") { request, context -> Response in
+            let ctx = try await Self.context(provider, context)
+            let (parameters, isForm) = try await Self.form(request, context)
+            return Self.response(await provider.introspection.handle(Self.endpointRequest(request, parameters), ctx, isForm: isForm))
+        }
+        issuer.post("access/check") { request, context -> Response in
+            let ctx = try await Self.context(provider, context)
+            let parameters: OAuthParameters
+            if Self.mediaType(request) == "application/json" {
+                let object = try await request.readJSONObject(context: context)
+                parameters = OAuthParameters(object.compactMap { member in member.value.stringValue.map { (member.name, $0) } })
+            } else {
+                parameters = try await Self.form(request, context).0
+            }
+            return Self.response(await provider.accessCheck.handle(Self.endpointRequest(request, parameters), ctx))
+        }
+        issuer.post("register") { request, context -> Response in
+            let ctx = try await Self.context(provider, context)
+            let body = try await request.readBody(context: context)
+            return Self.response(await provider.registration.handle(body: body, isJSON: Self.mediaType(request) == "application/json", ctx))
+        }
+        issuer.get("logout") { request, context -> Response in try await pages.logout(request, context) }
+        issuer.post("logout") { request, context -> Response in try await pages.logout(request, context) }
+        for (path, page) in [("login", HostedPageRoutes.Page.login), ("signup", .signup), ("join", .join), ("consent", .consent),
+                             ("select-account", .selectAccount)] {
+            issuer.get(RouterPath(path)) { request, context -> Response in try await pages.show(page, request, context) }
+            issuer.post(RouterPath(path)) { request, context -> Response in try await pages.submit(page, request, context) }
+        }
+    }
+
+    // MARK: Mapping
+
+    static func metadata(_ provider: OpenIDProvider, _ context: LambaRequestContext) async throws -> Response {
+        let ctx = try await Self.context(provider, context)
+        return Response.json(provider.discovery.metadata(ctx), headers: [.cacheControl: "public, max-age=300"])
+    }
+
+    /// The Project environment of the path; unknown or deactivated ones answer 404.
+    static func context(_ provider: OpenIDProvider, _ context: LambaRequestContext) async throws -> ProviderContext {
+        let slug = try context.parameters.require("slug")
+        let environment = try context.parameters.require("environment")
+        do {
+            return try await provider.context(slug: slug, environment: environment)
+        } catch {
+            throw APIError(status: .notFound, code: error.code == .notFound ? "not_found" : error.code.rawValue,
+                           description: error.code == .notFound ? "no such issuer" : error.message)
+        }
+    }
+
+    static func mediaType(_ request: Request) -> String? {
+        request.headers[.contentType].map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+
+    /// The form body (kept as sent, duplicates included) and whether it was a form at all.
+    static func form(_ request: Request, _ context: LambaRequestContext) async throws -> (OAuthParameters, Bool) {
+        let bytes = try await request.readBody(context: context)
+        guard mediaType(request) == "application/x-www-form-urlencoded" else { return (OAuthParameters([]), false) }
+        do {
+            return (try OAuthParameters.decode(bytes), true)
+        } catch {
+            throw APIError.invalidRequest(error.message)
+        }
+    }
+
+    static func endpointRequest(_ request: Request, _ parameters: OAuthParameters) -> EndpointRequest {
+        EndpointRequest(method: request.method.rawValue, parameters: parameters, authorization: request.headers[.authorization])
+    }
+
+    static func response(_ response: EndpointResponse) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in response.headers {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        return Response(status: HTTPResponse.Status(code: response.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: response.body)))
+    }
+}
+
+/// Cookies: the global session per Workspace (`lamba_session_{workspace id}`) and the CSRF cookie.
+enum Cookies {
+    static func read(_ request: Request, _ name: String) -> String? {
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if pair.count == 2, pair[0] == name { return pair[1] }
+            }
+        }
+        return nil
+    }
+
+    static func sessionName(_ context: ProviderContext) -> String { "lamba_session_" + context.workspace.id }
+
+    /// `HttpOnly; SameSite=Lax; Path=/`, `Secure` when the public URL is https.
+    static func set(_ name: String, _ value: String, secure: Bool, maxAge: Int? = nil) -> String {
+        var cookie = "\(name)=\(value); Path=/; HttpOnly; SameSite=Lax"
+        if secure { cookie += "; Secure" }
+        if let maxAge { cookie += "; Max-Age=\(maxAge)" }
+        return cookie
+    }
+}

@@ -1,0 +1,375 @@
+import Foundation
+import LambaJOSE
+import LambaModel
+import LambaOAuth
+import LambaStore
+import Testing
+
+/// The ten rules of issue 5 at the engine level (rule 10, the browser flow, runs over HTTP in
+/// LambaServerTests), plus the grants and documents they rest on.
+@Suite("OpenID Provider rules", .serialized)
+struct OpenIDProviderRuleTests {
+    @Test("Rule 1, RFC 6749 §4.1.2: a code is single-use; a replayed code fails and revokes what it issued")
+    func test_rule1_replayedCode_revokesIssuedTokens() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let session = try await f.login(ctx, client: f.confidential)
+        let code = try await f.code(ctx, client: f.confidential, session: session)
+        let first = await f.exchange(ctx, code: code)
+        #expect(first.status == 200)
+        let access = try #require(first.object["access_token"]?.stringValue)
+        let refresh = try #require(first.object["refresh_token"]?.stringValue)
+        #expect(await f.userinfo(ctx, access).status == 200)
+
+        let replay = await f.exchange(ctx, code: code)
+        #expect(replay.status == 400)
+        #expect(replay.errorCode == "invalid_grant")
+        #expect(await f.userinfo(ctx, access).status == 401)
+        #expect(await f.refresh(ctx, refresh).errorCode == "invalid_grant")
+        let events = try await f.store.read { r in try r.query("SELECT type FROM events WHERE type = 'authorization_code.replayed'") }
+        #expect(events.count == 1)
+    }
+
+    @Test("Rule 2, Security BCP §4.14.2: a reused rotated refresh token revokes its whole runtime scope")
+    func test_rule2_reusedRefreshToken_revokesRuntimeScope() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let (session, body) = try await f.tokens(ctx)
+        let refresh1 = try #require(body["refresh_token"]?.stringValue)
+        let rotated = await f.refresh(ctx, refresh1)
+        #expect(rotated.status == 200)
+        let refresh2 = try #require(rotated.object["refresh_token"]?.stringValue)
+        let access2 = try #require(rotated.object["access_token"]?.stringValue)
+        #expect(refresh2 != refresh1)
+        // Another client of the same Project shares the runtime scope (same session).
+        let otherCode = try await f.code(ctx, client: f.publicClient, session: session)
+        let other = await f.exchange(ctx, code: otherCode, client: f.publicClient)
+        let otherAccess = try #require(other.object["access_token"]?.stringValue)
+
+        let reuse = await f.refresh(ctx, refresh1)
+        #expect(reuse.errorCode == "invalid_grant")
+        #expect(await f.refresh(ctx, refresh2).errorCode == "invalid_grant")
+        #expect(await f.userinfo(ctx, access2).status == 401)
+        #expect(await f.userinfo(ctx, otherAccess).status == 401)
+        // Other Projects stay.
+        let beta = try await f.context("beta")
+        let betaOutcome = await f.authorize(beta, f.authorizeParameters(client: f.betaClient), session: session)
+        #expect(betaOutcome.redirectParameters?["code"] != nil)
+    }
+
+    @Test("Rule 3, RFC 7636: PKCE is required for public clients; plain is refused; a wrong verifier fails")
+    func test_rule3_pkceRequiredForPublicClients_plainRefused_wrongVerifierFails() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let session = try await f.login(ctx, client: f.publicClient)
+        let without = await f.authorize(ctx, f.authorizeParameters(client: f.publicClient, pkce: false), session: session)
+        #expect(without.redirectParameters?["error"] == "invalid_request")
+        let plain = await f.authorize(ctx, f.authorizeParameters(client: f.publicClient, pkce: false, extra: [
+            ("code_challenge", Fixture.verifier), ("code_challenge_method", "plain"),
+        ]), session: session)
+        #expect(plain.redirectParameters?["error"] == "invalid_request")
+        let code = try await f.code(ctx, client: f.publicClient, session: session)
+        let wrong = await f.tokenRequest(ctx, client: f.publicClient, secret: nil, [
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Fixture.redirect),
+            ("code_verifier", String(repeating: "a", count: 43)),
+        ])
+        #expect(wrong.errorCode == "invalid_grant")
+        let missing = await f.tokenRequest(ctx, client: f.publicClient, secret: nil, [
+            ("grant_type", "authorization_code"), ("code", try await f.code(ctx, client: f.publicClient, session: session)),
+            ("redirect_uri", Fixture.redirect),
+        ])
+        #expect(missing.errorCode == "invalid_grant")
+        let good = await f.exchange(ctx, code: try await f.code(ctx, client: f.publicClient, session: session), client: f.publicClient)
+        #expect(good.status == 200)
+    }
+
+    @Test("Rule 4, RFC 6749 §3.1.2.3, §4.1.2.1: redirect URIs match exactly; an unregistered one never receives a redirect")
+    func test_rule4_unregisteredRedirectURI_getsErrorPage_neverRedirect() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        for uri in [Fixture.redirect + "/", Fixture.redirect + "?x=1", "http://127.0.0.1:9999/CALLBACK", "https://evil.example/callback"] {
+            var pairs = f.authorizeParameters(client: f.confidential).filter { $0.0 != "redirect_uri" }
+            pairs.append(("redirect_uri", uri))
+            guard case .errorPage(let error) = await f.authorize(ctx, pairs, session: nil) else {
+                Issue.record("\(uri) got a redirect")
+                continue
+            }
+            #expect(error.code == .invalidRequest)
+        }
+        var unknownClient = f.authorizeParameters(client: f.confidential).filter { $0.0 != "client_id" }
+        unknownClient.append(("client_id", "cli_unknown"))
+        guard case .errorPage = await f.authorize(ctx, unknownClient, session: nil) else { Issue.record("unknown client redirected"); return }
+        // A client of production is unknown in sandbox.
+        guard case .errorPage = await f.authorize(ctx, f.authorizeParameters(client: f.productionClient), session: nil) else {
+            Issue.record("production client redirected from sandbox")
+            return
+        }
+    }
+
+    @Test("Rule 5, OIDC Core §3.1.2.6 + seed 002: prompt=none without a session, or after the Project's scope was revoked, gives login_required")
+    func test_rule5_promptNone_withoutSession_orRevokedScope_loginRequired() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let none = await f.authorize(ctx, f.authorizeParameters(client: f.confidential, prompt: "none"), session: nil)
+        #expect(none.redirectParameters?["error"] == "login_required")
+        #expect(none.redirectParameters?["state"] == "st-1")
+        #expect(none.redirectParameters?["iss"] == ctx.issuer)
+
+        let session = try await f.login(ctx, client: f.confidential)
+        let silent = await f.authorize(ctx, f.authorizeParameters(client: f.confidential, prompt: "none"), session: session)
+        #expect(silent.redirectParameters?["code"] != nil)
+
+        let (_, body) = try await f.tokens(ctx)
+        _ = body
+        // Revoke the member's scopes in alpha (role change); the global session lives on.
+        _ = try await MemberLifecycle(store: f.oauth.identity).changeProjectMemberRoles(f.caller, projectID: f.alpha.id,
+                                                                                      memberID: f.memberRecord.id, roles: ["viewer"])
+        let healed = await f.authorize(ctx, f.authorizeParameters(client: f.confidential, prompt: "none"), session: session)
+        #expect(healed.redirectParameters?["error"] == "login_required")
+        // Interactive: explicit re-entry through the account chooser, then a code again.
+        guard case .interaction(let interaction) = await f.authorize(ctx, f.authorizeParameters(client: f.confidential), session: session) else {
+            Issue.record("no interaction")
+            return
+        }
+        #expect(interaction.kind == .selectAccount)
+        let csrf = HostedInteraction.newCSRFCookie()
+        let result = await f.provider.interaction.selectAccount(ctx, form: OAuthParameters([
+            ("csrf_token", f.provider.interaction.csrfToken(cookie: csrf)), ("authz", interaction.resumeQuery), ("action", "continue"),
+        ]), sessionToken: session, csrfCookie: csrf)
+        guard case .resume = result else { Issue.record("re-entry failed: \(result)"); return }
+        let again = await f.authorize(ctx, f.authorizeParameters(client: f.confidential, prompt: "none"), session: session)
+        #expect(again.redirectParameters?["code"] != nil)
+    }
+
+    @Test("Rule 6, RFC 9068 §4: a token of Project A is refused at Project B; a sandbox token is refused at production")
+    func test_rule6_tokenOfProjectA_refusedAtProjectB_sandboxRefusedAtProduction() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let (_, body) = try await f.tokens(ctx)
+        let access = try #require(body["access_token"]?.stringValue)
+        #expect(await f.userinfo(ctx, access).status == 200)
+        let beta = try await f.context("beta")
+        let production = try await f.context("alpha", "production")
+        // Make sure the other environments have keys, so the refusal is about the issuer.
+        _ = try await f.provider.discovery.jwks(beta)
+        _ = try await f.provider.discovery.jwks(production)
+        #expect(await f.userinfo(beta, access).status == 401)
+        #expect(await f.userinfo(production, access).status == 401)
+        let introspected = await f.provider.introspection.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([("token", access)]),
+                                                                                 authorization: f.basic(f.productionClient, f.productionSecret)),
+                                                                 production, isForm: true)
+        #expect(introspected.object["active"] == .bool(false))
+        // A sandbox client cannot authenticate at production either.
+        let cc = await f.tokenRequest(production, client: f.confidential, secret: f.confidentialSecret, [("grant_type", "client_credentials")])
+        #expect(cc.status == 401)
+        #expect(cc.errorCode == "invalid_client")
+    }
+
+    @Test("Rule 7: userinfo, introspection and access check turn inactive/denied at once on scope revocation, member removal or role change")
+    func test_rule7_revokedScope_removedMember_changedRole_inactiveBeforeExpiry() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let lifecycle = MemberLifecycle(store: f.oauth.identity)
+
+        // Role changed.
+        var (_, body) = try await f.tokens(ctx)
+        var access = try #require(body["access_token"]?.stringValue)
+        #expect(try await f.accessCheck(ctx, access, "project:write")["allowed"] == .bool(true))
+        #expect(try await f.introspect(ctx, access)["active"] == .bool(true))
+        _ = try await lifecycle.changeProjectMemberRoles(f.caller, projectID: f.alpha.id, memberID: f.memberRecord.id, roles: ["viewer"])
+        #expect(await f.userinfo(ctx, access).status == 401)
+        #expect(try await f.introspect(ctx, access)["active"] == .bool(false))
+        #expect(try await f.accessCheck(ctx, access, "project:read")["allowed"] == .bool(false))
+
+        // New login after the change: viewer may read, not write.
+        (_, body) = try await f.tokens(ctx)
+        access = try #require(body["access_token"]?.stringValue)
+        #expect(try await f.accessCheck(ctx, access, "project:read")["allowed"] == .bool(true))
+        let write = try await f.accessCheck(ctx, access, "project:write")
+        #expect(write["allowed"] == .bool(false))
+        #expect(write["reason"] == .string("permission_not_granted"))
+
+        // Scope revoked directly.
+        let sid = try #require(try await f.introspect(ctx, access)["sid"]?.stringValue)
+        _ = try await f.oauth.identity.write { tx in try tx.revokeRuntimeScopes(.scope(id: sid), reason: "test", at: Date()) }
+        #expect(try await f.introspect(ctx, access)["active"] == .bool(false))
+        #expect(try await f.accessCheck(ctx, access, "project:read")["reason"] == .string("scope_revoked"))
+
+        // Member removed.
+        (_, body) = try await f.tokens(ctx)
+        access = try #require(body["access_token"]?.stringValue)
+        let refresh = try #require(body["refresh_token"]?.stringValue)
+        try await lifecycle.removeProjectMember(f.caller, projectID: f.alpha.id, memberID: f.memberRecord.id)
+        #expect(await f.userinfo(ctx, access).status == 401)
+        #expect(try await f.introspect(ctx, access)["active"] == .bool(false))
+        #expect(try await f.introspect(ctx, refresh)["active"] == .bool(false))
+        #expect(try await f.accessCheck(ctx, access, "project:read")["allowed"] == .bool(false))
+        #expect(await f.refresh(ctx, refresh).errorCode == "invalid_grant")
+    }
+
+    @Test("Rule 8, RFC 7009 §2.1, §2.2: revocation answers 200 for unknown tokens and requires client authentication")
+    func test_rule8_revocation_unknownToken200_requiresClientAuthentication() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let unknown = await f.provider.revocation.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([("token", "nonsense")]),
+                                                                         authorization: f.basic(f.confidential, f.confidentialSecret)), ctx, isForm: true)
+        #expect(unknown.status == 200)
+        let anonymous = await f.provider.revocation.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([("token", "nonsense")])),
+                                                           ctx, isForm: true)
+        #expect(anonymous.status == 401)
+        let wrong = await f.provider.revocation.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([("token", "x")]),
+                                                                       authorization: f.basic(f.confidential, "wrong")), ctx, isForm: true)
+        #expect(wrong.status == 401)
+        #expect(wrong.headers.contains { $0.0 == "WWW-Authenticate" && $0.1.hasPrefix("Basic") })
+
+        let (_, body) = try await f.tokens(ctx)
+        let access = try #require(body["access_token"]?.stringValue)
+        let refresh = try #require(body["refresh_token"]?.stringValue)
+        for token in [access, refresh] {
+            let revoked = await f.provider.revocation.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([("token", token)]),
+                                                                             authorization: f.basic(f.confidential, f.confidentialSecret)), ctx, isForm: true)
+            #expect(revoked.status == 200)
+        }
+        #expect(await f.userinfo(ctx, access).status == 401)
+        #expect(await f.refresh(ctx, refresh).errorCode == "invalid_grant")
+    }
+
+    @Test("Rule 9, RFC 6749 §5.2: every error has the error/error_description shape and status; malformed input never gives a 500")
+    func test_rule9_errorShape_malformedInput_never500() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let basic = f.basic(f.confidential, f.confidentialSecret)
+        let cases: [(EndpointRequest, Bool, Int, String)] = [
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "password")]), authorization: basic), true, 400, "unsupported_grant_type"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([]), authorization: basic), true, 400, "invalid_request"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials"), ("grant_type", "client_credentials")]),
+                             authorization: basic), true, 400, "invalid_request"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials")]), authorization: "Basic %%%"), true, 401, "invalid_client"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials")]), authorization: basic), false, 415, "unsupported_media_type"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", "y")]),
+                             authorization: basic), true, 400, "invalid_grant"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "refresh_token"), ("refresh_token", String(repeating: "\u{0}", count: 5000))]),
+                             authorization: basic), true, 400, "invalid_grant"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials"), ("scope", "openid")]), authorization: basic),
+             true, 400, "invalid_scope"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials"), ("client_id", f.confidential.id),
+                                                                          ("client_secret", f.confidentialSecret)])), true, 401, "invalid_client"),
+        ]
+        for (request, isForm, status, code) in cases {
+            let response = await f.provider.token.handle(request, ctx, isForm: isForm)
+            #expect(response.status == status, "\(code)")
+            #expect(response.errorCode == code)
+            #expect(response.object["error_description"]?.stringValue != nil)
+            #expect(response.headers.contains { $0 == ("Cache-Control", "no-store") })
+        }
+        // Userinfo: bad bearer tokens.
+        for token in ["", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", String(repeating: "x", count: 70_000)] {
+            let response = await f.userinfo(ctx, token)
+            #expect(response.status == 401)
+            #expect(response.headers.contains { $0.0 == "WWW-Authenticate" && $0.1.hasPrefix("Bearer") })
+        }
+        // Malformed percent-encoding is a protocol error, not a crash.
+        #expect(throws: OAuthError.self) { try OAuthParameters.decode("a=%zz&b=%") }
+        // Authorize with duplicate parameters after a good client and redirect URI: redirected error.
+        let duplicate = await f.authorize(ctx, f.authorizeParameters(client: f.confidential) + [("scope", "openid")], session: nil)
+        #expect(duplicate.redirectParameters?["error"] == "invalid_request")
+        let badType = await f.authorize(ctx, f.authorizeParameters(client: f.confidential).map { $0.0 == "response_type" ? ($0.0, "token") : $0 },
+                                        session: nil)
+        #expect(badType.redirectParameters?["error"] == "unsupported_response_type")
+        // Unknown issuer.
+        await #expect(throws: OAuthError.self) { _ = try await f.provider.context(slug: "nope", environment: "sandbox") }
+        await #expect(throws: OAuthError.self) { _ = try await f.provider.context(slug: "alpha", environment: "staging") }
+    }
+
+    @Test("RFC 6749 §4.4: client_credentials issues an RFC 9068 access token without sid")
+    func test_clientCredentials_issuesAccessTokenWithoutSid() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let response = await f.tokenRequest(ctx, client: f.confidential, secret: f.confidentialSecret, [("grant_type", "client_credentials")])
+        #expect(response.status == 200)
+        let token = try #require(response.object["access_token"]?.stringValue)
+        let header = try JSON.decodeObject(try Base64URL.decode(String(token.split(separator: ".")[0])))
+        #expect(header["typ"] == .string("at+jwt"))
+        #expect(header["alg"] == .string("ES256"))
+        let introspected = try await f.introspect(ctx, token)
+        #expect(introspected["active"] == .bool(true))
+        #expect(introspected["sid"] == nil)
+        #expect(introspected["sub"] == .string(f.confidential.id))
+        // client_secret_post is refused for a client registered with client_secret_basic.
+        let post = await f.tokenRequest(ctx, client: f.confidential, secret: nil, [("grant_type", "client_credentials"), ("client_secret", f.confidentialSecret)])
+        #expect(post.status == 401)
+    }
+
+    @Test("OIDC Core §3.1.3.6: the ID token carries nonce, auth_time, sid, at_hash and verifies with the JWKS")
+    func test_idToken_claims_verifyWithJWKS() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let (_, body) = try await f.tokens(ctx)
+        let idToken = try #require(body["id_token"]?.stringValue)
+        let access = try #require(body["access_token"]?.stringValue)
+        let jwks = try JWKSet(json: try await f.provider.discovery.jwks(ctx))
+        let verified = try JWT.verify(idToken, with: try JWSVerifier(allowedAlgorithms: [.rs256], jwks: jwks),
+                                      validation: JWTValidation(issuer: ctx.issuer, audience: f.confidential.id))
+        #expect(verified.claims["nonce"] == .string("n-1"))
+        #expect(verified.claims["auth_time"] != nil)
+        #expect(verified.claims["sid"] != nil)
+        #expect(verified.claims["email"] == .string(f.member.email))
+        let expected = Base64URL.encode(Digest.sha256(Array(access.utf8)).prefix(16))
+        #expect(verified.claims["at_hash"] == .string(expected))
+        let accessClaims = try JWT.verify(access, with: try JWSVerifier(allowedAlgorithms: [.es256], jwks: jwks),
+                                          validation: JWTValidation(issuer: ctx.issuer, type: "at+jwt")).claims
+        #expect(accessClaims["roles"] == nil)
+        #expect(accessClaims["sid"] == verified.claims["sid"])
+        #expect(accessClaims["project_id"] == .string(f.alpha.id))
+    }
+
+    @Test("Key rotation: the next key is published before use, old keys stay in JWKS and old tokens keep verifying")
+    func test_keyRotation_keepsOldKeyPublished() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let (_, body) = try await f.tokens(ctx)
+        let before = try await f.provider.discovery.jwks(ctx)["keys"]?.arrayValue?.count ?? 0
+        let kids = try await f.provider.keys.rotate(projectID: f.alpha.id, workspaceID: f.alpha.workspaceID, environment: .sandbox,
+                                                    algorithms: [.es256, .rs256], keepOldFor: 3600, actor: "test")
+        #expect(kids.count == 2)
+        let after = try await f.provider.discovery.jwks(ctx)["keys"]?.arrayValue?.count ?? 0
+        #expect(after == before + 4)
+        let access = try #require(body["access_token"]?.stringValue)
+        #expect(await f.userinfo(ctx, access).status == 200)
+        let fresh = await f.tokenRequest(ctx, client: f.confidential, secret: f.confidentialSecret, [("grant_type", "client_credentials")])
+        let token = try #require(fresh.object["access_token"]?.stringValue)
+        let kid = try JSON.decodeObject(try Base64URL.decode(String(token.split(separator: ".")[0])))["kid"]?.stringValue
+        #expect(kids.contains(kid ?? ""))
+    }
+
+    @Test("RFC 7591 §3: loopback_only registration admits loopback clients and refuses others")
+    func test_dynamicRegistration_loopbackOnly() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let good = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:5000/cb"],"client_name":"Conformance"}"#.utf8),
+                                                        isJSON: true, ctx)
+        #expect(good.status == 201)
+        #expect(good.object["client_secret"]?.stringValue != nil)
+        let bad = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["https://rp.example.com/cb"]}"#.utf8), isJSON: true, ctx)
+        #expect(bad.status == 400)
+        #expect(bad.errorCode == "invalid_redirect_uri")
+        let production = try await f.context("alpha", "production")
+        let off = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:5000/cb"]}"#.utf8), isJSON: true, production)
+        #expect(off.status == 404)
+        #expect(f.provider.discovery.metadata(production)["registration_endpoint"] == nil)
+        #expect(f.provider.discovery.metadata(ctx)["registration_endpoint"] != nil)
+    }
+}
