@@ -76,8 +76,7 @@ def main() -> int:
         return meta
 
     def jwks_step():
-        http = TimedSession()
-        response = http.get(state["meta"]["jwks_uri"])
+        response = TimedSession().get(state["meta"]["jwks_uri"], withhold_token=True)
         expect(response.status_code == 200, "JWKS did not answer 200", response)
         jwks = expect_json(response)
         keys = jwks.get("keys", [])
@@ -92,6 +91,8 @@ def main() -> int:
     if "meta" not in state:
         return suite.finish()
     suite.step("jwks", jwks_step)
+    if "jwks" not in state:
+        return suite.finish()
     meta = state["meta"]
 
     def code_flow(label: str, client_id: str, client_secret: str | None, auth_method: str, response_mode: str | None = None):
@@ -209,7 +210,7 @@ def main() -> int:
             response = client.introspect_token(meta["introspection_endpoint"], token=refreshed["refresh_token"])
             expect(expect_json(response) == {"active": False}, "a revoked refresh token must introspect inactive", response)
             raw = TimedSession().post(meta["token_endpoint"], data={"grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]},
-                                      auth=(demo.confidential["client_id"], demo.confidential["client_secret"]))
+                                      auth=(demo.confidential["client_id"], demo.confidential["client_secret"]), withhold_token=True)
             expect_error(raw, 400, "invalid_grant", "RFC 6749 §5.2: a revoked refresh token")
 
         suite.step("confidential/revoke refresh token", revoke_refresh)
