@@ -1,0 +1,494 @@
+#!/usr/bin/env python3
+"""Negative suite with raw HTTP (requests): what Lamba must refuse, and exactly how.
+
+Every check sends one malformed, replayed, foreign or hostile request and
+expects the status and `error` code that the RFCs require (the rule is named
+in the step), plus the side effects that protect users: a replayed code or a
+reused refresh token revokes what it issued; a client never revokes another
+client's token; errors about the client or the redirect URI are never sent to
+that redirect URI.
+
+Covered: wrong / unregistered redirect URIs, replayed codes, PKCE mismatch and
+downgrade, reused refresh tokens, wrong client secrets and mixed client
+authentication, sandbox credentials and tokens on production, bad content
+types, duplicate parameters, oversized bodies, bearer token errors,
+revocation/introspection/registration refusals.
+
+Usage: raw_http.py --demo DEMO.json
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
+
+from lambaconf import (  # noqa: E402
+    HTTP, Browser, CheckFailed, Suite, authorize_url, discovery, expect, expect_error, expect_json, expect_redirect_error,
+    load_demo, pkce_pair, suite_arguments,
+)
+
+SUITE = "negative"
+FORM = "application/x-www-form-urlencoded"
+
+
+def main() -> int:
+    args = suite_arguments(__doc__)
+    demo = load_demo(args.demo)
+    suite = Suite(SUITE)
+    http = HTTP(suite)
+    meta = suite.step("discovery", lambda: discovery(demo, http))
+    if meta is None:
+        return suite.finish()
+    cc, pc = demo.confidential, demo.public
+    basic = (cc["client_id"], cc["client_secret"])
+    token_url, authz_url = meta["token_endpoint"], meta["authorization_endpoint"]
+    browser = Browser(demo, suite)
+
+    def authorize(client_id: str = cc["client_id"], redirect_uri: str = demo.redirect_uri, **extra) -> tuple[str, str, str]:
+        """A fresh code for the demo user (signed in once); returns (code, verifier, state)."""
+        verifier, challenge = pkce_pair()
+        state = secrets.token_urlsafe(8)
+        params = dict(response_type="code", client_id=client_id, redirect_uri=redirect_uri, scope="openid email offline_access",
+                      state=state, nonce=secrets.token_urlsafe(8), code_challenge=challenge, code_challenge_method="S256")
+        params.update(extra)
+        landing = browser.authorize(authorize_url(authz_url, **{k: v for k, v in params.items() if v is not None}))
+        expect("code" in landing.params, f"no code: {landing.params}")
+        return landing.params["code"], verifier, state
+
+    def exchange(code: str, verifier: str | None, auth=basic, redirect_uri: str = demo.redirect_uri, **extra):
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if verifier is not None:
+            data["code_verifier"] = verifier
+        data.update(extra)
+        return http.post(token_url, data=data, auth=auth)
+
+    def tokens() -> dict:
+        code, verifier, _ = authorize()
+        response = exchange(code, verifier)
+        expect(response.status_code == 200, "setup: the code exchange failed", response)
+        return expect_json(response)
+
+    def userinfo(access_token: str, url: str | None = None):
+        return http.get(url or meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + access_token})
+
+    def no_redirect(response, rule: str):
+        location = response.headers.get("Location", "")
+        expect(not location.startswith(demo.redirect_uri.split("/callback")[0]),
+               f"redirected to the client although the client or redirect URI is not trusted ({rule})", response)
+        expect(400 <= response.status_code < 500, f"expected a 4xx error page ({rule})", response)
+        if response.status_code == 401:
+            expect("WWW-Authenticate" in response.headers, "a 401 answer without WWW-Authenticate (RFC 9110 §15.5.2)", response)
+
+    # Sign in once (also proves the demo works).
+    if suite.step("setup/sign in", lambda: authorize(), ) is None:
+        return suite.finish()
+
+    # ------------------------------------------------------------------ authorization endpoint
+    def unregistered_redirect():
+        response = http.get(authorize_url(authz_url, response_type="code", client_id=cc["client_id"],
+                                          redirect_uri="http://127.0.0.1:9876/evil", scope="openid", state="s"), allow_redirects=False)
+        no_redirect(response, "RFC 6749 §4.1.2.1, §3.1.2.4")
+
+    suite.step("authorize/unregistered redirect_uri: error page, no redirect", unregistered_redirect)
+
+    def near_miss_redirect():
+        for uri in (demo.redirect_uri + "/", demo.redirect_uri + "?x=1", demo.redirect_uri.replace("127.0.0.1", "localhost"),
+                    demo.redirect_uri.upper()):
+            response = http.get(authorize_url(authz_url, response_type="code", client_id=cc["client_id"], redirect_uri=uri,
+                                              scope="openid", state="s"), allow_redirects=False)
+            no_redirect(response, f"exact redirect URI matching, {uri!r} (OAuth 2.0 Security BCP §4.1.3)")
+
+    suite.step("authorize/redirect_uri near misses are not matched", near_miss_redirect)
+
+    def unknown_client():
+        response = http.get(authorize_url(authz_url, response_type="code", client_id="cli_unknown", redirect_uri=demo.redirect_uri,
+                                          scope="openid", state="s"), allow_redirects=False)
+        no_redirect(response, "RFC 6749 §4.1.2.1: invalid client_id")
+
+    suite.step("authorize/unknown client_id: error page, no redirect", unknown_client)
+
+    def duplicate_redirect_uri():
+        url = authorize_url(authz_url, response_type="code", client_id=cc["client_id"], redirect_uri=demo.redirect_uri, scope="openid")
+        response = http.get(url + "&redirect_uri=http%3A%2F%2F127.0.0.1%3A9876%2Fevil", allow_redirects=False)
+        no_redirect(response, "RFC 6749 §3.1: repeated redirect_uri")
+
+    suite.step("authorize/duplicate redirect_uri: error page, no redirect", duplicate_redirect_uri)
+
+    def authorize_error(label: str, expected: str, rule: str, client_id=cc["client_id"], **params):
+        def check():
+            state = secrets.token_urlsafe(6)
+            base = dict(response_type="code", client_id=client_id, redirect_uri=demo.redirect_uri, scope="openid", state=state)
+            base.update(params)
+            url = authorize_url(authz_url, **{k: v for k, v in base.items() if v is not None})
+            if "_append" in params:
+                url = authorize_url(authz_url, **{k: v for k, v in base.items() if v is not None and k != "_append"}) + params["_append"]
+            response = http.get(url, allow_redirects=False)
+            expect(response.status_code in (302, 303), f"expected a redirect to the client with error={expected} ({rule})", response)
+            expect_redirect_error(response.headers["Location"], demo.redirect_uri, expected, state, demo.issuer, rule)
+
+        suite.step(f"authorize/{label} -> {expected}", check)
+
+    authorize_error("duplicate scope", "invalid_request", "RFC 6749 §3.1", _append="&scope=email")
+    authorize_error("response_type=token", "unsupported_response_type", "RFC 6749 §4.1.2.1", response_type="token")
+    authorize_error("missing response_type", "invalid_request", "RFC 6749 §4.1.2.1", response_type=None)
+    authorize_error("unknown scope", "invalid_scope", "RFC 6749 §4.1.2.1", scope="openid admin:everything")
+    authorize_error("public client without code_challenge", "invalid_request", "RFC 7636 §4.4.1", client_id=pc["client_id"])
+    authorize_error("code_challenge_method=plain", "invalid_request", "RFC 7636 §4.4.1 (server does not support plain)",
+                    code_challenge=pkce_pair()[0], code_challenge_method="plain")
+    authorize_error("request object", "request_not_supported", "OIDC Core §3.1.2.6", request="e30.e30.")
+
+    # ------------------------------------------------------------------ authorization code
+    def wrong_redirect_at_token():
+        code, verifier, _ = authorize()
+        response = exchange(code, verifier, redirect_uri="http://127.0.0.1:9876/other")
+        expect_error(response, 400, "invalid_grant", "RFC 6749 §4.1.3: redirect_uri must match the authorization request")
+
+    suite.step("token/redirect_uri differs from the authorization request -> invalid_grant", wrong_redirect_at_token)
+
+    def replayed_code():
+        code, verifier, _ = authorize()
+        first = exchange(code, verifier)
+        expect(first.status_code == 200, "setup: the first exchange failed", first)
+        issued = expect_json(first)
+        second = exchange(code, verifier)
+        expect_error(second, 400, "invalid_grant", "RFC 6749 §4.1.2: a code is used once")
+        expect_error(userinfo(issued["access_token"]), 401, "invalid_token",
+                     "RFC 6749 §4.1.2 / §10.5: tokens issued from a replayed code should be revoked")
+        refresh = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}, auth=basic)
+        expect_error(refresh, 400, "invalid_grant", "RFC 6749 §4.1.2: the refresh token issued from a replayed code is revoked")
+
+    suite.step("token/replayed code -> invalid_grant, issued tokens revoked", replayed_code)
+
+    def pkce_mismatch():
+        code, _, _ = authorize()
+        other, _ = pkce_pair()
+        expect_error(exchange(code, other), 400, "invalid_grant", "RFC 7636 §4.6")
+
+    suite.step("token/PKCE verifier mismatch -> invalid_grant", pkce_mismatch)
+
+    def pkce_missing():
+        code, _, _ = authorize()
+        expect_error(exchange(code, None), 400, "invalid_grant", "RFC 7636 §4.6: the code was bound to a challenge")
+
+    suite.step("token/PKCE verifier missing -> invalid_grant", pkce_missing)
+
+    def pkce_downgrade():
+        code, _, _ = authorize(code_challenge=None, code_challenge_method=None)
+        verifier, _ = pkce_pair()
+        expect_error(exchange(code, verifier), 400, "invalid_grant",
+                     "OAuth 2.0 Security BCP (RFC 9700) §4.8.2: a code_verifier for a code issued without a challenge")
+
+    suite.step("token/code_verifier for a code without PKCE -> invalid_grant", pkce_downgrade)
+
+    def code_of_another_client():
+        code, verifier, _ = authorize()
+        response = exchange(code, verifier, auth=None, client_id=pc["client_id"])
+        expect_error(response, 400, "invalid_grant", "RFC 6749 §4.1.3: the code was issued to another client")
+        expect(exchange(code, verifier).status_code == 200, "the rightful client could no longer use its code")
+
+    suite.step("token/code issued to another client -> invalid_grant", code_of_another_client)
+
+    def success_headers():
+        code, verifier, _ = authorize()
+        response = exchange(code, verifier)
+        expect(response.status_code == 200, "the code exchange failed", response)
+        expect("no-store" in response.headers.get("Cache-Control", ""), "token response without Cache-Control: no-store (RFC 6749 §5.1)", response)
+        expect(response.headers.get("Content-Type", "").startswith("application/json"), "token response is not application/json", response)
+
+    suite.step("token/success is application/json with Cache-Control: no-store", success_headers)
+
+    # ------------------------------------------------------------------ refresh tokens
+    def reused_refresh():
+        issued = tokens()
+        first = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}, auth=basic)
+        expect(first.status_code == 200, "setup: the first refresh failed", first)
+        rotated = expect_json(first)
+        again = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}, auth=basic)
+        expect_error(again, 400, "invalid_grant", "RFC 6749 §6 / RFC 9700 §4.14.2: a rotated refresh token is refused")
+        successor = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]}, auth=basic)
+        expect_error(successor, 400, "invalid_grant", "RFC 9700 §4.14.2: reuse revokes the active refresh token of the family")
+        expect_error(userinfo(rotated["access_token"]), 401, "invalid_token", "reuse detection revokes the grant's access tokens")
+
+    suite.step("token/reused refresh token -> invalid_grant, family revoked", reused_refresh)
+
+    def refresh_other_client():
+        issued = tokens()
+        response = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"],
+                                              "client_id": pc["client_id"]})
+        expect_error(response, 400, "invalid_grant", "RFC 6749 §6: the refresh token was issued to another client")
+
+    suite.step("token/refresh token of another client -> invalid_grant", refresh_other_client)
+
+    def refresh_wider_scope():
+        issued = tokens()
+        response = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"],
+                                              "scope": "openid email profile offline_access"}, auth=basic)
+        expect_error(response, 400, "invalid_scope", "RFC 6749 §6: the scope must not exceed the original grant")
+
+    suite.step("token/refresh with a wider scope -> invalid_scope", refresh_wider_scope)
+
+    # ------------------------------------------------------------------ client authentication
+    def wrong_secret_basic():
+        response = http.post(token_url, data={"grant_type": "client_credentials"}, auth=(cc["client_id"], cc["client_secret"] + "x"))
+        expect_error(response, 401, "invalid_client", "RFC 6749 §5.2")
+        expect(response.headers.get("WWW-Authenticate", "").lower().startswith("basic"),
+               "401 after Basic authentication must carry WWW-Authenticate: Basic (RFC 6749 §5.2)", response)
+
+    suite.step("token/wrong client secret (Basic) -> 401 invalid_client + WWW-Authenticate", wrong_secret_basic)
+
+    def wrong_secret_post():
+        response = http.post(token_url, data={"grant_type": "client_credentials", "client_id": cc["client_id"],
+                                              "client_secret": "lmb_cs_wrong"})
+        expect_error(response, 401, "invalid_client", "RFC 6749 §5.2")
+
+    suite.step("token/wrong client secret (post) -> invalid_client", wrong_secret_post)
+
+    def unknown_client_token():
+        response = http.post(token_url, data={"grant_type": "client_credentials"}, auth=("cli_nobody", "secret"))
+        expect_error(response, 401, "invalid_client", "RFC 6749 §5.2")
+
+    suite.step("token/unknown client -> invalid_client", unknown_client_token)
+
+    def two_methods():
+        response = http.post(token_url, data={"grant_type": "client_credentials", "client_id": cc["client_id"],
+                                              "client_secret": cc["client_secret"]}, auth=basic)
+        expect_error(response, 400, "invalid_request", "RFC 6749 §2.3 / §5.2: more than one authentication mechanism")
+
+    suite.step("token/two client authentication methods -> invalid_request", two_methods)
+
+    def unsupported_grant():
+        response = http.post(token_url, data={"grant_type": "password", "username": demo.email, "password": demo.password}, auth=basic)
+        expect_error(response, 400, "unsupported_grant_type", "RFC 6749 §5.2")
+
+    suite.step("token/grant_type=password -> unsupported_grant_type", unsupported_grant)
+
+    def missing_grant():
+        expect_error(http.post(token_url, data={"code": "x"}, auth=basic), 400, "invalid_request", "RFC 6749 §5.2: grant_type missing")
+
+    suite.step("token/missing grant_type -> invalid_request", missing_grant)
+
+    def public_client_credentials():
+        response = http.post(token_url, data={"grant_type": "client_credentials", "client_id": pc["client_id"]})
+        expect(response.status_code in (400, 401), "a public client obtained client_credentials tokens", response)
+        body = expect_json(response)
+        expect(body.get("error") in ("unauthorized_client", "invalid_client"),
+               "expected unauthorized_client (RFC 6749 §4.4, §5.2) or invalid_client", response)
+
+    suite.step("token/public client asks client_credentials -> refused", public_client_credentials)
+
+    def cc_user_scope():
+        response = http.post(token_url, data={"grant_type": "client_credentials", "scope": "openid"}, auth=basic)
+        expect_error(response, 400, "invalid_scope", "RFC 6749 §5.2: openid needs a user")
+
+    suite.step("token/client_credentials with scope=openid -> invalid_scope", cc_user_scope)
+
+    # ------------------------------------------------------------------ sandbox vs production
+    production = demo.other_environment_issuer()
+
+    def production_discovery():
+        response = http.get(production + "/.well-known/openid-configuration")
+        expect(response.status_code == 200, "the production issuer of the demo Project does not answer", response)
+        body = expect_json(response)
+        expect(body.get("issuer") == production and body.get("issuer") != demo.issuer, "production issuer", response)
+        return body
+
+    prod_meta = suite.step("production/discovery is a separate issuer", production_discovery)
+    prod_token_url = (prod_meta or {}).get("token_endpoint", production + "/token")
+
+    def sandbox_credentials_on_production():
+        response = http.post(prod_token_url, data={"grant_type": "client_credentials"}, auth=basic)
+        expect_error(response, 401, "invalid_client", "RFC 6749 §5.2; DESIGN: sandbox and production never share credentials")
+
+    suite.step("production/sandbox client credentials -> 401 invalid_client", sandbox_credentials_on_production)
+
+    def sandbox_client_authorize_on_production():
+        response = http.get(authorize_url((prod_meta or {}).get("authorization_endpoint", production + "/authorize"), response_type="code",
+                                          client_id=cc["client_id"], redirect_uri=demo.redirect_uri, scope="openid", state="s"),
+                            allow_redirects=False)
+        no_redirect(response, "RFC 6749 §4.1.2.1: the client is unknown in production")
+
+    suite.step("production/sandbox client_id at authorize -> error page, no redirect", sandbox_client_authorize_on_production)
+
+    def sandbox_token_on_production():
+        issued = tokens()
+        response = userinfo(issued["access_token"], (prod_meta or {}).get("userinfo_endpoint", production + "/userinfo"))
+        expect_error(response, 401, "invalid_token", "RFC 6750 §3.1: a sandbox token is foreign to production")
+        expect('error="invalid_token"' in response.headers.get("WWW-Authenticate", ""),
+               "WWW-Authenticate must carry error=\"invalid_token\" (RFC 6750 §3)", response)
+        refresh = http.post(prod_token_url, data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"],
+                                                  "client_id": pc["client_id"]})
+        expect(refresh.status_code in (400, 401) and expect_json(refresh).get("error") in ("invalid_client", "invalid_grant"),
+               "a sandbox refresh token was accepted by production", refresh)
+
+    suite.step("production/sandbox tokens are foreign -> invalid_token", sandbox_token_on_production)
+
+    def unknown_issuer():
+        response = http.get(demo.base_url + "/p/no-such-project-" + secrets.token_hex(3) + "/sandbox/.well-known/openid-configuration")
+        expect(response.status_code == 404, "discovery of an unknown Project must be 404", response)
+        response = http.post(demo.base_url + "/p/no-such-project/sandbox/token", data={"grant_type": "client_credentials"}, auth=basic)
+        expect(response.status_code == 404, "the token endpoint of an unknown Project must be 404", response)
+
+    suite.step("foreign issuer/unknown Project -> 404", unknown_issuer)
+
+    # ------------------------------------------------------------------ content types, duplicates, sizes
+    def json_body(url: str, label: str):
+        def check():
+            response = http.post(url, json={"grant_type": "client_credentials", "token": "x"}, auth=basic)
+            expect_error(response, 400, "invalid_request", f"RFC 6749 §3.2 / §5.2: {label} takes application/x-www-form-urlencoded; "
+                                                           "the error code must be a registered one")
+        suite.step(f"content type/{label} with a JSON body -> 400 invalid_request", check)
+
+    json_body(token_url, "token")
+    json_body(meta["revocation_endpoint"], "revoke")
+    json_body(meta["introspection_endpoint"], "introspect")
+
+    def form_with_charset():
+        response = http.post(token_url, data="grant_type=client_credentials", auth=basic,
+                             headers={"Content-Type": FORM + "; charset=UTF-8"})
+        expect(response.status_code == 200, "a form body with charset=UTF-8 was refused", response)
+
+    suite.step("content type/token form with charset=UTF-8 is accepted", form_with_charset)
+
+    def register_form():
+        response = http.post(meta["registration_endpoint"], data={"redirect_uris": demo.redirect_uri})
+        expect_error(response, 400, "invalid_client_metadata", "RFC 7591 §3: the body is JSON; §3.2.2 error codes")
+
+    if "registration_endpoint" in meta:
+        suite.step("content type/register with a form body -> 400 invalid_client_metadata", register_form)
+
+    def duplicate(url: str, body: str, label: str, auth=basic):
+        def check():
+            response = http.post(url, data=body, auth=auth, headers={"Content-Type": FORM})
+            expect_error(response, 400, "invalid_request", "RFC 6749 §3.1 / §3.2: parameters must not be repeated")
+        suite.step(f"duplicates/{label} -> invalid_request", check)
+
+    duplicate(token_url, "grant_type=client_credentials&grant_type=client_credentials", "token grant_type twice")
+    duplicate(token_url, "grant_type=authorization_code&code=a&code=b&redirect_uri=" + demo.redirect_uri, "token code twice")
+    duplicate(meta["revocation_endpoint"], "token=a&token=b", "revoke token twice")
+    duplicate(meta["introspection_endpoint"], "token=a&token=b", "introspect token twice")
+
+    def oversized_token():
+        body = "grant_type=client_credentials&padding=" + "a" * (256 * 1024)
+        response = http.post(token_url, data=body, auth=basic, headers={"Content-Type": FORM})
+        expect(response.status_code == 413, "an oversized body must be refused with 413 Content Too Large (RFC 9110 §15.5.14)", response)
+        expect(expect_json(response).get("error"), "the 413 answer has no JSON error", response)
+        expect(http.get(demo.base_url + "/healthz").status_code == 200, "the server is not healthy after an oversized body")
+
+    suite.step("size/oversized token body -> 413", oversized_token)
+
+    def oversized_register():
+        if "registration_endpoint" not in meta:
+            return
+        body = '{"redirect_uris":["' + demo.redirect_uri + '"],"client_name":"' + "a" * (256 * 1024) + '"}'
+        response = http.post(meta["registration_endpoint"], data=body, headers={"Content-Type": "application/json"})
+        expect(response.status_code == 413, "an oversized registration must be refused with 413 (RFC 9110 §15.5.14)", response)
+
+    suite.step("size/oversized registration body -> 413", oversized_register)
+
+    # ------------------------------------------------------------------ bearer tokens
+    def userinfo_without_token():
+        response = http.get(meta["userinfo_endpoint"])
+        expect(response.status_code == 401, "userinfo without a token must be 401 (RFC 6750 §3.1)", response)
+        www = response.headers.get("WWW-Authenticate", "")
+        expect(www.lower().startswith("bearer"), "401 without WWW-Authenticate: Bearer (RFC 6750 §3)", response)
+        expect("error=" not in www, "no error code when the request has no authentication (RFC 6750 §3.1)", response)
+
+    suite.step("userinfo/no token -> 401 WWW-Authenticate: Bearer without error", userinfo_without_token)
+
+    def userinfo_garbage():
+        response = userinfo("not.a.token")
+        expect_error(response, 401, "invalid_token", "RFC 6750 §3.1")
+        expect('error="invalid_token"' in response.headers.get("WWW-Authenticate", ""), "WWW-Authenticate error (RFC 6750 §3)", response)
+
+    suite.step("userinfo/garbage token -> 401 invalid_token", userinfo_garbage)
+
+    def userinfo_altered():
+        issued = tokens()
+        h, p, s = issued["access_token"].split(".")
+        response = userinfo(".".join([h, p, s[:-4] + ("AAAA" if not s.endswith("AAAA") else "BBBB")]))
+        expect_error(response, 401, "invalid_token", "RFC 6750 §3.1: altered signature")
+
+    suite.step("userinfo/altered token -> 401 invalid_token", userinfo_altered)
+
+    # ------------------------------------------------------------------ revocation, introspection
+    def revoke_unknown():
+        response = http.post(meta["revocation_endpoint"], data={"token": "lmb_rt_" + secrets.token_urlsafe(32)}, auth=basic)
+        expect(response.status_code == 200, "revoking an unknown token must answer 200 (RFC 7009 §2.2)", response)
+
+    suite.step("revoke/unknown token -> 200", revoke_unknown)
+
+    def revoke_unauthenticated():
+        response = http.post(meta["revocation_endpoint"], data={"token": "x"})
+        expect_error(response, 401, "invalid_client", "RFC 7009 §2.1: the client must authenticate")
+
+    suite.step("revoke/no client authentication -> 401 invalid_client", revoke_unauthenticated)
+
+    def revoke_foreign():
+        victim = tokens()
+        attacker = http.post(meta["revocation_endpoint"], data={"token": victim["refresh_token"], "client_id": pc["client_id"]})
+        expect(attacker.status_code in (200, 400, 401), "revocation by another client answered oddly", attacker)
+        still = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": victim["refresh_token"]}, auth=basic)
+        expect(still.status_code == 200, "another client revoked this client's refresh token (RFC 7009 §2.1: the token must be "
+                                         "issued to the requesting client)", still)
+
+    suite.step("revoke/another client's refresh token is not revoked", revoke_foreign)
+
+    def revoke_wrong_hint():
+        issued = tokens()
+        response = http.post(meta["revocation_endpoint"], data={"token": issued["refresh_token"], "token_type_hint": "access_token"},
+                             auth=basic)
+        expect(response.status_code == 200, "revocation failed", response)
+        after = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}, auth=basic)
+        expect_error(after, 400, "invalid_grant", "RFC 7009 §2.1: a wrong hint must not stop the search")
+
+    suite.step("revoke/refresh token with hint access_token is still revoked", revoke_wrong_hint)
+
+    def introspect_unauthenticated():
+        response = http.post(meta["introspection_endpoint"], data={"token": "x"})
+        expect_error(response, 401, "invalid_client", "RFC 7662 §2.1: the caller must be authorized")
+        response = http.post(meta["introspection_endpoint"], data={"token": "x", "client_id": pc["client_id"]})
+        expect_error(response, 401, "invalid_client", "RFC 7662 §2.1: a public client without credentials")
+
+    suite.step("introspect/no or public-client authentication -> 401 invalid_client", introspect_unauthenticated)
+
+    def introspect_garbage():
+        response = http.post(meta["introspection_endpoint"], data={"token": "garbage"}, auth=basic)
+        expect(response.status_code == 200 and expect_json(response) == {"active": False},
+               "an unknown token must introspect as {\"active\": false} (RFC 7662 §2.2)", response)
+
+    suite.step("introspect/unknown token -> active false", introspect_garbage)
+
+    # ------------------------------------------------------------------ dynamic registration
+    if "registration_endpoint" in meta:
+        register_url = meta["registration_endpoint"]
+
+        def registration_error(label: str, body, expected: str, rule: str):
+            def check():
+                if isinstance(body, str):
+                    response = http.post(register_url, data=body, headers={"Content-Type": "application/json"})
+                else:
+                    response = http.post(register_url, json=body)
+                expect_error(response, 400, expected, rule)
+            suite.step(f"register/{label} -> {expected}", check)
+
+        registration_error("non-loopback redirect_uri in the demo sandbox", {"redirect_uris": ["https://evil.example/cb"]},
+                           "invalid_redirect_uri", "RFC 7591 §3.2.2")
+        registration_error("redirect_uri with a fragment", {"redirect_uris": ["http://127.0.0.1:9876/cb#frag"]},
+                           "invalid_redirect_uri", "RFC 7591 §3.2.2; RFC 6749 §3.1.2")
+        registration_error("response_types token", {"redirect_uris": [demo.redirect_uri], "response_types": ["token"]},
+                           "invalid_client_metadata", "RFC 7591 §3.2.2")
+        registration_error("unknown token_endpoint_auth_method", {"redirect_uris": [demo.redirect_uri],
+                                                                  "token_endpoint_auth_method": "tls_client_auth_x"},
+                           "invalid_client_metadata", "RFC 7591 §3.2.2")
+        registration_error("malformed JSON", '{"redirect_uris": [', "invalid_client_metadata", "RFC 7591 §3.2.2")
+        registration_error("duplicate JSON member", '{"redirect_uris": ["' + demo.redirect_uri + '"], "redirect_uris": ["http://127.0.0.1:1/x"]}',
+                           "invalid_client_metadata", "RFC 7591 §3.2.2 / RFC 8259 §4")
+
+    return suite.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
