@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import html
 import html.parser
 import json
 import os
+import re
 import secrets
 import sys
 import traceback
@@ -53,6 +55,10 @@ def describe(response: requests.Response | None) -> str:
     if response is None:
         return ""
     body = response.text if response.content else ""
+    if "html" in response.headers.get("Content-Type", ""):
+        # Hosted pages: keep the visible text (the error message), not the markup and styles.
+        body = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", body, flags=re.S | re.I)
+        body = "(html) " + html.unescape(re.sub(r"<[^>]+>", " ", body))
     body = " ".join(body.split())
     if len(body) > BODY_LIMIT:
         body = body[:BODY_LIMIT] + "…"
@@ -209,9 +215,15 @@ def load_demo(path: str | None) -> Demo:
         return Demo(json.load(handle))
 
 
-def suite_arguments(description: str) -> argparse.Namespace:
+def suite_arguments(description: str, foreign: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--demo", help="file with the output of `lamba demo --json` (else $LAMBA_DEMO_JSON)")
+    if foreign:
+        parser.add_argument("--foreign-demo", default=os.environ.get("LAMBA_FOREIGN_DEMO_JSON"),
+                            help="`lamba demo --json` of another Lamba database whose public URL is the same as the server "
+                                 "under test: its Project is foreign, yet its issuer string is identical")
+        parser.add_argument("--foreign-url", default=os.environ.get("LAMBA_FOREIGN_URL"),
+                            help="where that other Lamba actually listens")
     return parser.parse_args()
 
 
@@ -347,8 +359,12 @@ class Browser:
     `decisions`: consent 'allow' or 'deny'; account chooser 'continue' or 'switch'.
     """
 
-    def __init__(self, demo: Demo, suite: Suite | None = None, email: str | None = None, password: str | None = None):
+    def __init__(self, demo: Demo, suite: Suite | None = None, email: str | None = None, password: str | None = None,
+                 server_url: str | None = None):
         self.demo = demo
+        # When the server listens elsewhere than its public URL (the foreign-Project fixture), requests
+        # for the public URL go to server_url.
+        self.server_url = server_url.rstrip("/") if server_url else None
         self.http = HTTP(suite)
         self.email = email or demo.email
         self.password = password or demo.password
@@ -356,12 +372,17 @@ class Browser:
         self.select_account = "continue"
 
     def _ours(self, url: str) -> bool:
-        return url.startswith(self.demo.base_url + "/")
+        return url.startswith(self.demo.base_url + "/") or bool(self.server_url and url.startswith(self.server_url + "/"))
+
+    def _real(self, url: str) -> str:
+        if self.server_url and url.startswith(self.demo.base_url + "/"):
+            return self.server_url + url[len(self.demo.base_url):]
+        return url
 
     def authorize(self, url: str, max_hops: int = 12) -> Landing:
         """Runs an authorization request to its end and returns the response sent to the client."""
         pages: list[str] = []
-        response = self.http.get(url, allow_redirects=False)
+        response = self.http.get(self._real(url), allow_redirects=False)
         for _ in range(max_hops):
             if response.status_code in (301, 302, 303, 307, 308):
                 location = urllib.parse.urljoin(response.url, response.headers.get("Location", ""))
@@ -369,7 +390,7 @@ class Browser:
                     params = query_of(location)
                     params.update(fragment_of(location))
                     return Landing(url=location, params=params, pages=pages)
-                response = self.http.get(location, allow_redirects=False)
+                response = self.http.get(self._real(location), allow_redirects=False)
                 continue
             if response.status_code != 200 or "html" not in response.headers.get("Content-Type", ""):
                 raise CheckFailed("the authorization flow stopped on an unexpected answer", response)
@@ -392,7 +413,7 @@ class Browser:
                 data.append(("action", self.select_account))
             elif page == "logout":
                 pass
-            response = self.http.post(action, data=data, allow_redirects=False)
+            response = self.http.post(self._real(action), data=data, allow_redirects=False)
             if page == "login" and response.status_code == 401:
                 raise CheckFailed("the hosted login refused the demo user's credentials", response)
         raise CheckFailed("too many hops in the authorization flow", response)

@@ -35,7 +35,7 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def main() -> int:
-    args = suite_arguments(__doc__)
+    args = suite_arguments(__doc__, foreign=True)
     demo = load_demo(args.demo)
     suite = Suite(SUITE)
     http = HTTP(suite)
@@ -332,6 +332,76 @@ def main() -> int:
         expect(response.status_code == 404, "the token endpoint of an unknown Project must be 404", response)
 
     suite.step("foreign issuer/unknown Project -> 404", unknown_issuer)
+
+    # ------------------------------------------------------------------ a foreign Project's tokens
+    # Another Lamba database with the same public URL: its demo Project has the very same issuer
+    # string, but other ids and other signing keys. Nothing of it may be honoured here.
+    if args.foreign_demo and args.foreign_url:
+        foreign = load_demo(args.foreign_demo)
+        foreign_url = args.foreign_url.rstrip("/")
+
+        def foreign_tokens():
+            expect(foreign.issuer == demo.issuer, f"fixture: the foreign issuer {foreign.issuer} should equal {demo.issuer}")
+            expect(foreign.raw["project_id"] != demo.raw["project_id"], "fixture: the foreign Project has the same id")
+            real = lambda url: foreign_url + url[len(demo.base_url):]  # noqa: E731
+            fb = Browser(foreign, suite, server_url=foreign_url)
+            verifier, challenge = pkce_pair()
+            landing = fb.authorize(authorize_url(real(authz_url), response_type="code", client_id=foreign.public["client_id"],
+                                                 redirect_uri=foreign.redirect_uri, scope="openid email offline_access", state="f",
+                                                 code_challenge=challenge, code_challenge_method="S256"))
+            expect("code" in landing.params, f"fixture: no code from the foreign Lamba: {landing.params}")
+            response = http.post(real(token_url), data={"grant_type": "authorization_code", "code": landing.params["code"],
+                                                        "redirect_uri": foreign.redirect_uri, "code_verifier": verifier,
+                                                        "client_id": foreign.public["client_id"]})
+            expect(response.status_code == 200, "fixture: the foreign code exchange failed", response)
+            user = expect_json(response)
+            fc = foreign.confidential
+            response = http.post(real(token_url), data={"grant_type": "client_credentials"}, auth=(fc["client_id"], fc["client_secret"]))
+            expect(response.status_code == 200, "fixture: the foreign client_credentials failed", response)
+            return user, expect_json(response)["access_token"]
+
+        fixture = suite.step("foreign Project/fixture: tokens from a Project with the same issuer string", foreign_tokens)
+        if fixture:
+            foreign_user, foreign_machine = fixture
+
+            def foreign_userinfo():
+                response = userinfo(foreign_user["access_token"])
+                expect_error(response, 401, "invalid_token", "RFC 6750 §3.1: a foreign Project's access token")
+
+            suite.step("foreign Project/user access token at userinfo -> 401 invalid_token", foreign_userinfo)
+
+            def foreign_introspection():
+                for label, token in (("user access token", foreign_user["access_token"]), ("client access token", foreign_machine),
+                                     ("refresh token", foreign_user["refresh_token"])):
+                    response = http.post(meta["introspection_endpoint"], data={"token": token}, auth=basic)
+                    expect(response.status_code == 200 and expect_json(response) == {"active": False},
+                           f"a foreign Project's {label} must introspect as inactive (RFC 7662 §2.2)", response)
+
+            suite.step("foreign Project/tokens introspect inactive", foreign_introspection)
+
+            def foreign_refresh():
+                response = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": foreign_user["refresh_token"],
+                                                      "client_id": pc["client_id"]})
+                expect_error(response, 400, "invalid_grant", "RFC 6749 §5.2: a foreign Project's refresh token")
+
+            suite.step("foreign Project/refresh token -> invalid_grant", foreign_refresh)
+
+            def foreign_credentials():
+                fc = foreign.confidential
+                response = http.post(token_url, data={"grant_type": "client_credentials"}, auth=(fc["client_id"], fc["client_secret"]))
+                expect_error(response, 401, "invalid_client", "RFC 6749 §5.2: a foreign Project's client")
+
+            suite.step("foreign Project/client credentials -> 401 invalid_client", foreign_credentials)
+
+            def foreign_access_check():
+                response = http.post(demo.issuer + "/access/check", data={"token": foreign_user["access_token"], "permission": "read"},
+                                     auth=basic)
+                expect(response.status_code == 200 and expect_json(response).get("allowed") is False,
+                       "the access check allowed a foreign Project's token", response)
+
+            suite.step("foreign Project/access check refuses the token", foreign_access_check)
+    else:
+        print(f"     {SUITE}: foreign-Project checks not run (no --foreign-demo/--foreign-url)", flush=True)
 
     # ------------------------------------------------------------------ content types, duplicates, sizes
     def json_body(url: str, label: str):
