@@ -19,15 +19,18 @@ Usage: raw_http.py --demo DEMO.json
 
 from __future__ import annotations
 
+import base64
 import secrets
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urljoin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
 from lambaconf import (  # noqa: E402
     HTTP, Browser, CheckFailed, Suite, authorize_url, discovery, expect, expect_error, expect_json, expect_redirect_error,
-    load_demo, pkce_pair, suite_arguments,
+    load_demo, pkce_pair, query_of, suite_arguments,
 )
 
 SUITE = "negative"
@@ -56,7 +59,7 @@ def main() -> int:
         params.update(extra)
         landing = browser.authorize(authorize_url(authz_url, **{k: v for k, v in params.items() if v is not None}))
         expect("code" in landing.params, f"no code: {landing.params}")
-        return landing.params["code"], verifier, state
+        return landing.params["code"], verifier, landing.params.get("state")
 
     def exchange(code: str, verifier: str | None, auth=basic, redirect_uri: str = demo.redirect_uri, **extra):
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
@@ -139,6 +142,50 @@ def main() -> int:
     authorize_error("code_challenge_method=plain", "invalid_request", "RFC 7636 §4.4.1 (server does not support plain)",
                     code_challenge=pkce_pair()[0], code_challenge_method="plain")
     authorize_error("request object", "request_not_supported", "OIDC Core §3.1.2.6", request="e30.e30.")
+    authorize_error("prompt=none combined with login", "invalid_request", "OIDC Core §3.1.2.1", prompt="none login")
+    authorize_error("malformed code_challenge", "invalid_request", "RFC 7636 §4.2, §4.4.1", code_challenge="short",
+                    code_challenge_method="S256")
+
+    def unknown_parameters_ignored():
+        code, verifier, _ = authorize(foo="bar", ui_locales="fr", claims_locales="fr")
+        response = exchange(code, verifier, foo="bar")
+        expect(response.status_code == 200, "unrecognized parameters must be ignored (RFC 6749 §3.1, §3.2)", response)
+
+    suite.step("authorize+token/unrecognized parameters are ignored", unknown_parameters_ignored)
+
+    def state_round_trip():
+        tricky = "a b&c=d/é?#%+" + secrets.token_urlsafe(4)
+        _, _, state = authorize(state=tricky)
+        expect(state == tricky, f"state came back as {state!r}, sent {tricky!r} (RFC 6749 §4.1.2: the exact value)")
+
+    suite.step("authorize/state with reserved and non-ASCII characters comes back exactly", state_round_trip)
+
+    def authorize_by_post():
+        verifier, challenge = pkce_pair()
+        response = browser.http.post(authz_url, data=dict(response_type="code", client_id=cc["client_id"], redirect_uri=demo.redirect_uri,
+                                                          scope="openid", state="posted", code_challenge=challenge,
+                                                          code_challenge_method="S256"), allow_redirects=False)
+        expect(response.status_code in (302, 303), "POST /authorize must be supported (OIDC Core §3.1.2.1)", response)
+        location = response.headers["Location"]
+        if location.startswith(demo.redirect_uri):
+            params = query_of(location)
+        else:
+            params = browser.authorize(urljoin(response.url, location)).params
+        expect(params.get("state") == "posted" and "code" in params, f"POST /authorize did not yield a code: {params}")
+        expect(exchange(params["code"], verifier).status_code == 200, "the code from POST /authorize did not exchange")
+
+    suite.step("authorize/POST form is supported", authorize_by_post)
+
+    def fragment_mode():
+        verifier, challenge = pkce_pair()
+        landing = browser.authorize(authorize_url(authz_url, response_type="code", client_id=cc["client_id"], redirect_uri=demo.redirect_uri,
+                                                  scope="openid", state="frag", response_mode="fragment", code_challenge=challenge,
+                                                  code_challenge_method="S256"))
+        expect("#" in landing.url and "code=" in landing.url.split("#", 1)[1] and "code=" not in landing.url.split("#", 1)[0],
+               f"response_mode=fragment must put the response in the fragment (OAuth 2.0 Multiple Response Types §2.1): {landing.url}")
+        expect(landing.params.get("iss") == demo.issuer, "iss (RFC 9207)")
+
+    suite.step("authorize/response_mode=fragment", fragment_mode)
 
     # ------------------------------------------------------------------ authorization code
     def wrong_redirect_at_token():
@@ -199,6 +246,61 @@ def main() -> int:
         expect(response.headers.get("Content-Type", "").startswith("application/json"), "token response is not application/json", response)
 
     suite.step("token/success is application/json with Cache-Control: no-store", success_headers)
+
+    def token_by_get():
+        response = http.get(token_url, params={"grant_type": "client_credentials"}, auth=basic)
+        expect(response.status_code >= 400 and "access_token" not in response.text,
+               "the token endpoint must accept POST only (RFC 6749 §3.2)", response)
+
+    suite.step("token/GET is refused", token_by_get)
+
+    def concurrent_code():
+        code, verifier, _ = authorize()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: HTTP().post(token_url, data={"grant_type": "authorization_code", "code": code,
+                                                                            "redirect_uri": demo.redirect_uri, "code_verifier": verifier},
+                                                          auth=basic), range(4)))
+        winners = [a for a in answers if a.status_code == 200]
+        expect(len(winners) <= 1, f"{len(winners)} concurrent exchanges of one code succeeded (RFC 6749 §4.1.2: used once)", winners[-1])
+        for answer in answers:
+            if answer.status_code != 200:
+                expect_error(answer, 400, "invalid_grant", "RFC 6749 §5.2: the losing exchanges")
+
+    suite.step("token/one code exchanged concurrently: at most one success", concurrent_code)
+
+    def concurrent_refresh():
+        issued = tokens()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: HTTP().post(token_url, data={"grant_type": "refresh_token",
+                                                                            "refresh_token": issued["refresh_token"]},
+                                                          auth=basic), range(4)))
+        winners = [a for a in answers if a.status_code == 200]
+        expect(len(winners) <= 1, f"{len(winners)} concurrent uses of one refresh token succeeded (rotation)", winners[-1])
+        for answer in answers:
+            if answer.status_code != 200:
+                expect_error(answer, 400, "invalid_grant", "RFC 6749 §5.2: the losing refreshes")
+
+    suite.step("token/one refresh token used concurrently: at most one success", concurrent_refresh)
+
+    def malformed_never_500():
+        cases = [
+            ("bad percent-encoding", b"grant_type=%zz", {"Content-Type": FORM}, basic),
+            ("invalid UTF-8", b"grant_type=client_credentials&scope=%ff%fe", {"Content-Type": FORM}, basic),
+            ("empty body", b"", {"Content-Type": FORM}, basic),
+            ("Basic not base64", b"grant_type=client_credentials", {"Content-Type": FORM, "Authorization": "Basic !!!"}, None),
+            ("Basic without colon", b"grant_type=client_credentials",
+             {"Content-Type": FORM, "Authorization": "Basic " + base64.b64encode(b"nocolon").decode()}, None),
+            ("10 KB client_id", b"grant_type=client_credentials&client_id=" + b"a" * 10000, {"Content-Type": FORM}, None),
+            ("NUL in code", b"grant_type=authorization_code&code=%00&redirect_uri=x", {"Content-Type": FORM}, basic),
+        ]
+        for label, body, headers, auth in cases:
+            response = http.post(token_url, data=body, headers=headers, auth=auth)
+            expect(400 <= response.status_code < 500, f"{label}: malformed input must get a 4xx protocol error, never a 5xx (DESIGN)",
+                   response)
+            expect(expect_json(response).get("error") in ("invalid_request", "invalid_client", "invalid_grant", "invalid_scope"),
+                   f"{label}: unexpected error code (RFC 6749 §5.2)", response)
+
+    suite.step("token/malformed input gets a 4xx RFC 6749 error, never 5xx", malformed_never_500)
 
     # ------------------------------------------------------------------ refresh tokens
     def reused_refresh():
@@ -482,6 +584,27 @@ def main() -> int:
         expect_error(response, 401, "invalid_token", "RFC 6750 §3.1: altered signature")
 
     suite.step("userinfo/altered token -> 401 invalid_token", userinfo_altered)
+
+    def userinfo_form_body():
+        issued = tokens()
+        response = http.post(meta["userinfo_endpoint"], data={"access_token": issued["access_token"]})
+        expect(response.status_code == 200 and "sub" in expect_json(response),
+               "userinfo must accept the form-encoded body parameter on POST (RFC 6750 §2.2, OIDC Core §5.3.1)", response)
+        both = http.post(meta["userinfo_endpoint"], data={"access_token": issued["access_token"]},
+                         headers={"Authorization": "Bearer " + issued["access_token"]})
+        expect_error(both, 400, "invalid_request", "RFC 6750 §2 / §3.1: more than one method to send the token")
+
+    suite.step("userinfo/token in the form body; two methods -> invalid_request", userinfo_form_body)
+
+    def userinfo_without_openid():
+        code, verifier, _ = authorize(scope="email", nonce=None)
+        response = exchange(code, verifier)
+        expect(response.status_code == 200, "a plain OAuth (no openid) code exchange failed", response)
+        body = expect_json(response)
+        expect("id_token" not in body, "an ID token was issued without the openid scope (OIDC Core §3.1.2.1)", response)
+        expect_error(userinfo(body["access_token"]), 403, "insufficient_scope", "RFC 6750 §3.1 / OIDC Core §5.3: no openid scope")
+
+    suite.step("userinfo/token without openid -> 403 insufficient_scope; no ID token", userinfo_without_openid)
 
     # ------------------------------------------------------------------ revocation, introspection
     def revoke_unknown():
