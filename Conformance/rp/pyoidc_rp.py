@@ -184,6 +184,45 @@ def main() -> int:
 
         suite.flow("max_age", max_age)
 
+        def prompt_login():
+            forced = code_flow(client, browser, "prompt=login", "client_secret_basic", request_args={"prompt": "login"})
+            expect("login" in forced["landing"].pages, f"prompt=login did not show the login page: {forced['landing'].pages} "
+                                                       "(OIDC Core §3.1.2.1)")
+            result["latest"] = forced
+
+        suite.flow("prompt=login", lambda: suite.step("prompt=login/login page shown", prompt_login))
+
+        def prompt_consent_denied():
+            browser.consent = "deny"
+            try:
+                state = secrets.token_urlsafe(8)
+                req = client.construct_AuthorizationRequest(request_args={
+                    "response_type": "code", "scope": SCOPE, "nonce": "n", "redirect_uri": redirect_uri, "state": state,
+                    "prompt": "consent"})
+                landing = browser.authorize(req.request(client.provider_info["authorization_endpoint"]))
+            finally:
+                browser.consent = "allow"
+            expect("consent" in landing.pages, f"prompt=consent did not show the consent page: {landing.pages} (OIDC Core §3.1.2.1)")
+            expect(landing.params.get("error") == "access_denied", f"denied consent must answer error=access_denied "
+                                                                   f"(RFC 6749 §4.1.2.1): {landing.params}")
+            expect(landing.params.get("state") == state and landing.params.get("iss") == demo.issuer,
+                   f"state and iss in the error response: {landing.params}")
+
+        suite.step("prompt=consent, user denies -> access_denied", prompt_consent_denied)
+
+        def logout_needs_confirmation():
+            latest = result.get("latest", result)
+            req = client.construct_EndSessionRequest(state=latest["state"], request_args={"post_logout_redirect_uri": post_logout,
+                                                                                          "state": "unconfirmed"})
+            page = browser.http.get(req.request(client.provider_info["end_session_endpoint"]), allow_redirects=False)
+            expect(page.status_code == 200, "the logout confirmation page", page)
+            answer = HTTP(suite).get(client.provider_info["userinfo_endpoint"],
+                                     headers={"Authorization": "Bearer " + latest["token"]["access_token"]})
+            expect(answer.status_code == 200, "an unconfirmed logout GET ended the session (logout must not be triggered by a "
+                                              "bare GET from another site)", answer)
+
+        suite.step("logout/GET alone only asks for confirmation", logout_needs_confirmation)
+
         def logout():
             latest = result.get("latest", result)
             logout_state = secrets.token_urlsafe(8)
