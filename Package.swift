@@ -73,6 +73,11 @@ let package = Package(
             dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport", "lamba-store-crash-helper"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "LambaModelTests",
+            dependencies: ["LambaModel", "LambaJOSE", "LambaStore", "LambaPostgres", "LambaStoreTestSupport"],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "lamba-store-bench", dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport"], path: "Benchmarks/StoreBench", swiftSettings: strict),
     ]
 )

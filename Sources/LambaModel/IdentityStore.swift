@@ -9,6 +9,8 @@ public protocol IdentityReader {
 
     func workspace(id: String) throws -> Workspace?
     func workspace(slug: String) throws -> Workspace?
+    /// How many Workspaces exist, whatever their status (bootstrap runs only on an empty database).
+    func workspaceCount() throws -> Int
     /// Workspaces where the user is a Team Member.
     func workspaces(teamMemberUserID: String) throws -> [Workspace]
 

@@ -31,8 +31,17 @@ public struct MemberLifecycle: Sendable {
             if let user = try tx.user(email: email), try tx.teamMember(workspaceID: caller.workspaceID, userID: user.id) != nil {
                 throw DomainError.conflict("\(email) is already a Team Member")
             }
-            try Self.checkTeamLimit(tx, workspaceID: caller.workspaceID)
             let now = Date()
+            // Inviting the same person again replaces the open invite (a resend), so one seat is held once.
+            for var earlier in try tx.invites(workspaceID: caller.workspaceID, projectID: nil)
+            where earlier.kind == .team && earlier.email == email && earlier.isOpen {
+                earlier.revokedAt = now
+                try tx.update(earlier)
+                try tx.append(DomainEvent(type: .inviteRevoked, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+                    "invite_id": .string(earlier.id), "reason": .string("replaced"),
+                ]))
+            }
+            try Self.checkTeamLimit(tx, workspaceID: caller.workspaceID)
             let invite = Invite(
                 id: EntityID.generate(.invite), kind: .team, workspaceID: caller.workspaceID, projectID: nil, email: email,
                 workspaceRole: workspaceRole, projectConsoleRoles: projectConsoleRoles, projectRole: nil, tokenHash: token.hash,
@@ -170,38 +179,78 @@ public struct MemberLifecycle: Sendable {
     /// Team invites make a Team Member; Project invites make a Project Member. Never both.
     public func acceptInvite(token: String, userID: String) async throws -> Invite {
         let hash = OpaqueSecret.hash(token)
-        return try await store.write { tx in
-            guard var invite = try tx.invite(tokenHash: hash), invite.isOpen, invite.expiresAt > Date() else {
-                throw DomainError.notFound("invite")
-            }
-            guard let user = try tx.user(id: userID), user.email == invite.email else {
-                throw DomainError.refused("the invite was sent to another email address")
-            }
-            switch invite.kind {
-            case .team:
-                guard try tx.teamMember(workspaceID: invite.workspaceID, userID: userID) == nil else {
-                    throw DomainError.conflict("already a Team Member")
-                }
-                try Self.checkTeamLimit(tx, workspaceID: invite.workspaceID)
-                let member = TeamMember(workspaceID: invite.workspaceID, userID: userID, workspaceRole: invite.workspaceRole ?? .viewer,
-                                        projectConsoleRoles: invite.projectConsoleRoles)
-                try tx.insert(member)
-                try tx.append(DomainEvent(type: .teamMemberAdded, actor: userID, workspaceID: invite.workspaceID, data: [
-                    "team_member_id": .string(member.id), "user_id": .string(userID), "invite_id": .string(invite.id),
-                    "workspace_role": .string(member.workspaceRole.rawValue),
-                ]))
-            case .project:
-                guard let projectID = invite.projectID else { throw DomainError.notFound("invite") }
-                let project = try Self.activeProject(tx, projectID, invite.workspaceID)
-                let role = invite.projectRole ?? ProjectRole.viewer
-                // The role may have been deleted since the invite was sent: fall back to the built-in viewer.
-                let roles = try tx.roles(projectID: project.id).contains { $0.name == role } ? [role] : [ProjectRole.viewer]
-                _ = try Self.admit(tx, project: project, userID: userID, roles: roles, via: .invite, actor: userID, eventType: .projectMemberAdded)
-            }
-            invite.acceptedAt = Date()
-            try tx.update(invite)
-            return invite
+        return try await store.write { tx in try Self.accept(tx, tokenHash: hash, userID: userID) }
+    }
+
+    static func accept(_ tx: any IdentityWriter, tokenHash hash: String, userID: String) throws -> Invite {
+        guard var invite = try tx.invite(tokenHash: hash), invite.isOpen, invite.expiresAt > Date() else {
+            throw DomainError.notFound("invite")
         }
+        guard let user = try tx.user(id: userID), user.email == invite.email else {
+            throw DomainError.refused("the invite was sent to another email address")
+        }
+        switch invite.kind {
+        case .team:
+            guard let workspace = try tx.workspace(id: invite.workspaceID), workspace.status == .active else {
+                throw DomainError.refused("the workspace is deactivated")
+            }
+            guard try tx.teamMember(workspaceID: invite.workspaceID, userID: userID) == nil else {
+                throw DomainError.conflict("already a Team Member")
+            }
+            // The seat this invite held becomes the member's seat: do not count it twice.
+            try Self.checkTeamLimit(tx, workspaceID: invite.workspaceID, excludingInvite: invite.id)
+            let member = TeamMember(workspaceID: invite.workspaceID, userID: userID, workspaceRole: invite.workspaceRole ?? .viewer,
+                                    projectConsoleRoles: invite.projectConsoleRoles)
+            try tx.insert(member)
+            try tx.append(DomainEvent(type: .teamMemberAdded, actor: userID, workspaceID: invite.workspaceID, data: [
+                "team_member_id": .string(member.id), "user_id": .string(userID), "invite_id": .string(invite.id),
+                "workspace_role": .string(member.workspaceRole.rawValue),
+            ]))
+        case .project:
+            guard let projectID = invite.projectID else { throw DomainError.notFound("invite") }
+            let project = try Self.activeProject(tx, projectID, invite.workspaceID)
+            let role = invite.projectRole ?? ProjectRole.viewer
+            // The role may have been deleted since the invite was sent: fall back to the built-in viewer.
+            let roles = try tx.roles(projectID: project.id).contains { $0.name == role } ? [role] : [ProjectRole.viewer]
+            _ = try Self.admit(tx, project: project, userID: userID, roles: roles, via: .invite, actor: userID, eventType: .projectMemberAdded)
+        }
+        invite.acceptedAt = Date()
+        try tx.update(invite)
+        return invite
+    }
+
+    /// Accepts an invite for someone who presents the invited email and a password: an existing
+    /// Lamba User must give their password; someone new gets an account (the invite token proves the
+    /// email, so it is verified). Hashing and verification run before the write transaction.
+    public func acceptInvite(token: String, email: String, password: String, name: String?) async throws -> (Invite, LambaUser) {
+        let email = try EmailAddress.normalize(email)
+        try Self.validatePassword(password)
+        let name = try name.map { try Self.validateName($0) }
+        let hash = OpaqueSecret.hash(token)
+        let (invite, existing) = try await store.read { tx in
+            (try tx.invite(tokenHash: hash), try tx.user(email: email))
+        }
+        guard let invite, invite.isOpen, invite.expiresAt > Date() else { throw DomainError.notFound("invite") }
+        guard invite.email == email else { throw DomainError.refused("the invite was sent to another email address") }
+        if let existing {
+            // The same answer for a wrong password and a password-less account: nothing to guess from.
+            guard existing.status == .active, let stored = existing.passwordHash, PasswordHasher.verify(password, against: stored) else {
+                throw DomainError.forbidden("the email and password do not match")
+            }
+            let accepted = try await store.write { tx in try Self.accept(tx, tokenHash: hash, userID: existing.id) }
+            return (accepted, existing)
+        }
+        guard let name else { throw DomainError.invalid(field: "name", reason: "is required to create an account") }
+        let created = LambaUser(email: email, emailVerified: true, name: name, passwordHash: try PasswordHasher.hash(password))
+        // The new account and the membership commit together, or neither does.
+        let accepted = try await store.write { tx in
+            guard try tx.user(email: email) == nil else { throw DomainError.conflict("an account with this email exists; sign in to accept") }
+            try tx.insert(created)
+            try tx.append(DomainEvent(type: .userCreated, actor: created.id, workspaceID: invite.workspaceID, projectID: invite.projectID,
+                                      data: ["user_id": .string(created.id), "invite_id": .string(invite.id)]))
+            return try Self.accept(tx, tokenHash: hash, userID: created.id)
+        }
+        return (accepted, created)
     }
 
     /// Public join: a signed-in user joins a public Project whose environment allows it, with the
@@ -213,7 +262,8 @@ public struct MemberLifecycle: Sendable {
             guard let settings = try tx.environmentSettings(projectID: project.id, environment: environment), settings.allowPublicJoin else {
                 throw DomainError.refused("public join is not enabled for this project")
             }
-            return try Self.admit(tx, project: project, userID: userID, roles: [settings.defaultJoinRole], via: .publicJoin, actor: userID,
+            guard let user = try tx.user(id: userID), user.status == .active else { throw DomainError.notFound("user \(userID)") }
+            return try Self.admit(tx, project: project, userID: user.id, roles: [try Self.joinRole(tx, settings)], via: .publicJoin, actor: userID,
                                   eventType: .projectMemberJoined, environment: environment)
         }
     }
@@ -244,7 +294,7 @@ public struct MemberLifecycle: Sendable {
             try tx.insert(user)
             try tx.append(DomainEvent(type: .userCreated, actor: user.id, workspaceID: workspaceID, projectID: project.id, environment: environment,
                                       data: ["user_id": .string(user.id)]))
-            let member = try Self.admit(tx, project: project, userID: user.id, roles: [settings.defaultJoinRole], via: .register, actor: user.id,
+            let member = try Self.admit(tx, project: project, userID: user.id, roles: [try Self.joinRole(tx, settings)], via: .register, actor: user.id,
                                         eventType: .projectMemberRegistered, environment: environment)
             return (user, member)
         }
@@ -327,6 +377,12 @@ public struct MemberLifecycle: Sendable {
         ]))
     }
 
+    /// The role join and register give: the environment's configured role while the catalog holds it,
+    /// else the built-in viewer, which every catalog holds.
+    static func joinRole(_ tx: any IdentityReader, _ settings: EnvironmentSettings) throws -> String {
+        try tx.roles(projectID: settings.projectID).contains { $0.name == settings.defaultJoinRole } ? settings.defaultJoinRole : ProjectRole.viewer
+    }
+
     static func checkMemberLimit(_ tx: any IdentityReader, project: Project, workspace: Workspace) throws {
         let maximum = workspace.plan.limits.projectMembersPerProject
         guard try tx.countActiveProjectMembers(projectID: project.id) < maximum else {
@@ -334,10 +390,12 @@ public struct MemberLifecycle: Sendable {
         }
     }
 
-    static func checkTeamLimit(_ tx: any IdentityReader, workspaceID: String) throws {
+    /// Team members and open team invites together may not pass the plan's team size.
+    static func checkTeamLimit(_ tx: any IdentityReader, workspaceID: String, excludingInvite: String? = nil) throws {
         guard let workspace = try tx.workspace(id: workspaceID) else { throw DomainError.notFound("workspace") }
         let maximum = workspace.plan.limits.teamMembers
-        let pending = try tx.invites(workspaceID: workspaceID, projectID: nil).filter { $0.kind == .team && $0.isOpen && $0.expiresAt > Date() }.count
+        let pending = try tx.invites(workspaceID: workspaceID, projectID: nil)
+            .filter { $0.kind == .team && $0.isOpen && $0.expiresAt > Date() && $0.id != excludingInvite }.count
         guard try tx.teamMembers(workspaceID: workspaceID).count + pending < maximum else {
             throw DomainError.limitExceeded(limit: "team members", maximum: maximum)
         }
@@ -377,15 +435,19 @@ public struct MemberLifecycle: Sendable {
         }
     }
 
+    /// Revokes the scopes that match and writes one `runtime_scope.revoked` event each; returns how many.
+    @discardableResult
     static func revokeScopes(_ tx: any IdentityWriter, _ selector: RuntimeScopeSelector, reason: String, actor: String,
-                             workspaceID: String, projectID: String?) throws {
-        for scope in try tx.revokeRuntimeScopes(selector, reason: reason, at: Date()) {
+                             workspaceID: String, projectID: String?) throws -> Int {
+        let scopes = try tx.revokeRuntimeScopes(selector, reason: reason, at: Date())
+        for scope in scopes {
             try tx.append(DomainEvent(type: .runtimeScopeRevoked, actor: actor, workspaceID: workspaceID, projectID: scope.projectID,
                                       environment: scope.environment, sessionID: scope.sessionID, data: [
                 "runtime_scope_id": .string(scope.id), "user_id": .string(scope.userID), "reason": .string(reason),
                 "application_id": .string(scope.applicationID),
             ]))
         }
+        return scopes.count
     }
 
     public static func validatePassword(_ password: String) throws(DomainError) {

@@ -21,7 +21,8 @@ public struct ProjectAdministration: Sendable {
                 throw DomainError.refused("the workspace is deactivated")
             }
             let maximum = workspace.plan.limits.projects
-            guard try tx.projects(workspaceID: workspace.id).count < maximum else {
+            // Deactivated Projects free their seat; their slugs stay taken (issuer URLs never move).
+            guard try tx.projects(workspaceID: workspace.id).filter({ $0.status == .active }).count < maximum else {
                 throw DomainError.limitExceeded(limit: "projects", maximum: maximum)
             }
             guard try tx.project(slug: slug) == nil else { throw DomainError.conflict("project slug \(slug) is taken") }
@@ -46,6 +47,21 @@ public struct ProjectAdministration: Sendable {
             if let name { project.name = name }
             if let visibility { project.visibility = visibility }
             try tx.update(project)
+            // A private Project admits nobody on their own (seed 001): going private closes public join and register.
+            if visibility == .private {
+                for environment in Environment.allCases {
+                    guard var settings = try tx.environmentSettings(projectID: project.id, environment: environment),
+                        settings.allowPublicJoin || settings.allowRegister
+                    else { continue }
+                    settings.allowPublicJoin = false
+                    settings.allowRegister = false
+                    try tx.save(settings)
+                    try tx.append(DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+                                              environment: environment, data: [
+                        "allow_public_join": .bool(false), "allow_register": .bool(false), "reason": .string("project_private"),
+                    ]))
+                }
+            }
             try tx.append(DomainEvent(type: .projectUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "name": .string(project.name), "visibility": .string(project.visibility.rawValue),
             ]))
@@ -165,11 +181,15 @@ public struct ProjectAdministration: Sendable {
     /// empty list); their names never change.
     public func updateRole(_ caller: ConsoleCaller, projectID: String, name: String, description: String?, permissions: [String]?) async throws -> ProjectRole {
         try caller.require(.rolesManage, inProject: projectID)
-        if let permissions { try ProjectRole.validatePermissions(permissions) }
+        if let permissions, !permissions.isEmpty { try ProjectRole.validatePermissions(permissions) }
         if let description, description.count > 500 { throw DomainError.invalid(field: "description", reason: "must be at most 500 characters") }
         return try await store.write { tx in
             let project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
             guard var role = try tx.roles(projectID: project.id).first(where: { $0.name == name }) else { throw DomainError.notFound("role \(name)") }
+            if let permissions, permissions.isEmpty {
+                if role.builtIn { throw DomainError.refused("\(name) is a built-in role and cannot be emptied") }
+                try ProjectRole.validatePermissions(permissions)
+            }
             if let description { role.description = description }
             if let permissions { role.permissions = permissions }
             try tx.update(role)
@@ -189,6 +209,9 @@ public struct ProjectAdministration: Sendable {
             guard !role.builtIn else { throw DomainError.refused("\(name) is a built-in role and cannot be deleted") }
             let holders = try tx.projectMembers(projectID: project.id, includeRemoved: false).filter { $0.roles.contains(name) }.count
             guard holders == 0 else { throw DomainError.refused("\(holders) active members hold \(name); give them another role first") }
+            for environment in Environment.allCases where try tx.environmentSettings(projectID: project.id, environment: environment)?.defaultJoinRole == name {
+                throw DomainError.refused("\(name) is the join role of \(environment.rawValue); choose another join role first")
+            }
             try tx.deleteRole(projectID: project.id, name: name)
             try tx.append(DomainEvent(type: .roleDeleted, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: ["role": .string(name)]))
         }
@@ -262,11 +285,27 @@ public struct ProjectAdministration: Sendable {
         return (client, secret?.value)
     }
 
+    /// Sandbox and production never share redirect URIs (seed 001): a URI registered by a client of
+    /// the other environment of the same Project is refused. Dynamic registration calls this too.
+    public static func checkRedirectURIsNotShared(_ tx: any IdentityReader, _ client: OAuthClient) throws {
+        let mine = Set(client.redirectURIs + client.postLogoutRedirectURIs)
+        guard !mine.isEmpty else { return }
+        for environment in Environment.allCases where environment != client.environment {
+            for other in try tx.clients(projectID: client.projectID, environment: environment) {
+                if let shared = mine.intersection(other.redirectURIs + other.postLogoutRedirectURIs).sorted().first {
+                    throw DomainError.invalid(field: "redirect_uris",
+                                              reason: "\(shared) is registered in \(environment.rawValue); sandbox and production never share redirect URIs")
+                }
+            }
+        }
+    }
+
     public func createClient(_ caller: ConsoleCaller, projectID: String, environment: Environment, _ registration: ClientRegistration) async throws -> (OAuthClient, secret: String?) {
         try caller.require(.clientsManage, inProject: projectID)
         let (client, secret) = try Self.makeClient(registration, workspaceID: caller.workspaceID, projectID: projectID, environment: environment)
         try await store.write { tx in
             _ = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
+            try Self.checkRedirectURIsNotShared(tx, client)
             try tx.insert(client)
             try tx.append(DomainEvent(type: .clientCreated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
                                       environment: environment, data: [
@@ -277,23 +316,34 @@ public struct ProjectAdministration: Sendable {
     }
 
     /// Loads a client of the caller's tenant; another Workspace's or Project's client is not found.
-    public func client(_ caller: ConsoleCaller, projectID: String, clientID: String) async throws -> OAuthClient {
+    /// With an environment, a client of the other environment is not found either (rule 9).
+    public func client(_ caller: ConsoleCaller, projectID: String, environment: Environment? = nil, clientID: String) async throws -> OAuthClient {
+        try caller.require(.clientsRead, inProject: projectID)
+        return try await store.read { tx in try Self.ownedClient(tx, caller, projectID, environment, clientID) }
+    }
+
+    /// The clients of one Project environment, oldest first.
+    public func clients(_ caller: ConsoleCaller, projectID: String, environment: Environment) async throws -> [OAuthClient] {
         try caller.require(.clientsRead, inProject: projectID)
         return try await store.read { tx in
-            guard let client = try tx.client(id: clientID), client.workspaceID == caller.workspaceID, client.projectID == projectID else {
-                throw DomainError.notFound("client \(clientID)")
-            }
-            return client
+            guard try tx.project(id: projectID, workspaceID: caller.workspaceID) != nil else { throw DomainError.notFound("project \(projectID)") }
+            return try tx.clients(projectID: projectID, environment: environment)
         }
     }
 
-    public func rotateClientSecret(_ caller: ConsoleCaller, projectID: String, clientID: String) async throws -> String {
+    static func ownedClient(_ tx: any IdentityReader, _ caller: ConsoleCaller, _ projectID: String, _ environment: Environment?,
+                            _ clientID: String) throws -> OAuthClient {
+        guard let client = try tx.client(id: clientID), client.workspaceID == caller.workspaceID, client.projectID == projectID,
+            environment == nil || client.environment == environment
+        else { throw DomainError.notFound("client \(clientID)") }
+        return client
+    }
+
+    public func rotateClientSecret(_ caller: ConsoleCaller, projectID: String, environment: Environment? = nil, clientID: String) async throws -> String {
         try caller.require(.clientsManage, inProject: projectID)
         let secret = OpaqueSecret.generate(prefix: "lmb_cs_")
         try await store.write { tx in
-            guard var client = try tx.client(id: clientID), client.workspaceID == caller.workspaceID, client.projectID == projectID else {
-                throw DomainError.notFound("client \(clientID)")
-            }
+            var client = try Self.ownedClient(tx, caller, projectID, environment, clientID)
             guard client.secretHash != nil else { throw DomainError.refused("this client does not authenticate with a secret") }
             client.secretHash = secret.hash
             try tx.update(client)
@@ -303,12 +353,10 @@ public struct ProjectAdministration: Sendable {
         return secret.value
     }
 
-    public func deleteClient(_ caller: ConsoleCaller, projectID: String, clientID: String) async throws {
+    public func deleteClient(_ caller: ConsoleCaller, projectID: String, environment: Environment? = nil, clientID: String) async throws {
         try caller.require(.clientsManage, inProject: projectID)
         try await store.write { tx in
-            guard let client = try tx.client(id: clientID), client.workspaceID == caller.workspaceID, client.projectID == projectID else {
-                throw DomainError.notFound("client \(clientID)")
-            }
+            let client = try Self.ownedClient(tx, caller, projectID, environment, clientID)
             try tx.deleteClient(id: client.id)
             try tx.append(DomainEvent(type: .clientDeleted, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
                                       environment: client.environment, data: ["client_id": .string(client.id)]))

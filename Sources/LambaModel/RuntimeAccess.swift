@@ -9,6 +9,12 @@ public struct RuntimeAccess: Sendable {
         /// `permission_not_granted`, `project_deactivated`, `workspace_deactivated`, `user_deactivated`.
         public var reason: String
         public var roles: [String]
+
+        public init(allowed: Bool, reason: String, roles: [String]) {
+            self.allowed = allowed
+            self.reason = reason
+            self.roles = roles
+        }
     }
 
     /// Decides for a user in a runtime scope. The scope must be active and belong to the Project.

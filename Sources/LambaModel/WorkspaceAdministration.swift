@@ -20,6 +20,16 @@ public struct WorkspaceAdministration: Sendable {
     /// First run: the first user, their Workspace (as owner) and an owner API key. Refused on a
     /// database that already has a Workspace.
     public func bootstrap(email: String, password: String?, name: String, workspaceSlug: String, workspaceName: String) async throws -> Bootstrap {
+        try await provision(email: email, password: password, name: name, workspaceSlug: workspaceSlug, workspaceName: workspaceName, firstRun: true)
+    }
+
+    /// A further Workspace (sign-up, or an operator of the installation): its owner, found by email
+    /// or created, and an owner API key.
+    public func createWorkspace(email: String, password: String?, name: String, workspaceSlug: String, workspaceName: String) async throws -> Bootstrap {
+        try await provision(email: email, password: password, name: name, workspaceSlug: workspaceSlug, workspaceName: workspaceName, firstRun: false)
+    }
+
+    private func provision(email: String, password: String?, name: String, workspaceSlug: String, workspaceName: String, firstRun: Bool) async throws -> Bootstrap {
         let email = try EmailAddress.normalize(email)
         try Slug.validate(workspaceSlug, field: "workspace_slug")
         let name = try MemberLifecycle.validateName(name)
@@ -28,6 +38,9 @@ public struct WorkspaceAdministration: Sendable {
         let passwordHash = try password.map { try PasswordHasher.hash($0) }
         let secret = OpaqueSecret.generate(prefix: "lmb_sk_")
         return try await store.write { tx in
+            if firstRun, try tx.workspaceCount() > 0 {
+                throw DomainError.refused("the database already has a workspace: bootstrap runs once, on an empty database")
+            }
             guard try tx.workspace(slug: workspaceSlug) == nil else { throw DomainError.conflict("workspace \(workspaceSlug) exists") }
             let user: LambaUser
             if let existing = try tx.user(email: email) {
@@ -39,12 +52,16 @@ public struct WorkspaceAdministration: Sendable {
             }
             let workspace = Workspace(slug: workspaceSlug, name: workspaceName)
             try tx.insert(workspace)
-            try tx.insert(TeamMember(workspaceID: workspace.id, userID: user.id, workspaceRole: .owner))
-            let key = APIKey(id: EntityID.generate(.apiKey), workspaceID: workspace.id, name: "bootstrap owner key", role: .owner,
+            let owner = TeamMember(workspaceID: workspace.id, userID: user.id, workspaceRole: .owner)
+            try tx.insert(owner)
+            let key = APIKey(id: EntityID.generate(.apiKey), workspaceID: workspace.id, name: "owner key", role: .owner,
                              secretHash: secret.hash, displayPrefix: String(secret.value.prefix(12)), createdBy: user.id, createdAt: Date(), revokedAt: nil)
             try tx.insert(key)
             try tx.append(DomainEvent(type: .workspaceCreated, actor: user.id, workspaceID: workspace.id, data: [
                 "workspace_id": .string(workspace.id), "slug": .string(workspace.slug), "owner_user_id": .string(user.id),
+            ]))
+            try tx.append(DomainEvent(type: .teamMemberAdded, actor: user.id, workspaceID: workspace.id, data: [
+                "team_member_id": .string(owner.id), "user_id": .string(user.id), "workspace_role": .string(owner.workspaceRole.rawValue),
             ]))
             try tx.append(DomainEvent(type: .apiKeyCreated, actor: user.id, workspaceID: workspace.id, data: [
                 "api_key_id": .string(key.id), "role": .string(key.role.rawValue),
@@ -122,8 +139,15 @@ public struct WorkspaceAdministration: Sendable {
         }
         return try await store.write { tx in
             guard var workspace = try tx.workspace(id: caller.workspaceID) else { throw DomainError.notFound("workspace") }
-            if let plan = changes.plan, plan.limits.projects < (try tx.projects(workspaceID: workspace.id).count) {
-                throw DomainError.refused("the workspace has more projects than the \(plan.rawValue) plan allows")
+            if let plan = changes.plan {
+                let projects = try tx.projects(workspaceID: workspace.id).filter { $0.status == .active }.count
+                let team = try tx.teamMembers(workspaceID: workspace.id).count
+                if plan.limits.projects < projects {
+                    throw DomainError.refused("the workspace has \(projects) active projects; the \(plan.rawValue) plan allows \(plan.limits.projects)")
+                }
+                if plan.limits.teamMembers < team {
+                    throw DomainError.refused("the workspace has \(team) team members; the \(plan.rawValue) plan allows \(plan.limits.teamMembers)")
+                }
             }
             if let name { workspace.name = name }
             if let plan = changes.plan { workspace.plan = plan }
@@ -147,11 +171,12 @@ public struct WorkspaceAdministration: Sendable {
             workspace.securityPosture.sessionsValidAfter = now
             try tx.update(workspace)
             let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "forced_logout", at: now)
-            let scopes = try tx.revokeRuntimeScopes(.workspace(workspaceID: workspace.id), reason: "forced_logout", at: now)
+            let scopes = try MemberLifecycle.revokeScopes(tx, .workspace(workspaceID: workspace.id), reason: "forced_logout", actor: caller.actor,
+                                                          workspaceID: workspace.id, projectID: nil)
             try tx.append(DomainEvent(type: .workspaceForcedLogout, actor: caller.actor, workspaceID: workspace.id, data: [
-                "sessions_revoked": .integer(Int64(sessions.count)), "runtime_scopes_revoked": .integer(Int64(scopes.count)),
+                "sessions_revoked": .integer(Int64(sessions.count)), "runtime_scopes_revoked": .integer(Int64(scopes)),
             ]))
-            return (sessions.count, scopes.count)
+            return (sessions.count, scopes)
         }
     }
 

@@ -69,6 +69,7 @@ public enum FeatureRoutes {
             HealthRoutes(store: dependencies.store),
             MetricsRoutes(metrics: dependencies.metrics),
             OpenIDProviderRoutes(dependencies: dependencies),
+            ConsoleRoutes(store: dependencies.store),
         ]
     }
 }

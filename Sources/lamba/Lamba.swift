@@ -9,6 +9,11 @@ struct Lamba: AsyncParsableCommand {
             ServeCommand.self,
             MigrateCommand.self,
             DemoCommand.self,
+            BootstrapCommand.self,
+            ProjectsCommand.self,
+            ClientsCommand.self,
+            MembersCommand.self,
+            RolesCommand.self,
             KeysCommand.self,
             JWTCommand.self,
         ]

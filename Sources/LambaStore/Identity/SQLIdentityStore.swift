@@ -84,6 +84,10 @@ public struct SQLIdentityRecords: IdentityWriter {
         try one("SELECT * FROM workspaces WHERE slug = $1", [.text(slug)], Self.workspace)
     }
 
+    public func workspaceCount() throws -> Int {
+        try reader.queryOne("SELECT COUNT(*) AS n FROM workspaces").int("n")
+    }
+
     public func workspaces(teamMemberUserID: String) throws -> [Workspace] {
         try all(
             "SELECT w.* FROM workspaces w JOIN team_members t ON t.workspace_id = w.id WHERE t.user_id = $1 ORDER BY w.created_at, w.id",

@@ -1,0 +1,55 @@
+import HTTPTypes
+import LambaJOSE
+import LambaModel
+
+/// Project Members (runtime access) and Project invites. Nothing here touches console access.
+enum ProjectMemberRoutes {
+    static let base = "/console/v1/projects/{project_id}/members"
+
+    static let routes: [ConsoleRoute] = [
+        ConsoleRoute(.get, base, "listProjectMembers", "Active members of the Project", access: .apiKey(.membersRead),
+                     response: ConsoleSchemas.list("ProjectMember")) { call in
+            ConsoleJSON.list(try await call.services.members.projectMembers(try call.caller, projectID: try call.id("project_id", .project))
+                .map { ConsoleJSON.projectMember($0.member, $0.user) })
+        },
+        ConsoleRoute(.post, base, "addProjectMember", "Add an existing Lamba User by email (operator-managed); roles default to viewer",
+                     access: .apiKey(.membersManage),
+                     request: .object([("email", .string()), ("roles", .array(.string()))], required: ["email"]),
+                     status: .created, response: .ref("ProjectMember")) { call in
+            let member = try await call.services.members.addProjectMember(
+                try call.caller, projectID: try call.id("project_id", .project), email: call.string("email") ?? "", roles: call.strings("roles"))
+            let listed = try await call.services.members.projectMember(try call.caller, projectID: member.projectID, memberID: member.id)
+            return ConsoleJSON.projectMember(listed.member, listed.user)
+        },
+        ConsoleRoute(.get, base + "/{member_id}", "getProjectMember", "One Project Member", access: .apiKey(.membersRead),
+                     response: .ref("ProjectMember")) { call in
+            let listed = try await call.services.members.projectMember(
+                try call.caller, projectID: try call.id("project_id", .project), memberID: try call.id("member_id", .projectMember))
+            return ConsoleJSON.projectMember(listed.member, listed.user)
+        },
+        ConsoleRoute(.patch, base + "/{member_id}", "changeProjectMemberRoles",
+                     "Replace a member's Project roles; their runtime scopes in the Project end", access: .apiKey(.membersManage),
+                     request: .object([("roles", .array(.string()))], required: ["roles"]), response: .ref("ProjectMember")) { call in
+            let projectID = try call.id("project_id", .project)
+            let member = try await call.services.members.changeProjectMemberRoles(
+                try call.caller, projectID: projectID, memberID: try call.id("member_id", .projectMember), roles: call.strings("roles") ?? [])
+            let listed = try await call.services.members.projectMember(try call.caller, projectID: projectID, memberID: member.id)
+            return ConsoleJSON.projectMember(listed.member, listed.user)
+        },
+        ConsoleRoute(.delete, base + "/{member_id}", "removeProjectMember",
+                     "End a Project membership and its runtime scopes; console access is untouched", access: .apiKey(.membersManage),
+                     status: .noContent, response: nil) { call in
+            try await call.services.members.removeProjectMember(
+                try call.caller, projectID: try call.id("project_id", .project), memberID: try call.id("member_id", .projectMember))
+            return nil
+        },
+        ConsoleRoute(.post, "/console/v1/projects/{project_id}/invites", "inviteProjectMember",
+                     "Invite someone to the Project with a role (viewer when none); the token is in this response only",
+                     access: .apiKey(.membersManage), request: .object([("email", .string()), ("role", .string())], required: ["email"]),
+                     status: .created, response: .ref("Invite")) { call in
+            let (invite, token) = try await call.services.members.inviteProjectMember(
+                try call.caller, projectID: try call.id("project_id", .project), email: call.string("email") ?? "", role: call.string("role"))
+            return ConsoleJSON.invite(invite, token: token)
+        },
+    ]
+}

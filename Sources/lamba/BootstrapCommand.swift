@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import LambaJOSE
+import LambaModel
+import LambaPostgres
+import LambaStore
+
+/// First run on an empty database: migrates, then creates the first user, their Workspace and an
+/// owner API key, and prints the key once.
+struct BootstrapCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bootstrap",
+        abstract: "Create the first user, Workspace and owner API key on an empty database."
+    )
+
+    @Option(help: "sqlite:///path or postgres://… (default: $LAMBA_DATABASE_URL, else sqlite:./data/lamba.sqlite).")
+    var database: String?
+
+    @Option(help: "The owner's email address.") var email: String
+    @Option(help: "The owner's name.") var name: String
+    @Option(help: "The Workspace slug (3-40 lowercase letters, digits, hyphens).") var workspaceSlug: String
+    @Option(help: "The Workspace's display name.") var workspaceName: String
+    @Option(help: "The owner's console password (at least 10 characters); omit for API-key-only access.") var password: String?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() async throws {
+        let url = try database.map { try DatabaseURL(parsing: $0) } ?? DatabaseURL.fromEnvironment()
+        let store = try await StoreFactory.open(url, poolSize: 1)
+        let result: WorkspaceAdministration.Bootstrap
+        do {
+            try await store.migrate()
+            result = try await WorkspaceAdministration(store: SQLIdentityStore(store: store)).bootstrap(
+                email: email, password: password, name: name, workspaceSlug: workspaceSlug, workspaceName: workspaceName)
+        } catch let error as DomainError {
+            await store.close()
+            throw ValidationError(error.description)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        if json {
+            let object: JSONObject = [
+                "user_id": .string(result.user.id), "email": .string(result.user.email), "workspace_id": .string(result.workspace.id),
+                "workspace_slug": .string(result.workspace.slug), "api_key_id": .string(result.apiKey.id), "api_key": .string(result.apiKeySecret),
+            ]
+            print(JSON.encodeString(.object(object)))
+        } else {
+            print("""
+                user       \(result.user.id) \(result.user.email)
+                workspace  \(result.workspace.id) \(result.workspace.slug)
+                api key    \(result.apiKey.id)
+                
+                Owner API key (shown once, store it now):
+                \(result.apiKeySecret)
+                """)
+        }
+    }
+}
