@@ -218,6 +218,9 @@ def load_demo(path: str | None) -> Demo:
 def suite_arguments(description: str, foreign: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--demo", help="file with the output of `lamba demo --json` (else $LAMBA_DEMO_JSON)")
+    parser.add_argument("--console", default=os.environ.get("LAMBA_CONSOLE_JSON"),
+                        help="`lamba bootstrap --json` of the demo Workspace (owner API key) for console-made fixtures "
+                             "(else $LAMBA_CONSOLE_JSON); the checks that need it are skipped without it")
     if foreign:
         parser.add_argument("--foreign-demo", default=os.environ.get("LAMBA_FOREIGN_DEMO_JSON"),
                             help="`lamba demo --json` of another Lamba database whose public URL is the same as the server "
@@ -442,3 +445,37 @@ def register_client(demo: Demo, metadata: dict, http: requests.Session | None = 
     response = (http or HTTP()).post(endpoint, json=metadata, timeout=TIMEOUT)
     expect(response.status_code == 201, "client registration did not answer 201 Created (RFC 7591 §3.2.1)", response)
     return expect_json(response)
+
+
+# --------------------------------------------------------------------------
+# The console API (Workspace API key from `lamba bootstrap`), for fixtures the demo lacks
+
+class Console:
+    """`/console/v1` with the demo Workspace's owner API key; None when no key was given."""
+
+    def __init__(self, base_url: str, api_key: str, suite: Suite | None = None):
+        self.base = base_url.rstrip("/") + "/console/v1"
+        self.http = HTTP(suite)
+        self.http.headers["Authorization"] = "Bearer " + api_key
+
+    def call(self, method: str, path: str, body: dict | None = None, expected: int | tuple = (200, 201)) -> dict:
+        response = self.http.request(method, self.base + path, json=body)
+        wanted = expected if isinstance(expected, tuple) else (expected,)
+        expect(response.status_code in wanted, f"console {method} {path} failed", response)
+        return response.json() if response.content else {}
+
+    def set_access_token_algorithm(self, project_id: str, environment: str, alg: str) -> dict:
+        return self.call("PATCH", f"/projects/{project_id}/environments/{environment}", {"access_token_algorithm": alg}, 200)
+
+    def environment(self, project_id: str, environment: str) -> dict:
+        return self.call("GET", f"/projects/{project_id}/environments/{environment}", None, 200)
+
+
+def load_console(path: str | None, demo: Demo, suite: Suite | None = None) -> Console | None:
+    """The console fixture: a JSON file with `api_key` (the output of `lamba bootstrap --json`)."""
+    path = path or os.environ.get("LAMBA_CONSOLE_JSON")
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as handle:
+        raw = json.load(handle)
+    return Console(raw.get("base_url") or demo.base_url, raw["api_key"], suite)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
 from lambaconf import (  # noqa: E402
     HTTP, Browser, CheckFailed, Suite, authorize_url, discovery, expect, expect_error, expect_json, expect_redirect_error,
-    load_demo, pkce_pair, query_of, suite_arguments,
+    load_console, load_demo, pkce_pair, query_of, suite_arguments,
 )
 
 SUITE = "negative"
@@ -504,6 +504,117 @@ def main() -> int:
             suite.step("foreign Project/access check refuses the token", foreign_access_check)
     else:
         print(f"     {SUITE}: foreign-Project checks not run (no --foreign-demo/--foreign-url)", flush=True)
+
+    # ------------------------------------------------------------------ console-made fixtures
+    console = load_console(args.console, demo, suite)
+    if console is None:
+        print(f"     {SUITE}: production-client and second-Project checks not run (no --console)", flush=True)
+    else:
+        project_id = demo.raw["project_id"]
+        tag = secrets.token_hex(3)
+
+        def other_issuer_tokens(issuer: str, client: dict, redirect_uri: str) -> dict:
+            """Signs the demo user in at another issuer (same Workspace: the session is shared) and returns its tokens."""
+            other_meta = expect_json(http.get(issuer + "/.well-known/openid-configuration"))
+            verifier, challenge = pkce_pair()
+            landing = browser.authorize(authorize_url(other_meta["authorization_endpoint"], response_type="code",
+                                                      client_id=client["client_id"], redirect_uri=redirect_uri,
+                                                      scope="openid email offline_access", state="o", code_challenge=challenge,
+                                                      code_challenge_method="S256"))
+            expect("code" in landing.params, f"fixture: no code at {issuer}: {landing.params}")
+            response = http.post(other_meta["token_endpoint"], data={"grant_type": "authorization_code", "code": landing.params["code"],
+                                                                     "redirect_uri": redirect_uri, "code_verifier": verifier},
+                                 auth=(client["client_id"], client["client_secret"]))
+            expect(response.status_code == 200, f"fixture: code exchange at {issuer}", response)
+            user = expect_json(response)
+            response = http.post(other_meta["token_endpoint"], data={"grant_type": "client_credentials"},
+                                 auth=(client["client_id"], client["client_secret"]))
+            expect(response.status_code == 200, f"fixture: client_credentials at {issuer}", response)
+            user["machine_token"] = expect_json(response)["access_token"]
+            user["meta"] = other_meta
+            return user
+
+        def refused_here(label: str, other: dict, client: dict, rule: str):
+            """Nothing issued elsewhere is honoured by the demo sandbox, and the demo's tokens are not honoured there."""
+            def userinfo_refused():
+                expect_error(userinfo(other["access_token"]), 401, "invalid_token", f"RFC 6750 §3.1: {rule}")
+
+            suite.step(f"{label}/user access token at userinfo -> 401 invalid_token", userinfo_refused)
+
+            def introspection_inactive():
+                for kind, token in (("user access token", other["access_token"]), ("client access token", other["machine_token"]),
+                                    ("refresh token", other["refresh_token"])):
+                    response = http.post(meta["introspection_endpoint"], data={"token": token}, auth=basic)
+                    expect(response.status_code == 200 and expect_json(response) == {"active": False},
+                           f"the {kind} must introspect inactive here (RFC 7662 §2.2; {rule})", response)
+
+            suite.step(f"{label}/its tokens introspect inactive", introspection_inactive)
+
+            def refresh_refused():
+                response = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": other["refresh_token"]}, auth=basic)
+                expect_error(response, 400, "invalid_grant", f"RFC 6749 §5.2: {rule}")
+
+            suite.step(f"{label}/its refresh token -> invalid_grant", refresh_refused)
+
+            def credentials_refused():
+                response = http.post(token_url, data={"grant_type": "client_credentials"}, auth=(client["client_id"], client["client_secret"]))
+                expect_error(response, 401, "invalid_client", f"RFC 6749 §5.2: {rule}")
+
+            suite.step(f"{label}/its client credentials -> 401 invalid_client", credentials_refused)
+
+            def access_check_refused():
+                for token in (other["access_token"], other["machine_token"]):
+                    response = http.post(demo.issuer + "/access/check", data={"token": token, "permission": "read"}, auth=basic)
+                    expect(response.status_code == 200 and expect_json(response).get("allowed") is False,
+                           f"the access check allowed a token of {label}", response)
+
+            suite.step(f"{label}/access check refuses its tokens", access_check_refused)
+
+            def reverse():
+                mine = tokens()
+                response = http.post(other["meta"]["introspection_endpoint"], data={"token": mine["access_token"]},
+                                     auth=(client["client_id"], client["client_secret"]))
+                expect(response.status_code == 200 and expect_json(response) == {"active": False},
+                       f"the demo sandbox's access token must introspect inactive at {label} (RFC 7662 §2.2)", response)
+                expect_error(userinfo(mine["access_token"], other["meta"]["userinfo_endpoint"]), 401, "invalid_token",
+                             f"RFC 6750 §3.1: the demo sandbox's token at {label}")
+
+            suite.step(f"{label}/the demo sandbox's tokens are refused there", reverse)
+
+        def production_fixture():
+            client = console.call("POST", f"/projects/{project_id}/environments/production/clients", {
+                "client_name": "conformance production " + tag, "client_type": "confidential",
+                "redirect_uris": ["http://127.0.0.1:9877/callback"], "first_party": True,
+                "grant_types": ["authorization_code", "refresh_token", "client_credentials"]}, 201)
+            return client, other_issuer_tokens(production, client, "http://127.0.0.1:9877/callback")
+
+        fixture = suite.step("production client/fixture (console) and its tokens", production_fixture)
+        if fixture:
+            prod_client, prod_tokens = fixture
+            refused_here("production client", prod_tokens, prod_client, "sandbox and production never share credentials or audiences")
+
+            def prod_redirect_at_sandbox():
+                response = http.get(authorize_url(authz_url, response_type="code", client_id=prod_client["client_id"],
+                                                  redirect_uri="http://127.0.0.1:9877/callback", scope="openid", state="s"),
+                                    allow_redirects=False)
+                no_redirect(response, "RFC 6749 §4.1.2.1: a production client is unknown in sandbox")
+
+            suite.step("production client/its client_id at the sandbox authorize -> error page, no redirect", prod_redirect_at_sandbox)
+
+        def second_project_fixture():
+            project = console.call("POST", "/projects", {"slug": "conformance-" + tag, "name": "Conformance foreign " + tag,
+                                                         "visibility": "private"}, 201)
+            client = console.call("POST", f"/projects/{project['id']}/environments/sandbox/clients", {
+                "client_name": "conformance foreign " + tag, "client_type": "confidential",
+                "redirect_uris": ["http://127.0.0.1:9878/callback"], "first_party": True,
+                "grant_types": ["authorization_code", "refresh_token", "client_credentials"]}, 201)
+            console.call("POST", f"/projects/{project['id']}/members", {"email": demo.email}, 201)
+            issuer = demo.base_url + "/p/" + project["slug"] + "/sandbox"
+            return client, other_issuer_tokens(issuer, client, "http://127.0.0.1:9878/callback")
+
+        fixture = suite.step("second Project/fixture (console: same Workspace, same user) and its tokens", second_project_fixture)
+        if fixture:
+            refused_here("second Project", fixture[1], fixture[0], "a foreign Project's token (DESIGN: Project-scoped tokens)")
 
     # ------------------------------------------------------------------ content types, duplicates, sizes
     def json_body(url: str, label: str):

@@ -37,7 +37,7 @@ from jwcrypto import jwt as jc_jwt  # noqa: E402
 
 from lambaconf import (  # noqa: E402
     HTTP, Browser, CheckFailed, Suite, authorize_url, b64u, b64u_decode, discovery, expect, expect_json, half_hash,
-    load_demo, pkce_pair, register_client, suite_arguments,
+    load_console, load_demo, pkce_pair, register_client, suite_arguments,
 )
 
 SUITE = "tokens"
@@ -241,6 +241,58 @@ def main() -> int:
     if token:
         cc_id = demo.confidential["client_id"]
         judge(f"client_credentials/access_token ({header_of(token).get('alg')})", token, "at+jwt", cc_id, access_claims(cc_id, False))
+
+    # Access tokens for every algorithm: switched through the console API (environment setting).
+    console = load_console(args.console, demo, suite)
+    if console is None:
+        print(f"     {SUITE}: access-token algorithms other than the environment's not covered (no --console)", flush=True)
+        return suite.finish()
+    project_id, environment = demo.raw["project_id"], demo.raw.get("environment", "sandbox")
+    original = suite.step("access token algorithms/read the environment", lambda: console.environment(project_id, environment))
+    if original is None:
+        return suite.finish()
+    cc = demo.confidential
+    try:
+        for alg in algs:
+            def per_access_alg(alg=alg):
+                def switch():
+                    changed = console.set_access_token_algorithm(project_id, environment, alg)
+                    expect(changed.get("access_token_algorithm") == alg, f"the environment answered {changed}")
+
+                suite.step(f"access_token {alg}/switch the environment's access_token_algorithm", switch, required=True)
+
+                def user_token():
+                    verifier, challenge = pkce_pair()
+                    landing = browser.authorize(authorize_url(meta["authorization_endpoint"], response_type="code", client_id=cc["client_id"],
+                                                              redirect_uri=demo.redirect_uri, scope="openid email", state="s",
+                                                              code_challenge=challenge, code_challenge_method="S256"))
+                    response = http.post(meta["token_endpoint"], data={"grant_type": "authorization_code", "code": landing.params.get("code"),
+                                                                       "redirect_uri": demo.redirect_uri, "code_verifier": verifier},
+                                         auth=(cc["client_id"], cc["client_secret"]))
+                    expect(response.status_code == 200, "token request failed", response)
+                    token = expect_json(response)["access_token"]
+                    expect(header_of(token).get("alg") == alg, f"the access token is signed with {header_of(token).get('alg')}, "
+                                                               f"the environment says {alg}")
+                    return token
+
+                token = suite.step(f"access_token {alg}/user token signed with {alg}", user_token, required=True)
+                judge(f"access_token {alg}/user", token, "at+jwt", cc["client_id"], access_claims(cc["client_id"], True))
+
+                def usable():
+                    response = http.get(meta["userinfo_endpoint"], headers={"Authorization": "Bearer " + token})
+                    expect(response.status_code == 200, f"Lamba's own userinfo refused its {alg} access token", response)
+
+                suite.step(f"access_token {alg}/userinfo accepts it", usable)
+                machine_token = suite.step(f"access_token {alg}/client_credentials token", machine, required=True)
+                expect_alg = header_of(machine_token).get("alg")
+                suite.step(f"access_token {alg}/client_credentials signed with {alg}",
+                           lambda: expect(expect_alg == alg, f"signed with {expect_alg}"))
+                judge(f"access_token {alg}/client", machine_token, "at+jwt", cc["client_id"], access_claims(cc["client_id"], False))
+
+            suite.flow(f"access_token {alg}", per_access_alg)
+    finally:
+        suite.step("access token algorithms/restore the environment",
+                   lambda: console.set_access_token_algorithm(project_id, environment, original["access_token_algorithm"]))
     return suite.finish()
 
 
