@@ -316,6 +316,22 @@ def main() -> int:
 
     suite.step("token/reused refresh token -> invalid_grant, family revoked", reused_refresh)
 
+    def no_auto_heal():
+        # The reuse above revoked this browser's runtime scope; its global session lives on.
+        state = secrets.token_urlsafe(6)
+        verifier, challenge = pkce_pair()
+        landing = browser.authorize(authorize_url(authz_url, response_type="code", client_id=cc["client_id"], redirect_uri=demo.redirect_uri,
+                                                  scope="openid", state=state, prompt="none", code_challenge=challenge,
+                                                  code_challenge_method="S256"))
+        expect(landing.params.get("error") in ("login_required", "interaction_required", "account_selection_required"),
+               f"prompt=none after a revoked runtime scope must not mint a new one (DESIGN, seed 002): {landing.params}")
+        expect(landing.params.get("state") == state and landing.params.get("iss") == demo.issuer, f"state and iss: {landing.params}")
+        landing = browser.authorize(authorize_url(authz_url, response_type="code", client_id=cc["client_id"], redirect_uri=demo.redirect_uri,
+                                                  scope="openid", state=state, code_challenge=challenge, code_challenge_method="S256"))
+        expect("code" in landing.params and landing.pages, f"explicit re-entry (with a page) must work again: {landing.pages} {landing.params}")
+
+    suite.step("authorize/revoked runtime scope never auto-heals under prompt=none", no_auto_heal)
+
     def refresh_other_client():
         issued = tokens()
         response = http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"],
