@@ -89,7 +89,8 @@ class Suite:
         except Blocked:
             raise
         except CheckFailed as error:
-            self._fail(name, str(error), error.response or self.last_response)
+            # (a requests.Response is falsy for 4xx/5xx: compare with None)
+            self._fail(name, str(error), error.response if error.response is not None else self.last_response)
             if required:
                 raise Blocked(name)
             return None

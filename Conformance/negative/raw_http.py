@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
 from lambaconf import (  # noqa: E402
     HTTP, Browser, CheckFailed, Suite, authorize_url, discovery, expect, expect_error, expect_json, expect_redirect_error,
-    load_console, load_demo, pkce_pair, query_of, suite_arguments,
+    load_console, load_demo, parse_forms, pkce_pair, query_of, suite_arguments,
 )
 
 SUITE = "negative"
@@ -142,6 +142,9 @@ def main() -> int:
     authorize_error("code_challenge_method=plain", "invalid_request", "RFC 7636 §4.4.1 (server does not support plain)",
                     code_challenge=pkce_pair()[0], code_challenge_method="plain")
     authorize_error("request object", "request_not_supported", "OIDC Core §3.1.2.6", request="e30.e30.")
+    authorize_error("response_type=code id_token", "unsupported_response_type", "RFC 6749 §4.1.2.1 (only code is offered)",
+                    response_type="code id_token", nonce="n")
+    authorize_error("request_uri", "request_uri_not_supported", "OIDC Core §3.1.2.6", request_uri="https://127.0.0.1:1/r")
     authorize_error("prompt=none combined with login", "invalid_request", "OIDC Core §3.1.2.1", prompt="none login")
     authorize_error("malformed code_challenge", "invalid_request", "RFC 7636 §4.2, §4.4.1", code_challenge="short",
                     code_challenge_method="S256")
@@ -186,6 +189,96 @@ def main() -> int:
         expect(landing.params.get("iss") == demo.issuer, "iss (RFC 9207)")
 
     suite.step("authorize/response_mode=fragment", fragment_mode)
+
+    # ------------------------------------------------------------------ hosted pages
+    def login_page(fresh: Browser):
+        """GET an authorization request without a session and return the login page response."""
+        verifier, challenge = pkce_pair()
+        response = fresh.http.get(authorize_url(authz_url, response_type="code", client_id=cc["client_id"], redirect_uri=demo.redirect_uri,
+                                                scope="openid", state="lp", code_challenge=challenge, code_challenge_method="S256"))
+        expect(response.status_code == 200 and parse_forms(response.text), "no login page", response)
+        return response
+
+    def page_headers():
+        response = login_page(Browser(demo, suite))
+        csp = response.headers.get("Content-Security-Policy", "")
+        expect("frame-ancestors 'none'" in csp or response.headers.get("X-Frame-Options", "").upper() in ("DENY", "SAMEORIGIN"),
+               "the login page may be framed (clickjacking; RFC 6749 §10.13)", response)
+        expect("no-store" in response.headers.get("Cache-Control", ""), "the login page may be cached", response)
+
+    suite.step("hosted pages/login page cannot be framed or cached", page_headers)
+
+    def login_without_csrf():
+        fresh = Browser(demo, suite)
+        response = login_page(fresh)
+        form = parse_forms(response.text)[0]
+        data = [(k, v) for k, v in form.fields if k != "csrf_token"] + [("csrf_token", "forged"), ("email", demo.email),
+                                                                        ("password", demo.password)]
+        answer = fresh.http.post(urljoin(response.url, form.action), data=data, allow_redirects=False)
+        expect(answer.status_code != 303 and not any(c.name.startswith("lamba_session") for c in fresh.http.cookies),
+               "a login POST with a forged CSRF token signed the user in (RFC 6749 §10.12)", answer)
+        other = Browser(demo, suite)  # a CSRF token minted for another browser's cookie
+        token = dict(form.fields)["csrf_token"]
+        response = login_page(other)
+        form = parse_forms(response.text)[0]
+        data = [(k, v) for k, v in form.fields if k != "csrf_token"] + [("csrf_token", token), ("email", demo.email),
+                                                                        ("password", demo.password)]
+        answer = other.http.post(urljoin(response.url, form.action), data=data, allow_redirects=False)
+        expect(answer.status_code != 303, "a CSRF token of another browser was accepted (RFC 6749 §10.12)", answer)
+
+    suite.step("hosted pages/login refuses forged or foreign CSRF tokens", login_without_csrf)
+
+    def wrong_password():
+        fresh = Browser(demo, suite, password="not-the-password")
+        try:
+            fresh.authorize(authorize_url(authz_url, response_type="code", client_id=cc["client_id"], redirect_uri=demo.redirect_uri,
+                                          scope="openid", state="wp", code_challenge=pkce_pair()[1], code_challenge_method="S256"))
+        except CheckFailed as refused:
+            expect(refused.response is not None and "wrong" in refused.response.text, "no error message", refused.response)
+            expect(not any(c.name.startswith("lamba_session") for c in fresh.http.cookies), "a session cookie after a failed login")
+            return refused.response
+        raise CheckFailed("a wrong password signed the user in")
+
+    refused_login = suite.step("hosted pages/wrong password is refused without a session", wrong_password)
+    if refused_login is not None:
+        suite.step("hosted pages/refused login status",
+                   lambda: expect(refused_login.status_code != 401 or "WWW-Authenticate" in refused_login.headers,
+                                  "a 401 answer without WWW-Authenticate (RFC 9110 §15.5.2)", refused_login))
+
+    def session_cookie_flags():
+        fresh = Browser(demo, suite)
+        response = login_page(fresh)
+        form = parse_forms(response.text)[0]
+        answer = fresh.http.post(urljoin(response.url, form.action), data=list(form.fields) + [("email", demo.email),
+                                                                                              ("password", demo.password)],
+                                 allow_redirects=False)
+        cookies = [v for k, v in answer.raw.headers.items() if k.lower() == "set-cookie" and v.startswith("lamba_session")]
+        expect(cookies, "no session cookie after a successful login", answer)
+        flags = cookies[0].lower()
+        expect("httponly" in flags and "samesite=lax" in flags or "samesite=strict" in flags,
+               f"the session cookie lacks HttpOnly or SameSite: {cookies[0]}", answer)
+
+    suite.step("hosted pages/session cookie is HttpOnly and SameSite", session_cookie_flags)
+
+    def form_post_escaping():
+        hostile = '"><script>alert(1)</script><x y="'
+        verifier, challenge = pkce_pair()
+        response = browser.http.get(authorize_url(authz_url, response_type="code", client_id=cc["client_id"], redirect_uri=demo.redirect_uri,
+                                                  scope="openid", state=hostile, response_mode="form_post", code_challenge=challenge,
+                                                  code_challenge_method="S256"), allow_redirects=True)
+        expect(response.status_code == 200, "no form_post page", response)
+        expect("<script>alert(1)" not in response.text, "state is reflected unescaped in the form_post page (XSS)", response)
+        fields = dict(parse_forms(response.text)[0].fields)
+        expect(fields.get("state") == hostile, f"state must come back exactly: {fields.get('state')!r}", response)
+
+    suite.step("hosted pages/form_post escapes the state it reflects", form_post_escaping)
+
+    def error_page_escaping():
+        response = http.get(authorize_url(authz_url, response_type="code", client_id="<script>alert(1)</script>",
+                                          redirect_uri=demo.redirect_uri, scope="openid"), allow_redirects=False)
+        expect("<script>alert(1)" not in response.text, "the error page reflects input unescaped (XSS)", response)
+
+    suite.step("hosted pages/error page escapes what it reflects", error_page_escaping)
 
     # ------------------------------------------------------------------ authorization code
     def wrong_redirect_at_token():
