@@ -182,6 +182,20 @@ def main() -> int:
             suite.step("max_age=3600/no login page, auth_time present", no_login)
             result["latest"] = lenient
 
+            def silent_too_old():
+                time.sleep(2)
+                state = secrets.token_urlsafe(8)
+                req = client.construct_AuthorizationRequest(request_args={
+                    "response_type": "code", "scope": SCOPE, "nonce": "n", "redirect_uri": redirect_uri, "state": state,
+                    "prompt": "none", "max_age": 1})
+                landing = browser.authorize(req.request(client.provider_info["authorization_endpoint"]))
+                expect(landing.pages == [], f"prompt=none showed pages: {landing.pages}")
+                expect(landing.params.get("error") == "login_required",
+                       f"prompt=none with an authentication older than max_age must answer login_required (OIDC Core §3.1.2.1, "
+                       f"§3.1.2.6): {landing.params}")
+
+            suite.step("prompt=none + max_age=1 after 2 s -> login_required", silent_too_old)
+
         suite.flow("max_age", max_age)
 
         def prompt_login():
@@ -244,6 +258,11 @@ def main() -> int:
             answer = HTTP(suite).get(client.provider_info["userinfo_endpoint"],
                                      headers={"Authorization": "Bearer " + latest["token"]["access_token"]})
             expect_error(answer, 401, "invalid_token", "RFC 6750 §3.1: the token's session ended at logout")
+            if "refresh_token" in latest["token"]:
+                refresh = HTTP(suite).post(client.provider_info["token_endpoint"], data={
+                    "grant_type": "refresh_token", "refresh_token": latest["token"]["refresh_token"]},
+                    auth=(client.client_id, client.client_secret))
+                expect_error(refresh, 400, "invalid_grant", "RFC 6749 §5.2: the refresh token's session ended at logout")
 
         suite.step("RP-initiated logout", logout)
 
