@@ -75,6 +75,11 @@ def main() -> int:
         state["meta"] = meta
         return meta
 
+    def rfc8414():
+        response = TimedSession().get(demo.issuer + "/.well-known/oauth-authorization-server", withhold_token=True)
+        expect(response.status_code == 200, "RFC 8414 metadata did not answer 200", response)
+        expect(expect_json(response).get("issuer") == demo.issuer, "RFC 8414 §3.3: issuer must equal the issuer identifier", response)
+
     def jwks_step():
         response = TimedSession().get(state["meta"]["jwks_uri"], withhold_token=True)
         expect(response.status_code == 200, "JWKS did not answer 200", response)
@@ -90,6 +95,7 @@ def main() -> int:
     suite.step("discovery", metadata_step, required=False)
     if "meta" not in state:
         return suite.finish()
+    suite.step("RFC 8414 authorization server metadata", rfc8414)
     suite.step("jwks", jwks_step)
     if "jwks" not in state:
         return suite.finish()
@@ -191,6 +197,12 @@ def main() -> int:
             expect(response.status_code == 200 and body.get("active") is True, "introspection of a live refresh token is not active", response)
 
         suite.step("confidential/introspect refresh token (active)", introspect_refresh)
+
+        def introspect_rotated():
+            response = client.introspect_token(meta["introspection_endpoint"], token=first["refresh_token"], token_type_hint="refresh_token")
+            expect(expect_json(response) == {"active": False}, "a rotated refresh token must introspect inactive (RFC 7662 §2.2)", response)
+
+        suite.step("confidential/introspect rotated refresh token (inactive)", introspect_rotated)
 
         def revoke_access():
             response = client.revoke_token(meta["revocation_endpoint"], token=refreshed["access_token"], token_type_hint="access_token")
