@@ -20,8 +20,10 @@ Usage: raw_http.py --demo DEMO.json
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urljoin
@@ -29,7 +31,7 @@ from urllib.parse import urljoin
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
 from lambaconf import (  # noqa: E402
-    HTTP, Browser, CheckFailed, Suite, authorize_url, discovery, expect, expect_error, expect_json, expect_redirect_error,
+    HTTP, Browser, CheckFailed, Suite, authorize_url, b64u, discovery, expect, expect_error, expect_json, expect_redirect_error,
     load_console, load_demo, parse_forms, pkce_pair, query_of, suite_arguments,
 )
 
@@ -495,6 +497,66 @@ def main() -> int:
         expect_error(response, 400, "invalid_scope", "RFC 6749 §5.2: openid needs a user")
 
     suite.step("token/client_credentials with scope=openid -> invalid_scope", cc_user_scope)
+
+    # ------------------------------------------------------------------ private_key_jwt assertions (RFC 7523 §3)
+    if "registration_endpoint" in meta:
+        from joserfc import jwk as rfc_jwk, jwt as rfc_jwt  # noqa: PLC0415
+
+        key = rfc_jwk.ECKey.generate_key("P-256", parameters={"kid": "neg-" + secrets.token_hex(3), "use": "sig", "alg": "ES256"})
+        stranger = rfc_jwk.ECKey.generate_key("P-256", parameters={"kid": key.kid, "use": "sig", "alg": "ES256"})
+
+        def register_pkjwt():
+            response = http.post(meta["registration_endpoint"], json={
+                "client_name": "negative private_key_jwt", "redirect_uris": [demo.redirect_uri], "token_endpoint_auth_method": "private_key_jwt",
+                "grant_types": ["client_credentials"], "jwks": {"keys": [key.as_dict(private=False)]}})
+            expect(response.status_code == 201, "registration of a private_key_jwt client failed", response)
+            return expect_json(response)["client_id"]
+
+        pk_client = suite.step("private_key_jwt/register (RFC 7591, jwks)", register_pkjwt)
+        if pk_client:
+            def assertion(signer=key, alg="ES256", **overrides) -> str:
+                now = int(time.time())
+                claims = {"iss": pk_client, "sub": pk_client, "aud": token_url, "jti": secrets.token_urlsafe(12), "iat": now, "exp": now + 120}
+                claims.update(overrides)
+                claims = {k: v for k, v in claims.items() if v is not None}
+                return rfc_jwt.encode({"alg": alg, "kid": key.kid}, claims, signer)
+
+            def with_assertion(value: str):
+                return http.post(token_url, data={"grant_type": "client_credentials", "client_id": pk_client, "client_assertion": value,
+                                                  "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+
+            def good_then_replayed():
+                value = assertion()
+                first = with_assertion(value)
+                expect(first.status_code == 200, "a valid client assertion was refused", first)
+                expect_error(with_assertion(value), 401, "invalid_client", "RFC 7523 §3 (7): a replayed jti is refused")
+
+            suite.step("private_key_jwt/valid assertion accepted, replayed jti refused", good_then_replayed)
+
+            def refused(label: str, make, rule: str):
+                suite.step(f"private_key_jwt/{label} -> 401 invalid_client",
+                           lambda: expect_error(with_assertion(make()), 401, "invalid_client", rule))
+
+            refused("wrong aud", lambda: assertion(aud="https://elsewhere.example/token"), "RFC 7523 §3 (3): aud must identify this server")
+            refused("expired", lambda: assertion(exp=int(time.time()) - 300, iat=int(time.time()) - 600), "RFC 7523 §3 (4)")
+            refused("no exp", lambda: assertion(exp=None), "RFC 7523 §3 (4): exp is required")
+            refused("another key", lambda: assertion(signer=stranger), "RFC 7523 §3 (9): signature by the client's registered key")
+            refused("iss is not the client", lambda: assertion(iss="cli_someone_else"), "RFC 7523 §3 (1)")
+
+            def alg_none():
+                h = b64u(json.dumps({"alg": "none", "kid": key.kid}).encode())
+                now = int(time.time())
+                p_ = b64u(json.dumps({"iss": pk_client, "sub": pk_client, "aud": token_url, "jti": secrets.token_urlsafe(8),
+                                      "exp": now + 60}).encode())
+                return f"{h}.{p_}."
+
+            refused("alg none", alg_none, "RFC 7523 §3 (9) / RFC 8725 §3.1")
+
+            def secret_for_pkjwt_client():
+                response = http.post(token_url, data={"grant_type": "client_credentials"}, auth=(pk_client, "guess"))
+                expect_error(response, 401, "invalid_client", "OIDC Core §9: a client uses its registered authentication method")
+
+            suite.step("private_key_jwt/a client secret for a private_key_jwt client -> 401 invalid_client", secret_for_pkjwt_client)
 
     # ------------------------------------------------------------------ sandbox vs production
     production = demo.other_environment_issuer()
