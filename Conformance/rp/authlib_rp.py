@@ -86,6 +86,8 @@ def main() -> int:
         jwks = expect_json(response)
         keys = jwks.get("keys", [])
         expect(keys, "the JWK Set is empty", response)
+        kids = [key.get("kid") for key in keys]
+        expect(len(kids) == len(set(kids)), f"duplicate kids in the JWKS: {kids} (RFC 7517 §4.5)", response)
         for key in keys:
             expect("kid" in key, f"a key without kid: {key}", response)
             expect(not ({"d", "p", "q", "dp", "dq", "qi"} & set(key)), "a private key member is published", response)

@@ -224,6 +224,9 @@ def main() -> int:
                        f"at_hash {claims.get('at_hash')!r} is not the left half of {header['alg']}'s hash of the access token "
                        f"(OIDC Core §3.1.3.6)")
                 expect(claims.get("azp") in (None, client["client_id"]), "azp")
+                expect(isinstance(claims.get("iat"), int) and claims["exp"] > claims["iat"], f"exp must follow iat: {claims}")
+                expect(claims.get("auth_time") is None or claims["auth_time"] <= claims["iat"] + LEEWAY,
+                       f"auth_time after iat: {claims}")
 
             judge(f"{alg}/id_token", id_token, "JWT", client["client_id"], id_claims)
             at_alg = header_of(access_token).get("alg")
