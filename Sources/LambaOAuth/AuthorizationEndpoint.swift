@@ -194,12 +194,9 @@ public struct AuthorizationEndpoint: Sendable {
         if request.prompt.contains("select_account") { return interact(.selectAccount) }
         var scope = state.activeScope
         if scope == nil {
-            if state.hadRevokedScope {
-                // The global session lives, but this Project's scope was revoked: explicit re-entry only.
-                if silent {
-                    return .redirect(Self.errorResponse(request, context, OAuthError(.loginRequired, "sign in again to enter this project")))
-                }
-                return interact(.selectAccount)
+            if state.hadRevokedScope && silent {
+                // The global session lives, but this Project's scope was revoked: no auto-heal (seed 002).
+                return .redirect(Self.errorResponse(request, context, OAuthError(.loginRequired, "sign in again to enter this project")))
             }
             guard state.isMember else {
                 let joinable = context.project.visibility == .public && context.settings.allowPublicJoin
@@ -207,6 +204,8 @@ public struct AuthorizationEndpoint: Sendable {
                 let code: OAuthError.Code = joinable ? .interactionRequired : .accessDenied
                 return .redirect(Self.errorResponse(request, context, OAuthError(code, "the user is not a member of this project")))
             }
+            // Re-entry after a revocation is an explicit step on the account chooser.
+            if state.hadRevokedScope { return interact(.selectAccount) }
             scope = try await HostedInteraction.enterProject(provider, context, session: session, clientID: request.client.id)
         }
         guard state.isMember, let scope else {

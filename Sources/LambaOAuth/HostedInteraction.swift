@@ -221,9 +221,14 @@ public struct HostedInteraction: Sendable {
             guard let session = state.session, try form.single("action") == "continue" else {
                 return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil)
             }
-            if state.isMember {
-                _ = try await Self.enterProject(provider, context, session: session, clientID: request.client.id)
+            guard state.isMember else {
+                // Not (or no longer) a member: join where the Project allows it, else tell the client.
+                if context.project.visibility == .public && context.settings.allowPublicJoin {
+                    return .resume(location: context.endpoint("/join?") + authz, sessionToken: nil)
+                }
+                return .respond(AuthorizationEndpoint.errorResponse(request, context, OAuthError(.accessDenied, "the user is not a member of this project")))
             }
+            _ = try await Self.enterProject(provider, context, session: session, clientID: request.client.id)
             return try resume(context, authz: authz, satisfied: ["select_account"])
         } catch {
             return Self.failure(error)

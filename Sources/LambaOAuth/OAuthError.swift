@@ -79,11 +79,6 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         code != .invalidClient && code != .notFound && code != .serverError && code != .unsupportedMediaType
     }
 
-    /// The JSON body: `error` and `error_description` only.
-    public var json: JSONObjectLike {
-        [("error", code.rawValue), ("error_description", message)]
-    }
-
     public var description: String { "\(code.rawValue): \(message)" + (debug.map { " (\($0))" } ?? "") }
 
     /// Anything thrown that is not an OAuthError becomes `server_error`, with the cause in debug.
@@ -92,6 +87,3 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         return .server(String(describing: error))
     }
 }
-
-/// Ordered string pairs, for error bodies and redirect parameters.
-public typealias JSONObjectLike = [(String, String)]
