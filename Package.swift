@@ -51,7 +51,6 @@ let package = Package(
                 "LambaModel",
                 "LambaOAuth",
                 "LambaServer",
-                "LambaModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -9,6 +9,7 @@ struct Lamba: AsyncParsableCommand {
             ServeCommand.self,
             DemoCommand.self,
             MigrateCommand.self,
+            DemoCommand.self,
             BootstrapCommand.self,
             ProjectsCommand.self,
             ClientsCommand.self,
