@@ -72,7 +72,11 @@ public struct AccessTokenValidator: Sendable {
             guard !token.isEmpty else { throw OAuthError.invalidToken("empty bearer token") }
             return token
         }
-        guard let fromBody else { throw OAuthError(.invalidToken, "an access token is required") }
+        guard let fromBody else {
+            var error = OAuthError(.invalidToken, "an access token is required")
+            error.lacksCredentials = true
+            throw error
+        }
         return fromBody
     }
 }
@@ -105,7 +109,7 @@ public struct TokenRevocation: Sendable {
     public func handle(_ request: EndpointRequest, _ context: ProviderContext, isForm: Bool) async -> EndpointResponse {
         do {
             guard request.method == "POST" else { throw OAuthError.invalidRequest("the revocation endpoint accepts POST only") }
-            guard isForm else { throw OAuthError(.unsupportedMediaType, "send the request as application/x-www-form-urlencoded") }
+            guard isForm else { throw OAuthError.invalidRequest("send the request as application/x-www-form-urlencoded") }
             try request.parameters.rejectDuplicates()
             let client = try await provider.clientAuthentication.authenticate(request, context, allowNone: true)
             let token = try request.parameters.required("token")
@@ -154,7 +158,7 @@ public struct TokenIntrospection: Sendable {
     public func handle(_ request: EndpointRequest, _ context: ProviderContext, isForm: Bool) async -> EndpointResponse {
         do {
             guard request.method == "POST" else { throw OAuthError.invalidRequest("the introspection endpoint accepts POST only") }
-            guard isForm else { throw OAuthError(.unsupportedMediaType, "send the request as application/x-www-form-urlencoded") }
+            guard isForm else { throw OAuthError.invalidRequest("send the request as application/x-www-form-urlencoded") }
             try request.parameters.rejectDuplicates()
             _ = try await provider.clientAuthentication.authenticate(request, context, allowNone: false)
             let token = try request.parameters.required("token")

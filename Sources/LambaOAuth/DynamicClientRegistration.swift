@@ -11,7 +11,7 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
         do {
             let mode = context.settings.dynamicClientRegistration
             guard mode != .off else { throw OAuthError(.notFound, "dynamic client registration is not enabled") }
-            guard isJSON else { throw OAuthError(.unsupportedMediaType, "send the client metadata as application/json") }
+            guard isJSON else { throw OAuthError(.invalidClientMetadata, "send the client metadata as application/json") }
             let metadata: JSONObject
             do { metadata = try JSON.decodeObject(body) } catch { throw OAuthError(.invalidClientMetadata, "the body is not a JSON object") }
             let registration = try Self.registration(metadata)

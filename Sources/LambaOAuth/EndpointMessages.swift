@@ -154,6 +154,9 @@ public struct EndpointResponse: Sendable {
     /// RFC 6750 §3).
     public static func error(_ thrown: any Error, bearer: Bool = false) -> EndpointResponse {
         let error = OAuthError.wrap(thrown)
+        if bearer, error.lacksCredentials {
+            return EndpointResponse(status: 401, headers: [("WWW-Authenticate", "Bearer realm=\"lamba\""), ("Cache-Control", "no-store")], body: [])
+        }
         var object = JSONObject()
         object["error"] = .string(error.code.rawValue)
         object["error_description"] = .string(error.message)

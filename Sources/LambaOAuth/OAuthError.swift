@@ -36,8 +36,6 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidClientMetadata: Code = "invalid_client_metadata"
         /// Not an RFC code: the issuer (Project environment) does not exist or is deactivated.
         public static let notFound: Code = "not_found"
-        /// Not an RFC code: the token endpoint was sent something other than a form (HTTP 415).
-        public static let unsupportedMediaType: Code = "unsupported_media_type"
     }
 
     public var code: Code
@@ -47,6 +45,9 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public var debug: String?
     /// Set when the client authenticated with HTTP Basic, so 401 carries `WWW-Authenticate: Basic`.
     public var usedBasicAuthentication: Bool = false
+    /// Set when a protected resource request carried no token at all: RFC 6750 §3.1 then wants a
+    /// bare challenge, without an error code.
+    public var lacksCredentials: Bool = false
 
     public init(_ code: Code, _ message: String, debug: String? = nil) {
         self.code = code
@@ -66,7 +67,6 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidClient, .invalidToken: 401
         case .insufficientScope, .accessDenied: 403
         case .notFound: 404
-        case .unsupportedMediaType: 415
         case .serverError: 500
         case .temporarilyUnavailable: 503
         default: 400
@@ -76,7 +76,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Whether the code may travel back to a client by redirect (RFC 6749 §4.1.2.1); errors about
     /// the client or the redirect URI themselves never do (rule 4).
     public var mayRedirect: Bool {
-        code != .invalidClient && code != .notFound && code != .serverError && code != .unsupportedMediaType
+        code != .invalidClient && code != .notFound && code != .serverError
     }
 
     public var description: String { "\(code.rawValue): \(message)" + (debug.map { " (\($0))" } ?? "") }

@@ -28,7 +28,7 @@ public struct TokenEndpoint: Sendable {
     public func handle(_ request: EndpointRequest, _ context: ProviderContext, isForm: Bool) async -> EndpointResponse {
         do {
             guard request.method == "POST" else { throw OAuthError.invalidRequest("the token endpoint accepts POST only") }
-            guard isForm else { throw OAuthError(.unsupportedMediaType, "send the request as application/x-www-form-urlencoded") }
+            guard isForm else { throw OAuthError.invalidRequest("send the request as application/x-www-form-urlencoded") }
             try request.parameters.rejectDuplicates()
             let client = try await provider.clientAuthentication.authenticate(request, context, allowNone: true)
             guard let grantType = try request.parameters.single("grant_type") else { throw OAuthError.invalidRequest("grant_type is missing") }

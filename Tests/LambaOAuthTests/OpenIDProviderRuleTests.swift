@@ -254,7 +254,7 @@ struct OpenIDProviderRuleTests {
             (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials"), ("grant_type", "client_credentials")]),
                              authorization: basic), true, 400, "invalid_request"),
             (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials")]), authorization: "Basic %%%"), true, 401, "invalid_client"),
-            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials")]), authorization: basic), false, 415, "unsupported_media_type"),
+            (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "client_credentials")]), authorization: basic), false, 400, "invalid_request"),
             (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", "y")]),
                              authorization: basic), true, 400, "invalid_grant"),
             (EndpointRequest(method: "POST", parameters: OAuthParameters([("grant_type", "refresh_token"), ("refresh_token", String(repeating: "\u{0}", count: 5000))]),

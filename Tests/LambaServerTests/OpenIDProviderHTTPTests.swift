@@ -119,7 +119,8 @@ struct OpenIDProviderHTTPTests {
             response = try await browser.post(client, issuer + "/login", [("authz", authz), ("email", seeded.email), ("password", seeded.password)])
             #expect(response.status != .seeOther)
             response = try await browser.post(client, issuer + "/login", [("csrf_token", csrf), ("authz", authz), ("email", seeded.email), ("password", "nope nope nope")])
-            #expect(response.status == .unauthorized)
+            // The form comes back with a generic message; never a 401, which would need a challenge.
+            #expect(response.status == .badRequest)
             #expect(response.text.contains("email or password is wrong"))
 
             response = try await browser.post(client, issuer + "/login", [("csrf_token", csrf), ("authz", authz), ("email", seeded.email), ("password", seeded.password)])
@@ -210,8 +211,9 @@ struct OpenIDProviderHTTPTests {
             _ = try await seed(dependencies)
             let json = try await client.execute(uri: "/p/shop/sandbox/token", method: .post, headers: [.contentType: "application/json"],
                                                 body: ByteBuffer(string: "{}"))
-            #expect(json.status == .unsupportedMediaType)
-            #expect(json.json?["error"] != nil)
+            // RFC 6749 §5.2: a request that is not a form is an invalid_request, not an HTTP 415.
+            #expect(json.status == .badRequest)
+            #expect(json.json?["error"] == .string("invalid_request"))
             let malformed = try await client.execute(uri: "/p/shop/sandbox/token", method: .post,
                                                      headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "a=%zz"))
             #expect(malformed.status == .badRequest)
@@ -227,7 +229,11 @@ struct OpenIDProviderHTTPTests {
             #expect(garbage.status.code < 500)
             let userinfo = try await client.execute(uri: "/p/shop/sandbox/userinfo", method: .get, headers: [.authorization: "Bearer x.y.z"])
             #expect(userinfo.status == .unauthorized)
-            #expect(userinfo.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            #expect(userinfo.headers[.wwwAuthenticate]?.hasPrefix("Bearer error=\"invalid_token\"") == true)
+            // RFC 6750 §3.1: without any token, a bare challenge and no error code.
+            let tokenless = try await client.execute(uri: "/p/shop/sandbox/userinfo", method: .get)
+            #expect(tokenless.status == .unauthorized)
+            #expect(tokenless.headers[.wwwAuthenticate] == "Bearer realm=\"lamba\"")
         }
     }
 }

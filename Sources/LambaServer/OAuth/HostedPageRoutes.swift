@@ -53,7 +53,7 @@ struct HostedPageRoutes: Sendable {
         let session = Cookies.read(request, Cookies.sessionName(ctx))
         switch await provider.authorization.handle(EndpointRequest(method: request.method.rawValue, parameters: parameters), ctx, sessionToken: session) {
         case .errorPage(let error):
-            return Self.html(HostedPages.error(error), status: HTTPResponse.Status(code: error.status))
+            return Self.html(HostedPages.error(error), status: Self.errorPageStatus(error))
         case .redirect(let response):
             return Self.authorizationResponse(response)
         case .interaction(let interaction):
@@ -146,10 +146,16 @@ struct HostedPageRoutes: Sendable {
         case .failed(let message):
             let authz = (try? form.single("authz")) ?? nil
             return try await show(page, request, context, error: message, authzOverride: authz ?? "",
-                                  status: page == .login ? .unauthorized : .badRequest)
+                                  status: .badRequest)
         case .errorPage(let error):
-            return Self.html(HostedPages.error(error), status: HTTPResponse.Status(code: error.status))
+            return Self.html(HostedPages.error(error), status: Self.errorPageStatus(error))
         }
+    }
+
+    /// An HTML error page is shown to a person, not to an HTTP client that could answer a challenge:
+    /// it is never a 401, which would require `WWW-Authenticate` (RFC 9110 §15.5.2).
+    static func errorPageStatus(_ error: OAuthError) -> HTTPResponse.Status {
+        error.status == 401 ? .badRequest : HTTPResponse.Status(code: error.status)
     }
 
     // MARK: Logout
@@ -175,7 +181,7 @@ struct HostedPageRoutes: Sendable {
                 case .signedOut: return Self.html(HostedPages.signedOut(), cookies: [clear])
                 }
             } catch {
-                return Self.html(HostedPages.error(error), status: HTTPResponse.Status(code: error.status))
+                return Self.html(HostedPages.error(error), status: Self.errorPageStatus(error))
             }
         }
         // GET (or a POST from the RP without our CSRF token): confirm first.
