@@ -108,9 +108,7 @@ public struct TokenRevocation: Sendable {
 
     public func handle(_ request: EndpointRequest, _ context: ProviderContext, isForm: Bool) async -> EndpointResponse {
         do {
-            guard request.method == "POST" else { throw OAuthError.invalidRequest("the revocation endpoint accepts POST only") }
-            guard isForm else { throw OAuthError.invalidRequest("send the request as application/x-www-form-urlencoded") }
-            try request.parameters.rejectDuplicates()
+            try request.requireFormPost("revocation", isForm: isForm)
             let client = try await provider.clientAuthentication.authenticate(request, context, allowNone: true)
             let token = try request.parameters.required("token")
             let hint = try request.parameters.single("token_type_hint")
@@ -157,9 +155,7 @@ public struct TokenIntrospection: Sendable {
 
     public func handle(_ request: EndpointRequest, _ context: ProviderContext, isForm: Bool) async -> EndpointResponse {
         do {
-            guard request.method == "POST" else { throw OAuthError.invalidRequest("the introspection endpoint accepts POST only") }
-            guard isForm else { throw OAuthError.invalidRequest("send the request as application/x-www-form-urlencoded") }
-            try request.parameters.rejectDuplicates()
+            try request.requireFormPost("introspection", isForm: isForm)
             _ = try await provider.clientAuthentication.authenticate(request, context, allowNone: false)
             let token = try request.parameters.required("token")
             if let validated = try? await provider.accessTokens.validate(token, context) {

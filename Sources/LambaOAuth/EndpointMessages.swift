@@ -129,6 +129,15 @@ public struct EndpointRequest: Sendable {
         self.parameters = parameters
         self.authorization = authorization
     }
+
+    /// The shape every back-channel endpoint (token, revocation, introspection) requires: a POST
+    /// with a form body (RFC 6749 §3.2; a JSON body is an `invalid_request`, §5.2) and no parameter
+    /// given twice (§3.2).
+    func requireFormPost(_ endpoint: String, isForm: Bool) throws(OAuthError) {
+        guard method == "POST" else { throw OAuthError.invalidRequest("the \(endpoint) endpoint accepts POST only") }
+        guard isForm else { throw OAuthError.invalidRequest("send the request as application/x-www-form-urlencoded") }
+        try parameters.rejectDuplicates()
+    }
 }
 
 /// An HTTP response produced by an endpoint; the server writes it as is.

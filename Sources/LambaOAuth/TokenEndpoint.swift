@@ -24,12 +24,10 @@ public struct TokenEndpoint: Sendable {
         ]
     }
 
-    /// - Parameter isForm: whether the body was `application/x-www-form-urlencoded` (else 415).
+    /// - Parameter isForm: whether the body was `application/x-www-form-urlencoded`.
     public func handle(_ request: EndpointRequest, _ context: ProviderContext, isForm: Bool) async -> EndpointResponse {
         do {
-            guard request.method == "POST" else { throw OAuthError.invalidRequest("the token endpoint accepts POST only") }
-            guard isForm else { throw OAuthError.invalidRequest("send the request as application/x-www-form-urlencoded") }
-            try request.parameters.rejectDuplicates()
+            try request.requireFormPost("token", isForm: isForm)
             let client = try await provider.clientAuthentication.authenticate(request, context, allowNone: true)
             guard let grantType = try request.parameters.single("grant_type") else { throw OAuthError.invalidRequest("grant_type is missing") }
             guard let grant = grants()[grantType] else { throw OAuthError(.unsupportedGrantType, "grant_type \(grantType) is not supported") }
