@@ -79,7 +79,9 @@ public final class PostgresCluster: Sendable {
 
     private func server(_ tool: String, _ arguments: [String]) throws {
         if geteuid() == 0 {
-            try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", binDir + "/" + tool] + arguments)
+            // `env -C /`: the PostgreSQL tools return to the working directory, which the postgres
+            // user may not be allowed to enter (a CI checkout under a 0700 temp directory).
+            try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "/usr/bin/env", "-C", "/", binDir + "/" + tool] + arguments)
         } else {
             try Self.run(binDir + "/" + tool, arguments)
         }
