@@ -66,8 +66,16 @@ public final class SigningKeyRing: Sendable {
 
     /// Creates a current key for each algorithm that lacks one (one transaction).
     public func ensureCurrent(projectID: String, environment: Environment, algorithms: [JWSAlgorithm]) async throws {
-        let sealed = try algorithms.map { try SealedSigningKey.generate($0, masterKey: masterKey) }
+        // Generate only what is missing: key generation (RSA above all) is far too slow to do on
+        // every registration and then throw away.
         let date = now()
+        let present = try await store.read { tx in
+            try tx.signingKeys(projectID: projectID, environment: environment, at: date)
+                .filter { $0.status == .current }.map(\.algorithm)
+        }
+        let missing = algorithms.filter { !present.contains($0.rawValue) }
+        guard !missing.isEmpty else { return }
+        let sealed = try missing.map { try SealedSigningKey.generate($0, masterKey: masterKey) }
         try await store.write { tx in
             let existing = try tx.signingKeys(projectID: projectID, environment: environment, at: date)
             for key in sealed where !existing.contains(where: { $0.status == .current && $0.algorithm == key.algorithm.rawValue }) {
