@@ -19,22 +19,35 @@ public struct AccessTokenValidator: Sendable {
         public let user: LambaUser?
     }
 
-    /// Signature and claims only. - Throws: `invalid_token`.
+    /// Signature and claims only; a token checked once is remembered (by issuer and token) until
+    /// the environment's keys change, and its expiry is checked on every use. - Throws: `invalid_token`.
     func verifySignature(_ token: String, _ context: ProviderContext, allowExpired: Bool = false) async throws(OAuthError) -> JWTClaims {
-        do {
-            let verifier = try await provider.keys.verifier(projectID: context.project.id, environment: context.environment)
-            let validation = JWTValidation(issuer: context.issuer, type: JWT.accessTokenType, leeway: allowExpired ? Int64.max / 4 : 0,
-                                           requiredClaims: ["sub", "client_id", "jti", "exp"], now: Int64(provider.now.timeIntervalSince1970))
-            let verified = try JWT.verify(token, with: verifier, validation: validation)
-            guard verified.claims["project_id"]?.stringValue == context.project.id,
-                verified.claims["environment"]?.stringValue == context.environment.rawValue
-            else { throw OAuthError.invalidToken("token of another project environment") }
-            return verified.claims
-        } catch let error as OAuthError {
-            throw error
-        } catch {
-            throw OAuthError.invalidToken(String(describing: error))
+        guard token.utf8.count <= 8192 else { throw OAuthError.invalidToken("the token is too long") }
+        let now = Int64(provider.now.timeIntervalSince1970)
+        let provider = provider
+        let claims = try await provider.caches.verifiedAccessTokens.value(context.issuer + " " + token) { () throws(OAuthError) -> JWTClaims? in
+            do {
+                let verifier = try await provider.keys.verifier(projectID: context.project.id, environment: context.environment)
+                // Expiry is left to the check below, so that a remembered token is held to it too.
+                let validation = JWTValidation(issuer: context.issuer, type: JWT.accessTokenType, leeway: Int64.max / 4,
+                                               requiredClaims: ["sub", "client_id", "jti", "exp"], now: now)
+                let verified = try JWT.verify(token, with: verifier, validation: validation)
+                guard verified.claims["project_id"]?.stringValue == context.project.id,
+                    verified.claims["environment"]?.stringValue == context.environment.rawValue
+                else { throw OAuthError.invalidToken("token of another project environment") }
+                return verified.claims
+            } catch let error as OAuthError {
+                throw error
+            } catch {
+                throw OAuthError.invalidToken(String(describing: error))
+            }
         }
+        guard let claims else { throw OAuthError.invalidToken("the token could not be verified") }
+        if !allowExpired {
+            // RFC 9068 §4 / RFC 7519 §4.1.4: no leeway for Lamba's own tokens.
+            guard let exp = claims.expiration, now < exp else { throw OAuthError.invalidToken("the token expired") }
+        }
+        return claims
     }
 
     /// The full check. - Throws: `invalid_token` when the token is not (or no longer) valid.
@@ -45,19 +58,24 @@ public struct AccessTokenValidator: Sendable {
         }
         let scopes = (claims["scope"]?.stringValue ?? "").split(separator: " ").map(String.init)
         let sid = claims["sid"]?.stringValue
-        let state = try await provider.read { tx -> (RuntimeScope, LambaUser)?? in
-            guard try !tx.isAccessTokenRevoked(jti: jti) else { return .some(nil) }
-            if let sid {
-                return .some(try RuntimeState.check(tx, scopeID: sid, userID: subject, context))
+        let provider = provider
+        let key = [context.issuer, jti, sid ?? "-", subject, clientID].joined(separator: " ")
+        let state = try await provider.caches.tokenStates.value(key) { () throws(OAuthError) -> ProviderCaches.TokenState? in
+            try await provider.read { tx -> ProviderCaches.TokenState in
+                guard try !tx.isAccessTokenRevoked(jti: jti) else { return .inactive }
+                if let sid {
+                    guard let (scope, user) = try RuntimeState.check(tx, scopeID: sid, userID: subject, context) else { return .inactive }
+                    return .user(scope, user)
+                }
+                // client_credentials: the client must still be registered here.
+                guard subject == clientID, try OpenIDProvider.client(tx, id: clientID, in: context) != nil else { return .inactive }
+                return .client
             }
-            // client_credentials: the client must still be registered here.
-            guard subject == clientID, try OpenIDProvider.client(tx, id: clientID, in: context) != nil else { return .some(nil) }
-            return .none
         }
-        switch state {
-        case .some(nil): throw OAuthError.invalidToken("revoked, or the runtime scope, membership or user is no longer active")
-        case .some(let (scope, user)?): return Validated(claims: claims, clientID: clientID, subject: subject, scopes: scopes, runtimeScope: scope, user: user)
-        case .none: return Validated(claims: claims, clientID: clientID, subject: subject, scopes: scopes, runtimeScope: nil, user: nil)
+        switch state ?? .inactive {
+        case .inactive: throw OAuthError.invalidToken("revoked, or the runtime scope, membership or user is no longer active")
+        case .user(let scope, let user): return Validated(claims: claims, clientID: clientID, subject: subject, scopes: scopes, runtimeScope: scope, user: user)
+        case .client: return Validated(claims: claims, clientID: clientID, subject: subject, scopes: scopes, runtimeScope: nil, user: nil)
         }
     }
 
@@ -211,11 +229,15 @@ public struct AccessCheck: Sendable {
                 return .json(["allowed": false, "reason": "not_a_user_token"])
             }
             let projectID = context.project.id
-            let decision = try await provider.read { tx -> (allowed: Bool, reason: String, roles: [String]) in
-                if try tx.isAccessTokenRevoked(jti: jti) { return (false, "token_revoked", []) }
-                let decision = try RuntimeAccess.decide(tx, scopeID: sid, userID: subject, projectID: projectID, permission: permission)
-                return (decision.allowed, decision.reason, decision.roles)
+            let provider = provider
+            let key = [context.issuer, jti, sid, subject, permission].joined(separator: " ")
+            let decided = try await provider.caches.decisions.value(key) { () throws(OAuthError) -> RuntimeAccess.Decision? in
+                try await provider.read { tx -> RuntimeAccess.Decision in
+                    if try tx.isAccessTokenRevoked(jti: jti) { return RuntimeAccess.Decision(allowed: false, reason: "token_revoked", roles: []) }
+                    return try RuntimeAccess.decide(tx, scopeID: sid, userID: subject, projectID: projectID, permission: permission)
+                }
             }
+            guard let decision = decided else { throw OAuthError.server("no access decision") }
             return .json([
                 "allowed": .bool(decision.allowed), "reason": .string(decision.reason), "sub": .string(subject),
                 "project_id": .string(projectID), "environment": .string(context.environment.rawValue), "sid": .string(sid),

@@ -80,7 +80,7 @@ public struct ClientAuthentication: Sendable {
 
     private func verify(_ presented: Presented, _ context: ProviderContext, allowNone: Bool) async throws(OAuthError) -> OAuthClient {
         let clientID = presented.clientID
-        guard let client = try await provider.read({ tx in try OpenIDProvider.client(tx, id: clientID, in: context) }) else {
+        guard let client = try await provider.client(id: clientID, in: context) else {
             throw OAuthError.invalidClient("unknown client")
         }
         guard client.tokenEndpointAuthMethod == presented.method else {

@@ -199,6 +199,8 @@ public protocol OAuthRecords: IdentityWriter, SigningKeyStorage, AuthorizationCo
 public protocol OAuthStore: Sendable {
     /// The identity model on the same database, for the domain services.
     var identity: any IdentityStore { get }
+    /// Per-table change versions of the same database, for the provider's caches.
+    var versions: TableVersions { get }
     /// - Throws: the body's error, or the store's.
     func write<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws -> T
     /// A read-only snapshot; writes inside it throw. - Throws: the body's error, or the store's.

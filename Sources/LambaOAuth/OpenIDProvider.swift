@@ -43,11 +43,13 @@ public final class OpenIDProvider: Sendable {
     public let configuration: ProviderConfiguration
     public let store: any OAuthStore
     public let keys: SigningKeyRing
+    let caches: ProviderCaches
 
     public init(configuration: ProviderConfiguration, store: any OAuthStore) {
         self.configuration = configuration
         self.store = store
         self.keys = SigningKeyRing(store: store, masterKey: configuration.masterKey, now: configuration.now)
+        self.caches = ProviderCaches(versions: store.versions)
     }
 
     public var now: Date { configuration.now() }
@@ -63,13 +65,18 @@ public final class OpenIDProvider: Sendable {
             throw OAuthError(.notFound, "no such issuer")
         }
         let issuer = self.issuer(slug: slug, environment: environment)
-        do {
-            return try await store.read { tx -> ProviderContext in
-                try Self.context(tx, slug: slug, environment: environment, issuer: issuer)
+        let store = store
+        let context = try await caches.contexts.value(issuer) { () throws(OAuthError) -> ProviderContext? in
+            do {
+                return try await store.read { tx -> ProviderContext in
+                    try Self.context(tx, slug: slug, environment: environment, issuer: issuer)
+                }
+            } catch {
+                throw OAuthError.wrap(error)
             }
-        } catch {
-            throw OAuthError.wrap(error)
         }
+        guard let context else { throw OAuthError(.notFound, "no such issuer") }
+        return context
     }
 
     static func context(_ tx: any IdentityReader, slug: String, environment: Environment, issuer: String) throws -> ProviderContext {
@@ -88,6 +95,18 @@ public final class OpenIDProvider: Sendable {
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws(OAuthError) -> T {
         do { return try await store.read(body) } catch { throw OAuthError.wrap(error) }
+    }
+
+    /// The registered client of this Project environment, through the client cache; another
+    /// environment's client is unknown.
+    func client(id: String, in context: ProviderContext) async throws(OAuthError) -> OAuthClient? {
+        guard id.utf8.count <= 128 else { return nil }
+        let store = store
+        let client = try await caches.clients.value(id) { () throws(OAuthError) -> OAuthClient? in
+            do { return try await store.read { tx in try tx.client(id: id) } } catch { throw OAuthError.wrap(error) }
+        }
+        guard let client, client.projectID == context.project.id, client.environment == context.environment else { return nil }
+        return client
     }
 
     /// The registered client of this Project environment; another environment's client is unknown.

@@ -154,13 +154,24 @@ struct AuthorizationCodeGrant: GrantHandler {
 
 /// RFC 6749 §6 with rotation and reuse detection (OAuth 2.0 Security BCP §4.14.2): a rotated
 /// token presented again revokes its whole runtime scope and every token of its family.
+///
+/// The token is looked up in a read snapshot, the new tokens are signed outside any transaction,
+/// and one write transaction then checks the runtime state again, rotates (only if nobody did
+/// meanwhile) and stores the successor, so the single SQLite writer does one short step per grant.
 struct RefreshTokenGrant: GrantHandler {
     let provider: OpenIDProvider
     static let parameters: Set<String> = ["refresh_token", "scope"]
 
     enum Lookup: Sendable {
         case ready(RefreshTokenRecord, RuntimeScope, LambaUser, [String])
+        case reused(RefreshTokenRecord)
         case failed(OAuthError)
+    }
+
+    enum Rotation: Sendable {
+        case rotated
+        case alreadyUsed
+        case ended
     }
 
     func handle(_ parameters: OAuthParameters, client: OAuthClient, _ context: ProviderContext) async throws(OAuthError) -> JSONObject {
@@ -168,21 +179,12 @@ struct RefreshTokenGrant: GrantHandler {
         let requestedScopes = try ScopeList.parse(try parameters.single("scope"))
         let hash = OpaqueSecret.hash(presented)
         let now = provider.now
-        let lookup = try await provider.write { tx -> Lookup in
+        let lookup = try await provider.read { tx -> Lookup in
             guard let token = try tx.refreshToken(hash: hash), token.projectID == context.project.id, token.environment == context.environment,
                 token.clientID == client.id
             else { return .failed(.invalidGrant("the refresh token is not valid")) }
             guard token.revokedAt == nil else { return .failed(.invalidGrant("the refresh token was revoked")) }
-            if token.rotatedAt != nil {
-                try tx.revokeRefreshFamily(token.familyID, at: now)
-                try TokenEndpoint.revokeScope(tx, scopeID: token.runtimeScopeID, reason: "refresh_token_reused", actor: client.id, now: now)
-                try tx.append(DomainEvent(type: .refreshTokenReused, actor: client.id, workspaceID: context.workspace.id, projectID: context.project.id,
-                                          environment: context.environment, sessionID: token.sessionID, occurredAt: now, data: [
-                    "client_id": .string(client.id), "family_id": .string(token.familyID), "runtime_scope_id": .string(token.runtimeScopeID),
-                    "user_id": .string(token.userID),
-                ]))
-                return .failed(.invalidGrant("the refresh token was already used"))
-            }
+            if token.rotatedAt != nil { return .reused(token) }
             guard token.expiresAt > now else { return .failed(.invalidGrant("the refresh token expired")) }
             guard let (scope, user) = try RuntimeState.check(tx, scopeID: token.runtimeScopeID, userID: token.userID, context) else {
                 return .failed(.invalidGrant("the session behind this refresh token has ended"))
@@ -195,6 +197,9 @@ struct RefreshTokenGrant: GrantHandler {
         let (token, scope, user, scopes): (RefreshTokenRecord, RuntimeScope, LambaUser, [String])
         switch lookup {
         case .failed(let error): throw error
+        case .reused(let token):
+            try await revokeReused(token, client: client, context, now: now)
+            throw OAuthError.invalidGrant("the refresh token was already used")
         case .ready(let t, let s, let u, let sc): (token, scope, user, scopes) = (t, s, u, sc)
         }
         do {
@@ -206,15 +211,33 @@ struct RefreshTokenGrant: GrantHandler {
                 : nil
             let next = TokenIssuer.refreshToken(familyID: token.familyID, parentHash: token.tokenHash, runtimeScope: scope, clientID: client.id,
                                                 scopes: token.scopes, authTime: token.authTime, context: context, now: now)
-            let won = try await provider.store.write { tx -> Bool in
-                guard try tx.rotateRefreshToken(hash: hash, at: now) else { return false }
+            let rotation = try await provider.store.write { tx -> Rotation in
+                // A revocation committed since the read wins; then nothing is written.
+                guard try RuntimeState.check(tx, scopeID: token.runtimeScopeID, userID: token.userID, context) != nil else { return .ended }
+                guard try tx.rotateRefreshToken(hash: hash, at: now) else { return .alreadyUsed }
                 try tx.insert(next.record)
-                return true
+                return .rotated
             }
-            guard won else { throw OAuthError.invalidGrant("the refresh token was already used") }
-            return TokenEndpoint.response(accessToken: access, scopes: scopes, refreshToken: next.value, idToken: idToken)
+            switch rotation {
+            case .rotated: return TokenEndpoint.response(accessToken: access, scopes: scopes, refreshToken: next.value, idToken: idToken)
+            case .alreadyUsed: throw OAuthError.invalidGrant("the refresh token was already used")
+            case .ended: throw OAuthError.invalidGrant("the session behind this refresh token has ended")
+            }
         } catch {
             throw OAuthError.wrap(error)
+        }
+    }
+
+    /// Reuse of a rotated token: revoke the family and the runtime scope, with the event.
+    private func revokeReused(_ token: RefreshTokenRecord, client: OAuthClient, _ context: ProviderContext, now: Date) async throws(OAuthError) {
+        try await provider.write { tx in
+            try tx.revokeRefreshFamily(token.familyID, at: now)
+            try TokenEndpoint.revokeScope(tx, scopeID: token.runtimeScopeID, reason: "refresh_token_reused", actor: client.id, now: now)
+            try tx.append(DomainEvent(type: .refreshTokenReused, actor: client.id, workspaceID: context.workspace.id, projectID: context.project.id,
+                                      environment: context.environment, sessionID: token.sessionID, occurredAt: now, data: [
+                "client_id": .string(client.id), "family_id": .string(token.familyID), "runtime_scope_id": .string(token.runtimeScopeID),
+                "user_id": .string(token.userID),
+            ]))
         }
     }
 }

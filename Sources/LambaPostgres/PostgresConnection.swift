@@ -57,6 +57,25 @@ final class PostgresConnection {
         if let result = PQexec(handle, "ROLLBACK") { PQclear(result) }
     }
 
+    // MARK: notifications
+
+    /// Waits up to `timeoutMilliseconds` for `NOTIFY`s on the channels this connection listens to
+    /// and returns their payloads by channel. - Throws: `.connectionLost` when the socket broke.
+    func notifications(timeoutMilliseconds: Int32) throws(StoreError) -> [(channel: String, payload: String)] {
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw .connectionLost(reason: "no socket") }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, timeoutMilliseconds)
+        if ready > 0, PQconsumeInput(handle) == 0 { throw .connectionLost(reason: Self.message(PQerrorMessage(handle))) }
+        var received: [(String, String)] = []
+        while let notify = PQnotifies(handle) {
+            received.append((String(cString: notify.pointee.relname), String(cString: notify.pointee.extra)))
+            PQfreemem(notify)
+        }
+        guard isUsable else { throw .connectionLost(reason: "the connection closed") }
+        return received
+    }
+
     // MARK: results
 
     // Parameters go as text with their type OID (0 lets the server infer text from the column),

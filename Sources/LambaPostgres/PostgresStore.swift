@@ -1,5 +1,7 @@
 internal import Foundation
+public import LambaModel
 public import LambaStore
+import Synchronization
 
 /// The production store: PostgreSQL through libpq, with a bounded pool of connections, each owned
 /// by its own dedicated thread. Connections are opened lazily and replaced after the server
@@ -10,6 +12,10 @@ public final class PostgresStore: Store {
     private let uri: String
     private let threads: DatabaseThreads<PostgresConnection?>
     private let maxAttempts: Int
+    public let versions = TableVersions()
+    /// Receives other processes' changes (`NOTIFY lamba_changes`) for `versions`.
+    private let listener: PostgresChangeListener
+    static let changeChannel = "lamba_changes"
 
     /// - Parameters:
     ///   - uri: a libpq connection URI (`postgres://user:password@host:port/db?...`).
@@ -21,6 +27,7 @@ public final class PostgresStore: Store {
         self.poolSize = max(1, poolSize)
         self.maxAttempts = max(1, maxAttempts)
         self.threads = DatabaseThreads(count: self.poolSize, name: "lamba-postgres") { nil }
+        self.listener = PostgresChangeListener(uri: uri, channel: Self.changeChannel, versions: versions)
         // Fail at startup, not at the first request, when the server is unreachable.
         do {
             try await threads.run { [uri] connection in _ = try Self.connection(&connection, uri: uri) }
@@ -28,9 +35,11 @@ public final class PostgresStore: Store {
             threads.stop()
             throw error
         }
+        listener.start()
     }
 
     deinit {
+        listener.stop()
         threads.stop()
     }
 
@@ -49,6 +58,7 @@ public final class PostgresStore: Store {
     }
 
     public func close() async {
+        listener.stop()
         await threads.shutdown()
     }
 
@@ -67,7 +77,7 @@ public final class PostgresStore: Store {
     }
 
     private func run<T: Sendable>(begin: String, readOnly: Bool, _ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
-        let uri = uri
+        let uri = uri, versions = versions
         return try await threads.run { connection in
             var db = try Self.connection(&connection, uri: uri)
             do {
@@ -84,7 +94,13 @@ public final class PostgresStore: Store {
             do {
                 let result = try body(tx)
                 tx.isOpen = false
+                let written = tx.written
+                if !written.isEmpty {
+                    // Delivered to every listener when (and only if) this transaction commits.
+                    _ = try db.query("SELECT pg_notify($1, $2)", [.text(Self.changeChannel), .text(written.sorted().joined(separator: ","))])
+                }
                 try db.executeScript("COMMIT")
+                if written.contains("*") { versions.bumpAll() } else if !written.isEmpty { versions.bump(written) }
                 return result
             } catch {
                 db.rollbackIfPossible()
@@ -114,18 +130,87 @@ final class PostgresTransaction: StoreTransaction {
         self.readOnly = readOnly
     }
 
+    /// Tables this transaction wrote (`"*"`: unknown), for `TableVersions`.
+    private(set) var written: Set<String> = []
+
     func query(_ sql: SQL, _ parameters: [SQLValue]) throws -> [Row] {
         guard isOpen else { throw StoreError.transactionClosed }
+        if !readOnly, let table = TableVersions.writtenTable(sql.text) { written.insert(table) }
         return try db.query(sql, parameters)
     }
 
     func execute(_ sql: SQL, _ parameters: [SQLValue]) throws -> Int {
         guard isOpen else { throw StoreError.transactionClosed }
+        if !readOnly, let table = TableVersions.writtenTable(sql.text) { written.insert(table) }
         return try db.execute(sql, parameters)
     }
 
     func executeScript(_ sql: SQL) throws {
         guard isOpen else { throw StoreError.transactionClosed }
+        if !readOnly { written.insert("*") }
         try db.executeScript(sql.text)
+    }
+}
+
+/// One connection that `LISTEN`s for other processes' changes and bumps `TableVersions` with the
+/// tables each names. Notifications sent while it was disconnected are lost, so a reconnect
+/// bumps everything.
+final class PostgresChangeListener: Sendable {
+    private let uri: String
+    private let channel: String
+    private let versions: TableVersions
+    private let stopped = Atomic<Bool>(false)
+
+    init(uri: String, channel: String, versions: TableVersions) {
+        self.uri = uri
+        self.channel = channel
+        self.versions = versions
+    }
+
+    /// Listens before returning (so nothing committed after `start` is missed), then waits for
+    /// notifications on a thread of its own.
+    func start() {
+        let first = Connection(try? listeningConnection())
+        let thread = Thread { [self] in run(first.connection) }
+        thread.name = "lamba-postgres-listen"
+        thread.start()
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
+    /// Hands the first connection to the listening thread.
+    private final class Connection: @unchecked Sendable {
+        let connection: PostgresConnection?
+        init(_ connection: PostgresConnection?) { self.connection = connection }
+    }
+
+    private func listeningConnection() throws -> PostgresConnection {
+        let connection = try PostgresConnection(uri: uri)
+        try connection.executeScript("LISTEN \(channel)")
+        return connection
+    }
+
+    private func run(_ first: PostgresConnection?) {
+        var current = first
+        while !stopped.load(ordering: .relaxed) {
+            do {
+                if current == nil {
+                    current = try listeningConnection()
+                    // Whatever was committed while disconnected was not heard.
+                    versions.bumpAll()
+                }
+                guard let connection = current else { continue }
+                for notification in try connection.notifications(timeoutMilliseconds: 500) where notification.channel == channel {
+                    let tables = notification.payload.split(separator: ",").map(String.init)
+                    if tables.contains("*") { versions.bumpAll() } else { versions.bump(tables) }
+                }
+            } catch {
+                current = nil
+                versions.bumpAll()
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
     }
 }

@@ -1,15 +1,22 @@
 internal import Foundation
+public import LambaModel
+import Synchronization
 
 /// The embedded default store: one SQLite file in WAL mode, one writer thread (so writers never
 /// conflict) and a pool of reader threads that read concurrently with it.
 public final class SQLiteStore: Store {
     public let path: String
     public var dialect: SQLDialect { .sqlite }
+    public let versions = TableVersions()
 
     private let writer: DatabaseThreads<SQLiteConnection?>
     private let batch = WriteBatch()
     private let readers: DatabaseThreads<SQLiteConnection?>
     private let busyTimeoutMilliseconds: Int32
+    /// Polls `PRAGMA data_version` so that another process's commit to the file (the CLI's
+    /// `bootstrap` or `demo` beside a running server) reaches `versions` within `watchInterval`.
+    private let watching = Mutex<Task<Void, Never>?>(nil)
+    static let watchInterval: Duration = .milliseconds(250)
 
     /// Opens (creating the file and its directory if needed) the database at `path`.
     /// - Parameters:
@@ -35,11 +42,33 @@ public final class SQLiteStore: Store {
             self.readers.stop()
             throw error
         }
+        startWatching()
     }
 
     deinit {
+        watching.withLock { $0?.cancel() }
         writer.stop()
         readers.stop()
+    }
+
+    /// Asked on the writer's own connection, `data_version` changes only when another connection
+    /// commits; this process writes through no other, so a change is another process's. Which
+    /// tables it wrote is unknown, so it bumps them all.
+    private func startWatching() {
+        let path = path, timeout = busyTimeoutMilliseconds, writer = writer, versions = versions
+        let task = Task.detached {
+            var last: Int64?
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.watchInterval)
+                guard let current = try? await writer.run({ connection -> Int64 in
+                    let db = try Self.open(&connection, path: path, readOnly: false, timeout: timeout)
+                    return try db.query("PRAGMA data_version", []).first?.int64("data_version") ?? 0
+                }) else { continue }
+                if let last, last != current { versions.bumpAll() }
+                last = current
+            }
+        }
+        watching.withLock { $0 = task }
     }
 
     /// Write transactions are group-committed: the writer thread takes every transaction waiting at
@@ -54,11 +83,11 @@ public final class SQLiteStore: Store {
                 continuation.resume(throwing: StoreError.connectionLost(reason: "store is closed"))
                 return
             }
-            let path = path, timeout = busyTimeoutMilliseconds, batch = batch
+            let path = path, timeout = busyTimeoutMilliseconds, batch = batch, versions = versions
             let scheduled = writer.enqueue { connection in
                 let pending = batch.takeAll()
                 guard !pending.isEmpty else { return }
-                Self.commitGroup(pending, connection: &connection, path: path, timeout: timeout)
+                Self.commitGroup(pending, connection: &connection, path: path, timeout: timeout, versions: versions)
             }
             if !scheduled {
                 for write in batch.takeAll() { write.continuation.resume(throwing: StoreError.connectionLost(reason: "store is closed")) }
@@ -68,7 +97,8 @@ public final class SQLiteStore: Store {
     }
 
     /// Runs one group of writes in one transaction; see `withTransaction`.
-    private static func commitGroup(_ pending: [PendingWrite], connection: inout SQLiteConnection?, path: String, timeout: Int32) {
+    private static func commitGroup(_ pending: [PendingWrite], connection: inout SQLiteConnection?, path: String, timeout: Int32,
+                                    versions: TableVersions) {
         let db: SQLiteConnection
         do {
             db = try open(&connection, path: path, readOnly: false, timeout: timeout)
@@ -79,8 +109,10 @@ public final class SQLiteStore: Store {
         }
         var outcomes: [Result<any Sendable, any Error>] = []
         outcomes.reserveCapacity(pending.count)
+        var written: Set<String> = []
         for write in pending {
-            let tx = SQLiteTransaction(db)
+            let tx = SQLiteTransaction(db, tracksWrites: true)
+            defer { written.formUnion(tx.written) }
             do {
                 try db.executeScript("SAVEPOINT lamba_write")
                 let value = try write.body(tx)
@@ -102,6 +134,8 @@ public final class SQLiteStore: Store {
             for write in pending { write.continuation.resume(throwing: error) }
             return
         }
+        // Before anyone hears of the commit, so no cache serves what it replaced.
+        if written.contains("*") { versions.bumpAll() } else if !written.isEmpty { versions.bump(written) }
         for (write, outcome) in zip(pending, outcomes) { write.continuation.resume(with: outcome) }
     }
 
@@ -114,6 +148,7 @@ public final class SQLiteStore: Store {
     }
 
     public func close() async {
+        watching.withLock { $0?.cancel() }
         await writer.shutdown()
         await readers.shutdown()
     }
@@ -146,23 +181,30 @@ final class SQLiteTransaction: StoreTransaction {
     private let db: SQLiteConnection
     var isOpen = true
     var dialect: SQLDialect { .sqlite }
+    /// Tables this transaction wrote (`"*"`: unknown), for `TableVersions`.
+    private(set) var written: Set<String> = []
+    private let tracksWrites: Bool
 
-    init(_ db: SQLiteConnection) {
+    init(_ db: SQLiteConnection, tracksWrites: Bool = false) {
         self.db = db
+        self.tracksWrites = tracksWrites
     }
 
     func query(_ sql: SQL, _ parameters: [SQLValue]) throws -> [Row] {
         guard isOpen else { throw StoreError.transactionClosed }
+        if tracksWrites, let table = TableVersions.writtenTable(sql.text) { written.insert(table) }
         return try db.query(sql, parameters)
     }
 
     func execute(_ sql: SQL, _ parameters: [SQLValue]) throws -> Int {
         guard isOpen else { throw StoreError.transactionClosed }
+        if tracksWrites, let table = TableVersions.writtenTable(sql.text) { written.insert(table) }
         return try db.execute(sql, parameters)
     }
 
     func executeScript(_ sql: SQL) throws {
         guard isOpen else { throw StoreError.transactionClosed }
+        if tracksWrites { written.insert("*") }
         try db.executeScript(sql)
     }
 }

@@ -1,3 +1,5 @@
+public import LambaModel
+
 /// Which SQL dialect a store speaks; migrations and the few dialect-specific statements switch on it.
 public enum SQLDialect: String, Sendable, Hashable {
     case sqlite
@@ -10,6 +12,9 @@ public enum SQLDialect: String, Sendable, Hashable {
 /// the body is synchronous and must not escape the transaction it is given.
 public protocol Store: Sendable {
     var dialect: SQLDialect { get }
+
+    /// Per-table change versions, bumped on commit, for caches (see `TableVersions`).
+    var versions: TableVersions { get }
 
     /// Runs `body` in one read-write transaction: committed when it returns, rolled back when it
     /// throws (the body's own error is rethrown unchanged). Transactions are serializable on both

@@ -13,6 +13,8 @@ public struct SQLOAuthStore: OAuthStore {
 
     public var identity: any IdentityStore { SQLIdentityStore(store: store) }
 
+    public var versions: TableVersions { store.versions }
+
     public func write<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws -> T {
         try await store.withTransaction { tx in try body(SQLIdentityRecords(reader: tx, transaction: tx)) }
     }

@@ -1,0 +1,75 @@
+public import LambaJOSE
+public import LambaModel
+import Synchronization
+
+/// A bounded cache whose entries hold only while the tables they were read from are unchanged
+/// (`TableVersions`): a commit that touches one of them, in this process or (through the store's
+/// change channel) in another, retires every entry read before it. So a deactivation, a revoked
+/// scope or a rotated secret acts on the next request, as without the cache.
+final class TableCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private struct Entry {
+        let value: Value
+        let stamp: UInt64
+    }
+
+    let tables: [String]
+    let versions: TableVersions
+    let capacity: Int
+    private let entries = Mutex<[Key: Entry]>([:])
+
+    init(_ tables: [String], versions: TableVersions, capacity: Int) {
+        self.tables = tables
+        self.versions = versions
+        self.capacity = capacity
+    }
+
+    /// The cached value, or `load`'s (remembered unless nil). The stamp is taken before `load`
+    /// reads, so a change committed during the read retires what it read.
+    func value<E: Error>(_ key: Key, load: () async throws(E) -> Value?) async throws(E) -> Value? {
+        let stamp = versions.stamp(tables)
+        if let entry = entries.withLock({ $0[key] }), entry.stamp == stamp { return entry.value }
+        guard let value = try await load() else { return nil }
+        entries.withLock { entries in
+            // Past the bound, start over: simpler than LRU and the working set refills in one pass.
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = Entry(value: value, stamp: stamp)
+        }
+        return value
+    }
+
+    var count: Int { entries.withLock { $0.count } }
+}
+
+/// The OpenID Provider's read caches, each tied to the tables its values come from.
+struct ProviderCaches: Sendable {
+    /// Issuer → Project environment (project, workspace, settings).
+    let contexts: TableCache<String, ProviderContext>
+    /// client_id → registered client.
+    let clients: TableCache<String, OAuthClient>
+    /// issuer + token → claims of an access token whose signature and claims were checked; expiry
+    /// is checked again on every use.
+    let verifiedAccessTokens: TableCache<String, JWTClaims>
+    /// The server-side state of a token's runtime scope, membership and user (rule 7).
+    let tokenStates: TableCache<String, TokenState>
+    /// Access check decisions by token and permission.
+    let decisions: TableCache<String, RuntimeAccess.Decision>
+
+    /// What a user or client token stands for now.
+    enum TokenState: Sendable {
+        case inactive
+        case user(RuntimeScope, LambaUser)
+        case client
+    }
+
+    /// Every table a runtime decision reads.
+    static let runtimeTables = ["revoked_access_tokens", "runtime_scopes", "identity_sessions", "users", "project_members", "project_roles",
+                                "projects", "workspaces", "oauth_clients"]
+
+    init(versions: TableVersions) {
+        contexts = TableCache(["projects", "workspaces", "environment_settings"], versions: versions, capacity: 4096)
+        clients = TableCache(["oauth_clients"], versions: versions, capacity: 16384)
+        verifiedAccessTokens = TableCache(["signing_keys"], versions: versions, capacity: 8192)
+        tokenStates = TableCache(Self.runtimeTables, versions: versions, capacity: 16384)
+        decisions = TableCache(Self.runtimeTables, versions: versions, capacity: 16384)
+    }
+}

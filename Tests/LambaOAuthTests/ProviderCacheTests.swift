@@ -1,0 +1,75 @@
+import Foundation
+import LambaJOSE
+import LambaModel
+import LambaOAuth
+import LambaStore
+import Testing
+
+/// The provider caches issuers, clients, verified tokens and runtime decisions (DESIGN.md "Scale");
+/// these tests prove that no change waits for a cache: every one acts on the very next request.
+@Suite("Provider caches")
+struct ProviderCacheTests {
+    @Test("Caches: a rotated client secret, a deleted client, a changed role and a deactivated Project act on the next request")
+    func test_changes_actOnTheNextRequest() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let (_, body) = try await f.tokens(ctx)
+        let access = try #require(body["access_token"]?.stringValue)
+        // Warm every cache: issuer, client, verified token, decision.
+        for _ in 0..<2 {
+            #expect(try await f.accessCheck(ctx, access, "project:write")["allowed"] == .bool(true))
+            #expect(await f.tokenRequest(ctx, client: f.thirdParty, secret: f.thirdPartySecret, [("grant_type", "client_credentials")]).status == 200)
+        }
+
+        // Secret rotation: the old secret is refused at once, the new one works.
+        let projects = ProjectAdministration(store: f.oauth.identity)
+        let newSecret = try await projects.rotateClientSecret(f.caller, projectID: f.alpha.id, clientID: f.thirdParty.id)
+        #expect(await f.tokenRequest(ctx, client: f.thirdParty, secret: f.thirdPartySecret, [("grant_type", "client_credentials")]).status == 401)
+        #expect(await f.tokenRequest(ctx, client: f.thirdParty, secret: newSecret, [("grant_type", "client_credentials")]).status == 200)
+
+        // Role change (an invalidation trigger: it ends the member's runtime scopes): the same
+        // token's cached "allowed" turns into a denial, and userinfo answers invalid_token.
+        #expect(await f.userinfo(ctx, access).status == 200)
+        let lifecycle = MemberLifecycle(store: f.oauth.identity)
+        _ = try await lifecycle.changeProjectMemberRoles(f.caller, projectID: f.alpha.id, memberID: f.memberRecord.id, roles: ["viewer"])
+        let denied = try await f.accessCheck(ctx, access, "project:write")
+        #expect(denied["allowed"] == .bool(false))
+        #expect(denied["reason"] == .string("scope_revoked"))
+        #expect(await f.userinfo(ctx, access).errorCode == "invalid_token")
+
+        // Client deletion: its credentials stop working at once.
+        try await projects.deleteClient(f.caller, projectID: f.alpha.id, clientID: f.thirdParty.id)
+        #expect(await f.tokenRequest(ctx, client: f.thirdParty, secret: newSecret, [("grant_type", "client_credentials")]).status == 401)
+
+        // Deactivation: the issuer is gone for the next request, and Project beta is untouched.
+        _ = try await projects.deactivateProject(f.caller, projectID: f.alpha.id)
+        await #expect(throws: OAuthError.self) { _ = try await f.context() }
+        #expect(try await f.context("beta").project.id == f.beta.id)
+    }
+
+    @Test("Caches: a change committed by another process on the same database reaches the provider within a second")
+    func test_otherProcessesChange_reachesTheProvider() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let (_, body) = try await f.tokens(ctx)
+        let access = try #require(body["access_token"]?.stringValue)
+        #expect(try await f.accessCheck(ctx, access, "project:read")["allowed"] == .bool(true))
+
+        // Another process: its own store on the same SQLite file, as `lamba` CLI commands open it.
+        let other = try await SQLiteStore(path: f.store.path)
+        let lifecycle = MemberLifecycle(store: SQLOAuthStore(store: other).identity)
+        try await lifecycle.removeProjectMember(f.caller, projectID: f.alpha.id, memberID: f.memberRecord.id)
+        await other.close()
+
+        var decision = JSONObject()
+        for _ in 0..<40 {
+            decision = try await f.accessCheck(ctx, access, "project:read")
+            if decision["allowed"] == .bool(false) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(decision["allowed"] == .bool(false))
+        #expect(decision["reason"] == .string("scope_revoked") || decision["reason"] == .string("membership_removed"))
+    }
+}
