@@ -459,7 +459,9 @@ public struct MemberLifecycle: Sendable {
         }
     }
 
-    /// Revokes the scopes that match and writes one `runtime_scope.revoked` event each; returns how many.
+    /// Revokes the scopes that match and writes one `runtime_scope.revoked` event each; returns how
+    /// many. For callers that write their trigger's event themselves; triggers use `invalidate`.
+    /// (`workspaceID` and `projectID` are no longer read: each event takes them from its scope.)
     @discardableResult
     static func revokeScopes(_ tx: any IdentityWriter, _ selector: RuntimeScopeSelector, reason: String, actor: String,
                              workspaceID: String, projectID: String?) throws -> Int {
