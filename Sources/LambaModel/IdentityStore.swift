@@ -49,6 +49,8 @@ public protocol IdentityReader {
     /// Whether a scope of this session in this Project environment was ever revoked (no auto-heal).
     func hasRevokedRuntimeScope(sessionID: String, projectID: String, environment: Environment) throws -> Bool
     func runtimeScopes(userID: String, activeOnly: Bool) throws -> [RuntimeScope]
+    /// The active scopes of one Project environment (a login method change decides which to end).
+    func activeRuntimeScopes(projectID: String, environment: Environment) throws -> [RuntimeScope]
 }
 
 /// Changes to the identity model; each is part of the surrounding transaction, together with the

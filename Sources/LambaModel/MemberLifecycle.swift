@@ -311,15 +311,19 @@ public struct MemberLifecycle: Sendable {
             }
             try Self.requireRoles(tx, projectID: project.id, roles)
             let previous = member.roles
+            // The same roles again change nothing, so nothing is revoked and no event is written.
+            guard Set(previous) != Set(roles) else { return member }
             member.roles = roles
             member.updatedAt = Date()
             try tx.update(member)
-            try tx.append(DomainEvent(type: .projectMemberRoleChanged, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+            // Only this user's scopes in this Project, in both environments (membership spans them).
+            // The global session stays: who the person is did not change, only what they may do here,
+            // and their other Projects are not affected (seed 002: revoke granularity is the Project).
+            try Self.invalidate(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_role_changed", listingIDs: true,
+                                DomainEvent(type: .projectMemberRoleChanged, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "project_member_id": .string(member.id), "user_id": .string(member.userID),
                 "previous_roles": .array(previous.map(JSONValue.string)), "roles": .array(roles.map(JSONValue.string)),
             ]))
-            try Self.revokeScopes(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_role_changed", actor: caller.actor,
-                                  workspaceID: caller.workspaceID, projectID: project.id)
             return member
         }
     }
@@ -336,11 +340,31 @@ public struct MemberLifecycle: Sendable {
             member.status = .removed
             member.updatedAt = Date()
             try tx.update(member)
-            try tx.append(DomainEvent(type: .projectMemberRemoved, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+            // As for a role change: this user's scopes in this Project end; the global session and
+            // their scopes in other Projects stay (they are still who they were, elsewhere).
+            try Self.invalidate(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_removed", listingIDs: true,
+                                DomainEvent(type: .projectMemberRemoved, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "project_member_id": .string(member.id), "user_id": .string(member.userID),
             ]))
-            try Self.revokeScopes(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_removed", actor: caller.actor,
-                                  workspaceID: caller.workspaceID, projectID: project.id)
+        }
+    }
+
+    /// "Project scope revoked" (seed 002): an operator ends one runtime scope, e.g. a `sid` seen at
+    /// introspection. Every token of every client bound to it dies; the membership, the global
+    /// session and the user's other scopes stay, and the scope never comes back by itself.
+    public func revokeRuntimeScope(_ caller: ConsoleCaller, projectID: String, scopeID: String) async throws -> RuntimeScope {
+        try caller.require(.membersManage, inProject: projectID)
+        return try await store.write { tx in
+            guard let project = try tx.project(id: projectID, workspaceID: caller.workspaceID),
+                let scope = try tx.runtimeScope(id: scopeID), scope.workspaceID == caller.workspaceID, scope.projectID == project.id
+            else { throw DomainError.notFound("runtime scope \(scopeID)") }
+            guard scope.isActive else { throw DomainError.conflict("runtime scope \(scopeID) is already revoked") }
+            guard let revoked = try tx.revokeRuntimeScopes(.scope(id: scope.id), reason: "project_scope_revoked", at: Date()).first else {
+                throw DomainError.conflict("runtime scope \(scopeID) is already revoked")
+            }
+            // The scope's own event is the trigger's event: one scope, one session, one environment.
+            try Self.appendScopesRevoked(tx, [revoked], reason: "project_scope_revoked", actor: caller.actor)
+            return revoked
         }
     }
 
@@ -435,19 +459,56 @@ public struct MemberLifecycle: Sendable {
         }
     }
 
-    /// Revokes the scopes that match and writes one `runtime_scope.revoked` event each; returns how many.
+    /// Revokes the scopes that match and writes one `runtime_scope.revoked` event each; returns how
+    /// many. For callers that write their trigger's event themselves; triggers use `invalidate`.
+    /// (`workspaceID` and `projectID` are no longer read: each event takes them from its scope.)
     @discardableResult
     static func revokeScopes(_ tx: any IdentityWriter, _ selector: RuntimeScopeSelector, reason: String, actor: String,
                              workspaceID: String, projectID: String?) throws -> Int {
         let scopes = try tx.revokeRuntimeScopes(selector, reason: reason, at: Date())
+        try appendScopesRevoked(tx, scopes, reason: reason, actor: actor)
+        return scopes.count
+    }
+
+    /// An invalidation trigger of seed 002: revokes the scopes `selector` reaches, then writes the
+    /// trigger's one event with its session context ("Audit implications": what ended, and that
+    /// `sessions` identity sessions ended with it), then one `runtime_scope.revoked` per scope, so
+    /// consumers keyed by scope or session see each end after its cause. Scope and session ids are
+    /// listed only for triggers that reach one user (`listingIDs`); Workspace- and Project-wide
+    /// triggers give counts, so that one event stays small however many sessions there were.
+    @discardableResult
+    static func invalidate(_ tx: any IdentityWriter, _ selector: RuntimeScopeSelector, reason: String, sessions: [IdentitySession] = [],
+                           listingIDs: Bool, at date: Date = Date(), _ event: DomainEvent) throws -> [RuntimeScope] {
+        try invalidate(tx, [selector], reason: reason, sessions: sessions, listingIDs: listingIDs, at: date, event)
+    }
+
+    /// The same for several selectors; none revokes nothing (the trigger fired but took nobody's access away).
+    @discardableResult
+    static func invalidate(_ tx: any IdentityWriter, _ selectors: [RuntimeScopeSelector], reason: String, sessions: [IdentitySession] = [],
+                           listingIDs: Bool, at date: Date = Date(), _ event: DomainEvent) throws -> [RuntimeScope] {
+        let scopes = try selectors.flatMap { try tx.revokeRuntimeScopes($0, reason: reason, at: date) }
+        var event = event
+        event.data["reason"] = .string(reason)
+        event.data["runtime_scopes_revoked"] = .integer(Int64(scopes.count))
+        event.data["sessions_revoked"] = .integer(Int64(sessions.count))
+        if listingIDs {
+            event.data["runtime_scope_ids"] = .array(scopes.map(\.id).sorted().map(JSONValue.string))
+            // The identity sessions the ended scopes were under; they themselves stay active.
+            event.data["session_ids"] = .array(Set(scopes.map(\.sessionID)).sorted().map(JSONValue.string))
+        }
+        try tx.append(event)
+        try appendScopesRevoked(tx, scopes, reason: reason, actor: event.actor)
+        return scopes
+    }
+
+    static func appendScopesRevoked(_ tx: any IdentityWriter, _ scopes: [RuntimeScope], reason: String, actor: String) throws {
         for scope in scopes {
-            try tx.append(DomainEvent(type: .runtimeScopeRevoked, actor: actor, workspaceID: workspaceID, projectID: scope.projectID,
+            try tx.append(DomainEvent(type: .runtimeScopeRevoked, actor: actor, workspaceID: scope.workspaceID, projectID: scope.projectID,
                                       environment: scope.environment, sessionID: scope.sessionID, data: [
                 "runtime_scope_id": .string(scope.id), "user_id": .string(scope.userID), "reason": .string(reason),
                 "application_id": .string(scope.applicationID),
             ]))
         }
-        return scopes.count
     }
 
     public static func validatePassword(_ password: String) throws(DomainError) {

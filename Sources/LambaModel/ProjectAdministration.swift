@@ -69,17 +69,17 @@ public struct ProjectAdministration: Sendable {
         }
     }
 
-    /// Deactivation ends every runtime scope of the Project in both environments.
+    /// Deactivation ends every runtime scope of the Project in both environments. Identity sessions
+    /// stay: they belong to the Workspace's auth host and may still enter its other Projects.
     public func deactivateProject(_ caller: ConsoleCaller, projectID: String) async throws -> Project {
         try caller.require(.projectManage, inProject: projectID)
         return try await store.write { tx in
             var project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
             project.status = .deactivated
             try tx.update(project)
-            try tx.append(DomainEvent(type: .projectDeactivated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
-                                      data: ["project_id": .string(project.id)]))
-            try MemberLifecycle.revokeScopes(tx, .project(projectID: project.id, environment: nil), reason: "project_deactivated",
-                                             actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id)
+            try MemberLifecycle.invalidate(tx, .project(projectID: project.id, environment: nil), reason: "project_deactivated", listingIDs: false,
+                                           DomainEvent(type: .projectDeactivated, actor: caller.actor, workspaceID: caller.workspaceID,
+                                                       projectID: project.id, data: ["project_id": .string(project.id)]))
             return project
         }
     }
@@ -121,8 +121,12 @@ public struct ProjectAdministration: Sendable {
                 throw DomainError.notFound("environment \(environment.rawValue)")
             }
             var loginMethodsChanged = false
+            var removedMethods: [AuthMethod] = []
+            var addedMethods: [AuthMethod] = []
             if let methods = changes.authMethods, methods != settings.authMethods {
                 try AuthMethodGuard.check(tx, project: project, environment: environment, newMethods: methods)
+                removedMethods = settings.authMethods.filter { !methods.contains($0) }
+                addedMethods = methods.filter { !settings.authMethods.contains($0) }
                 settings.authMethods = methods
                 loginMethodsChanged = true
             }
@@ -141,17 +145,39 @@ public struct ProjectAdministration: Sendable {
             if let value = changes.accessTokenAlgorithm { settings.accessTokenAlgorithm = value }
             if let value = changes.dynamicClientRegistration { settings.dynamicClientRegistration = value }
             try tx.save(settings)
-            try tx.append(DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
-                                      environment: environment, data: [
+            var event = DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+                                    environment: environment, data: [
                 "auth_methods": .array(settings.authMethods.map { .string($0.description) }),
                 "login_methods_changed": .bool(loginMethodsChanged),
-            ]))
-            if loginMethodsChanged {
-                try MemberLifecycle.revokeScopes(tx, .project(projectID: project.id, environment: environment), reason: "login_method_changed",
-                                                 actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id)
+            ])
+            guard loginMethodsChanged else {
+                try tx.append(event)
+                return settings
             }
+            event.data["auth_methods_added"] = .array(addedMethods.map { .string($0.description) })
+            event.data["auth_methods_removed"] = .array(removedMethods.map { .string($0.description) })
+            // Login method changed (seed 002): the scopes of this environment whose session signed in
+            // with a removed method end; the other environment, other Projects, sessions that used a
+            // method still offered, and the global session stay. A method only added takes nobody's
+            // way in away, so nothing is revoked for it.
+            var ending: [RuntimeScopeSelector] = []
+            if !removedMethods.isEmpty {
+                for scope in try tx.activeRuntimeScopes(projectID: project.id, environment: environment) {
+                    let session = try tx.identitySession(id: scope.sessionID)
+                    if session.map({ Self.signedIn($0, withAnyOf: removedMethods) }) ?? true { ending.append(.scope(id: scope.id)) }
+                }
+            }
+            try MemberLifecycle.invalidate(tx, ending, reason: "login_method_changed", listingIDs: false, event)
             return settings
         }
+    }
+
+    /// Whether a session's sign-in (RFC 8176 `amr`) used one of `methods`: `pwd` is password; any
+    /// other sign-in is an upstream provider's, and as the session does not name which, removing
+    /// any provider counts for it.
+    static func signedIn(_ session: IdentitySession, withAnyOf methods: [AuthMethod]) -> Bool {
+        if session.amr.contains("pwd") { return methods.contains(.password) }
+        return methods.contains { if case .provider = $0 { true } else { false } }
     }
 
     private static func checkLifetime(_ value: Int, _ field: String, _ range: ClosedRange<Int>) throws(DomainError) {

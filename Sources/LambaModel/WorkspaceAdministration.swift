@@ -163,7 +163,8 @@ public struct WorkspaceAdministration: Sendable {
     }
 
     /// Forced logout (security posture): every identity session and runtime scope of the Workspace
-    /// ends now; tokens bound to them stop working at once.
+    /// ends now, for every user and Project; tokens bound to them stop working at once. Sessions of
+    /// other Workspaces (another auth host) are untouched.
     public func forceLogout(_ caller: ConsoleCaller) async throws -> (sessions: Int, scopes: Int) {
         try caller.require(.securityManage)
         return try await store.write { tx in
@@ -172,16 +173,16 @@ public struct WorkspaceAdministration: Sendable {
             workspace.securityPosture.sessionsValidAfter = now
             try tx.update(workspace)
             let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "forced_logout", at: now)
-            let scopes = try MemberLifecycle.revokeScopes(tx, .workspace(workspaceID: workspace.id), reason: "forced_logout", actor: caller.actor,
-                                                          workspaceID: workspace.id, projectID: nil)
-            try tx.append(DomainEvent(type: .workspaceForcedLogout, actor: caller.actor, workspaceID: workspace.id, data: [
-                "sessions_revoked": .integer(Int64(sessions.count)), "runtime_scopes_revoked": .integer(Int64(scopes)),
-            ]))
-            return (sessions.count, scopes)
+            let scopes = try MemberLifecycle.invalidate(tx, .workspace(workspaceID: workspace.id), reason: "forced_logout", sessions: sessions,
+                                                        listingIDs: false, at: now,
+                                                        DomainEvent(type: .workspaceForcedLogout, actor: caller.actor, workspaceID: workspace.id,
+                                                                    occurredAt: now, data: ["workspace_id": .string(workspace.id)]))
+            return (sessions.count, scopes.count)
         }
     }
 
-    /// Deactivation stops every sign-in, token and console key of the Workspace.
+    /// Deactivation stops every sign-in, token and console key of the Workspace: like a forced
+    /// logout, every identity session and runtime scope of the Workspace ends.
     public func deactivateWorkspace(_ caller: ConsoleCaller) async throws {
         guard caller.workspaceRole == .owner else { throw DomainError.forbidden("only an owner may deactivate the workspace") }
         try await store.write { tx in
@@ -189,10 +190,11 @@ public struct WorkspaceAdministration: Sendable {
             workspace.status = .deactivated
             try tx.update(workspace)
             let now = Date()
-            _ = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "workspace_deactivated", at: now)
-            try MemberLifecycle.revokeScopes(tx, .workspace(workspaceID: workspace.id), reason: "workspace_deactivated", actor: caller.actor,
-                                             workspaceID: workspace.id, projectID: nil)
-            try tx.append(DomainEvent(type: .workspaceDeactivated, actor: caller.actor, workspaceID: workspace.id, data: ["workspace_id": .string(workspace.id)]))
+            let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "workspace_deactivated", at: now)
+            try MemberLifecycle.invalidate(tx, .workspace(workspaceID: workspace.id), reason: "workspace_deactivated", sessions: sessions,
+                                           listingIDs: false, at: now,
+                                           DomainEvent(type: .workspaceDeactivated, actor: caller.actor, workspaceID: workspace.id,
+                                                       occurredAt: now, data: ["workspace_id": .string(workspace.id)]))
         }
     }
 

@@ -282,7 +282,8 @@ struct SessionState: Sendable {
         var state = SessionState()
         guard let sessionToken, sessionToken.utf8.count <= 256, let session = try tx.identitySession(tokenHash: OpaqueSecret.hash(sessionToken)),
             session.workspaceID == context.workspace.id, session.isActive(at: now, posture: context.workspace.securityPosture),
-            let user = try tx.user(id: session.userID), user.status == .active
+            let user = try tx.user(id: session.userID), user.status == .active,
+            Self.signedInWithAllowedMethod(session, context)
         else { return state }
         state.session = session
         state.user = user
@@ -293,6 +294,13 @@ struct SessionState: Sendable {
         if let member = try tx.projectMember(projectID: context.project.id, userID: user.id), member.status == .active { state.isMember = true }
         if let clientID { state.consentedScopes = try tx.consentedScopes(userID: user.id, clientID: clientID) }
         return state
+    }
+
+    /// A session signed in with a password does not count in an environment where password sign-in
+    /// is off (seed 002, "login method changed"): otherwise re-entry would mint a new runtime scope
+    /// from it right after the change revoked the old ones. The user signs in again another way.
+    static func signedInWithAllowedMethod(_ session: IdentitySession, _ context: ProviderContext) -> Bool {
+        !session.amr.contains("pwd") || context.settings.authMethods.contains(.password)
     }
 }
 

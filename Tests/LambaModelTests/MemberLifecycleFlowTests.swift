@@ -112,7 +112,7 @@ struct MemberLifecycleFlowTests {
             let joinerScope = try await world.runtimeScope(userID: joiner.id, projectID: project.id)
             let revoked = try await world.workspaces.forceLogout(world.owner)
             #expect(revoked.scopes == 1)
-            try await expectEvents(["runtime_scope.revoked", "workspace.forced_logout"])
+            try await expectEvents(["workspace.forced_logout", "runtime_scope.revoked"])
             #expect(try await world.decide(joinerScope).allowed == false)
             _ = try await world.projects.deactivateProject(world.owner, projectID: project.id)
             try await expectEvents(["project.deactivated"], project: project.id)

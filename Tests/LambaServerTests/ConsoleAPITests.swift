@@ -30,9 +30,22 @@ struct ConsoleFixture: Sendable {
         let member = try await members.addProjectMember(owner, projectID: project.id, email: user.email, roles: nil)
         let team = try await members.teamMembers(owner)
         let (key, _) = try await workspaces.createAPIKey(owner, name: "ci", role: .developer)
+        // The member signed in: a session and a runtime scope, so that the scope's id is a real one.
+        let scopeID = try await identity.write { tx in
+            let now = Date()
+            let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: a.workspace.id, userID: user.id,
+                                          tokenHash: OpaqueSecret.generate().hash, authTime: now, amr: ["pwd"], createdAt: now,
+                                          expiresAt: now.addingTimeInterval(3600), revokedAt: nil, revokeReason: nil)
+            try tx.insert(session)
+            let scope = RuntimeScope(id: EntityID.generate(.runtimeScope), sessionID: session.id, userID: user.id, workspaceID: a.workspace.id,
+                                     projectID: project.id, environment: .sandbox, applicationID: client.id, authTime: now, createdAt: now,
+                                     revokedAt: nil, revokeReason: nil)
+            try tx.insert(scope)
+            return scope.id
+        }
         return ConsoleFixture(a: a, b: b, ids: [
             "project_id": project.id, "environment": "sandbox", "client_id": client.id, "role_name": "editor", "member_id": member.id,
-            "team_member_id": team[0].member.id, "api_key_id": key.id, "user_id": user.id,
+            "team_member_id": team[0].member.id, "api_key_id": key.id, "user_id": user.id, "scope_id": scopeID,
         ])
     }
 

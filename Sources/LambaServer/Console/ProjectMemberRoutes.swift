@@ -43,6 +43,13 @@ enum ProjectMemberRoutes {
                 try call.caller, projectID: try call.id("project_id", .project), memberID: try call.id("member_id", .projectMember))
             return nil
         },
+        ConsoleRoute(.delete, "/console/v1/projects/{project_id}/runtime-scopes/{scope_id}", "revokeRuntimeScope",
+                     "End one runtime scope (a token's sid) and every token bound to it; membership and the global session stay",
+                     access: .apiKey(.membersManage), status: .noContent, response: nil) { call in
+            _ = try await call.services.members.revokeRuntimeScope(
+                try call.caller, projectID: try call.id("project_id", .project), scopeID: try call.id("scope_id", .runtimeScope))
+            return nil
+        },
         ConsoleRoute(.post, "/console/v1/projects/{project_id}/invites", "inviteProjectMember",
                      "Invite someone to the Project with a role (viewer when none); the token is in this response only",
                      access: .apiKey(.membersManage), request: .object([("email", .string()), ("role", .string())], required: ["email"]),

@@ -500,6 +500,11 @@ public struct SQLIdentityRecords: IdentityWriter {
         return try all("SELECT * FROM runtime_scopes WHERE user_id = $1 ORDER BY created_at, id", [.text(userID)], Self.runtimeScope)
     }
 
+    public func activeRuntimeScopes(projectID: String, environment: LambaModel.Environment) throws -> [RuntimeScope] {
+        try all("SELECT * FROM runtime_scopes WHERE project_id = $1 AND environment = $2 AND revoked_at IS NULL ORDER BY created_at, id",
+                [.text(projectID), .text(environment.rawValue)], Self.runtimeScope)
+    }
+
     public func insert(_ scope: RuntimeScope) throws {
         try tx.execute(
             """

@@ -1,0 +1,271 @@
+import Foundation
+import LambaJOSE
+import LambaModel
+import LambaOAuth
+import LambaStore
+import Testing
+
+/// The invalidation triggers of seed 002 seen from real issued tokens: after each trigger, the
+/// tokens it must end are inactive at introspection, refused at userinfo and the access check, and
+/// their refresh tokens are refused at once; the tokens it must leave alone keep working. The
+/// revocation state and events themselves are proven in LambaModelTests (`InvalidationTriggerTests`).
+@Suite("invalidation triggers, token level", .serialized)
+struct InvalidationTriggerTokenTests {
+    /// Mia (the fixture's member of alpha and beta) and Olaf (a second member of alpha), each with
+    /// real tokens: Mia in alpha sandbox, alpha production and beta sandbox; Olaf in alpha sandbox.
+    struct Tokens: Sendable {
+        let f: Fixture
+        let other: LambaUser
+        let otherMember: ProjectMember
+        let miaAlpha: Issued
+        let miaProduction: Issued
+        let miaBeta: Issued
+        let olafAlpha: Issued
+
+        static func make() async throws -> Tokens {
+            let f = try await Fixture.make()
+            let other = LambaUser(email: "olaf@example.com", emailVerified: true, name: "Olaf", passwordHash: try PasswordHasher.hash(Fixture.password))
+            try await f.oauth.identity.write { tx in try tx.insert(other) }
+            let otherMember = try await MemberLifecycle(store: f.oauth.identity).addProjectMember(f.caller, projectID: f.alpha.id, email: other.email,
+                                                                                                    roles: ["member"])
+            return Tokens(
+                f: f, other: other, otherMember: otherMember,
+                miaAlpha: try await f.issue("alpha", "sandbox", f.confidential, f.confidentialSecret),
+                miaProduction: try await f.issue("alpha", "production", f.productionClient, f.productionSecret),
+                miaBeta: try await f.issue("beta", "sandbox", f.betaClient, f.betaSecret),
+                olafAlpha: try await f.issue("alpha", "sandbox", f.confidential, f.confidentialSecret, email: other.email))
+        }
+
+        var all: [Issued] { [miaAlpha, miaProduction, miaBeta, olafAlpha] }
+    }
+
+    @Test("trigger: membership role changed — Mia's alpha tokens (both environments) die; her beta tokens and Olaf's live")
+    func test_trigger_roleChanged_tokens() async throws {
+        let t = try await Tokens.make()
+        defer { Task { await t.f.close() } }
+        try await t.f.expectAlive(t.all)
+        _ = try await MemberLifecycle(store: t.f.oauth.identity).changeProjectMemberRoles(t.f.caller, projectID: t.f.alpha.id,
+                                                                                           memberID: t.f.memberRecord.id, roles: ["viewer"])
+        try await t.f.expectDead([t.miaAlpha, t.miaProduction])
+        try await t.f.expectAlive([t.miaBeta, t.olafAlpha])
+        try await t.f.expectRefresh(dead: [t.miaAlpha, t.miaProduction], alive: [t.miaBeta, t.olafAlpha])
+    }
+
+    @Test("trigger: membership removed — Mia's alpha tokens die; her beta tokens and Olaf's live")
+    func test_trigger_memberRemoved_tokens() async throws {
+        let t = try await Tokens.make()
+        defer { Task { await t.f.close() } }
+        try await MemberLifecycle(store: t.f.oauth.identity).removeProjectMember(t.f.caller, projectID: t.f.alpha.id, memberID: t.f.memberRecord.id)
+        try await t.f.expectDead([t.miaAlpha, t.miaProduction])
+        try await t.f.expectAlive([t.miaBeta, t.olafAlpha])
+        try await t.f.expectRefresh(dead: [t.miaAlpha, t.miaProduction], alive: [t.miaBeta, t.olafAlpha])
+    }
+
+    @Test("trigger: forced logout — every token of every user and Project of the Workspace dies, and the session cookie signs in no more")
+    func test_trigger_forcedLogout_tokens() async throws {
+        let t = try await Tokens.make()
+        defer { Task { await t.f.close() } }
+        let counts = try await WorkspaceAdministration(store: t.f.oauth.identity).forceLogout(t.f.caller)
+        #expect(counts.sessions == 4 && counts.scopes == 4)
+        try await t.f.expectDead(t.all)
+        try await t.f.expectRefresh(dead: t.all, alive: [])
+        // The global session ended: authorize asks for a login again.
+        let ctx = try await t.f.context()
+        let outcome = await t.f.authorize(ctx, t.f.authorizeParameters(client: t.f.confidential, prompt: "none"), session: t.miaAlpha.session)
+        #expect(outcome.redirectParameters?["error"] == "login_required")
+    }
+
+    @Test("trigger: Workspace deactivated — its issuers answer not found, so no token of it is accepted anywhere")
+    func test_trigger_workspaceDeactivated_tokens() async throws {
+        let t = try await Tokens.make()
+        defer { Task { await t.f.close() } }
+        try await WorkspaceAdministration(store: t.f.oauth.identity).deactivateWorkspace(t.f.caller)
+        for (slug, environment) in [("alpha", "sandbox"), ("alpha", "production"), ("beta", "sandbox")] {
+            await #expect(throws: OAuthError.self) { _ = try await t.f.context(slug, environment) }
+        }
+        // And the state behind them is revoked too, should the Workspace come back.
+        let scopes = try await t.f.oauth.identity.read { tx in try t.all.map { try tx.runtimeScope(id: $0.sid) } }
+        #expect(scopes.allSatisfy { $0?.revokeReason == "workspace_deactivated" })
+    }
+
+    @Test("trigger: Project deactivated — alpha's issuers are gone and its scopes revoked; beta tokens live")
+    func test_trigger_projectDeactivated_tokens() async throws {
+        let t = try await Tokens.make()
+        defer { Task { await t.f.close() } }
+        _ = try await ProjectAdministration(store: t.f.oauth.identity).deactivateProject(t.f.caller, projectID: t.f.alpha.id)
+        await #expect(throws: OAuthError.self) { _ = try await t.f.context("alpha", "sandbox") }
+        await #expect(throws: OAuthError.self) { _ = try await t.f.context("alpha", "production") }
+        let scopes = try await t.f.oauth.identity.read { tx in try [t.miaAlpha, t.miaProduction, t.olafAlpha].map { try tx.runtimeScope(id: $0.sid) } }
+        #expect(scopes.allSatisfy { $0?.revokeReason == "project_deactivated" })
+        try await t.f.expectAlive([t.miaBeta])
+        try await t.f.expectRefresh(dead: [], alive: [t.miaBeta])
+    }
+
+    @Test("trigger: login method changed — disabling a provider in alpha sandbox ends its provider sign-ins there; password tokens and production live")
+    func test_trigger_loginMethodChanged_tokens() async throws {
+        let t = try await Tokens.make()
+        defer { Task { await t.f.close() } }
+        let projects = ProjectAdministration(store: t.f.oauth.identity)
+        var enable = ProjectAdministration.EnvironmentChanges()
+        enable.authMethods = [.password, .provider("corp")]
+        _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .sandbox, enable)
+        _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .production, enable)
+        try await t.f.expectAlive(t.all)
+        // Olaf signed in through the upstream provider (amr without pwd) in both environments.
+        let federated = try await t.f.federatedSession(userID: t.other.id)
+        let olafFedSandbox = try await t.f.issue("alpha", "sandbox", t.f.confidential, t.f.confidentialSecret, session: federated)
+        let olafFedProduction = try await t.f.issue("alpha", "production", t.f.productionClient, t.f.productionSecret, session: federated)
+
+        var disable = ProjectAdministration.EnvironmentChanges()
+        disable.authMethods = [.password]
+        _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .sandbox, disable)
+        try await t.f.expectDead([olafFedSandbox])
+        try await t.f.expectAlive(t.all + [olafFedProduction])
+
+        // Disabling password while Mia and Olaf rely on it is refused and ends nothing.
+        var passwordOff = ProjectAdministration.EnvironmentChanges()
+        passwordOff.authMethods = [.provider("corp")]
+        await #expect(throws: DomainError.self) {
+            _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .production, passwordOff)
+        }
+        try await t.f.expectAlive(t.all + [olafFedProduction])
+        try await t.f.expectRefresh(dead: [olafFedSandbox], alive: t.all + [olafFedProduction])
+    }
+
+    @Test("trigger: Project scope revoked — tokens of that scope die for every client; the session re-enters only explicitly")
+    func test_trigger_projectScopeRevoked_tokens() async throws {
+        let t = try await Tokens.make()
+        defer { Task { await t.f.close() } }
+        // A second client of alpha sandbox in the same scope: revocation is by Project scope, not by client.
+        let ctx = try await t.f.context()
+        let code = try await t.f.code(ctx, client: t.f.publicClient, session: t.miaAlpha.session)
+        let body = await t.f.exchange(ctx, code: code, client: t.f.publicClient).object
+        let publicAccess = try #require(body["access_token"]?.stringValue)
+        #expect(try await t.f.introspect(ctx, publicAccess)["sid"] == .string(t.miaAlpha.sid))
+
+        _ = try await MemberLifecycle(store: t.f.oauth.identity).revokeRuntimeScope(t.f.caller, projectID: t.f.alpha.id, scopeID: t.miaAlpha.sid)
+        try await t.f.expectDead([t.miaAlpha])
+        #expect(try await t.f.introspect(ctx, publicAccess)["active"] == .bool(false))
+        try await t.f.expectAlive([t.miaProduction, t.miaBeta, t.olafAlpha])
+        try await t.f.expectRefresh(dead: [t.miaAlpha], alive: [t.miaProduction, t.miaBeta, t.olafAlpha])
+        // No auto-heal: a silent authorize from the still-valid session does not mint a new scope.
+        let outcome = await t.f.authorize(ctx, t.f.authorizeParameters(client: t.f.confidential, prompt: "none"), session: t.miaAlpha.session)
+        #expect(outcome.redirectParameters?["error"] == "login_required")
+    }
+
+    @Test("login method: a password session does not enter an environment where password sign-in is off")
+    func test_passwordSession_doesNotEnterEnvironmentWithoutPassword() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        // beta sandbox offers only the provider; with no members yet the guard allows it.
+        let projects = ProjectAdministration(store: f.oauth.identity)
+        let lifecycle = MemberLifecycle(store: f.oauth.identity)
+        try await lifecycle.removeProjectMember(f.caller, projectID: f.beta.id,
+                                                memberID: try #require(try await f.oauth.identity.read { tx in
+                                                    try tx.projectMember(projectID: f.beta.id, userID: f.member.id)?.id }))
+        var providerOnly = ProjectAdministration.EnvironmentChanges()
+        providerOnly.authMethods = [.provider("corp")]
+        _ = try await projects.updateEnvironment(f.caller, projectID: f.beta.id, environment: .sandbox, providerOnly)
+        // Mia signed in with her password at alpha; the same cookie at beta sandbox counts as no session.
+        let alpha = try await f.context()
+        let session = try await f.login(alpha, client: f.confidential)
+        let beta = try await f.context("beta", "sandbox")
+        let outcome = await f.authorize(beta, f.authorizeParameters(client: f.betaClient, prompt: "none"), session: session)
+        #expect(outcome.redirectParameters?["error"] == "login_required")
+        let scopes = try await f.oauth.identity.read { tx in try tx.runtimeScopes(userID: f.member.id, activeOnly: true) }
+        #expect(scopes.map(\.projectID) == [f.alpha.id], "no scope was created in beta")
+    }
+}
+
+/// Tokens from one code exchange, with the session cookie behind them.
+struct Issued: Sendable {
+    let context: ProviderContext
+    let client: OAuthClient
+    let secret: String
+    let session: String
+    let access: String
+    let refresh: String
+    let sid: String
+}
+
+extension Fixture {
+    /// Signs in (password, or the given session cookie), authorizes and exchanges the code.
+    func issue(_ slug: String, _ environment: String, _ client: OAuthClient, _ secret: String, email: String? = nil,
+               session: String? = nil) async throws -> Issued {
+        let ctx = try await context(slug, environment)
+        let cookie: String
+        if let session { cookie = session } else { cookie = try await login(ctx, client: client, email: email) }
+        let code = try await code(ctx, client: client, session: cookie)
+        let response = await tokenRequest(ctx, client: client, secret: secret, [
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", client.redirectURIs[0]), ("code_verifier", Fixture.verifier),
+        ])
+        guard response.status == 200 else { throw TestFailure("exchange failed: \(String(decoding: response.body, as: UTF8.self))") }
+        let body = response.object
+        guard let access = body["access_token"]?.stringValue, let refresh = body["refresh_token"]?.stringValue else { throw TestFailure("no tokens") }
+        let introspected = await provider.introspection.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([("token", access)]),
+                                                                               authorization: basic(client, secret)), ctx, isForm: true)
+        guard let sid = introspected.object["sid"]?.stringValue else { throw TestFailure("no sid") }
+        return Issued(context: ctx, client: client, secret: secret, session: cookie, access: access, refresh: refresh, sid: sid)
+    }
+
+    /// A global session signed in through an upstream provider (no `pwd` in amr); returns its cookie.
+    func federatedSession(userID: String) async throws -> String {
+        let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
+        let workspaceID = caller.workspaceID
+        try await oauth.identity.write { tx in
+            let now = Date()
+            try tx.insert(IdentitySession(id: EntityID.generate(.identitySession), workspaceID: workspaceID, userID: userID, tokenHash: secret.hash,
+                                          authTime: now, amr: ["fed"], createdAt: now, expiresAt: now.addingTimeInterval(3600), revokedAt: nil,
+                                          revokeReason: nil))
+        }
+        return secret.value
+    }
+
+    func introspect(_ issued: Issued, _ token: String) async throws -> JSONObject {
+        let response = await provider.introspection.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([("token", token)]),
+                                                                           authorization: basic(issued.client, issued.secret)), issued.context, isForm: true)
+        return try JSON.decodeObject(response.body)
+    }
+
+    func check(_ issued: Issued) async throws -> JSONObject {
+        let response = await provider.accessCheck.handle(
+            EndpointRequest(method: "POST", parameters: OAuthParameters([("token", issued.access), ("permission", "project:read")]),
+                            authorization: basic(issued.client, issued.secret)), issued.context)
+        return try JSON.decodeObject(response.body)
+    }
+
+    func expectAlive(_ tokens: [Issued], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for issued in tokens {
+            let access = try await introspect(issued, issued.access)
+            #expect(access["active"] == .bool(true) && access["sid"] == .string(issued.sid), "\(issued.sid) access", sourceLocation: sourceLocation)
+            #expect(try await introspect(issued, issued.refresh)["active"] == .bool(true), "\(issued.sid) refresh", sourceLocation: sourceLocation)
+            #expect(await userinfo(issued.context, issued.access).status == 200, sourceLocation: sourceLocation)
+            #expect(try await check(issued)["allowed"] == .bool(true), sourceLocation: sourceLocation)
+        }
+    }
+
+    func expectDead(_ tokens: [Issued], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for issued in tokens {
+            #expect(try await introspect(issued, issued.access) == ["active": false], "\(issued.sid) access", sourceLocation: sourceLocation)
+            #expect(try await introspect(issued, issued.refresh) == ["active": false], "\(issued.sid) refresh", sourceLocation: sourceLocation)
+            let info = await userinfo(issued.context, issued.access)
+            #expect(info.status == 401 && info.errorCode == "invalid_token", sourceLocation: sourceLocation)
+            let decision = try await check(issued)
+            #expect(decision["allowed"] == .bool(false) && decision["reason"] == "scope_revoked", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The refresh grant last (it rotates): refused for the dead, a new pair for the living.
+    func expectRefresh(dead: [Issued], alive: [Issued], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for issued in dead {
+            let response = await tokenRequest(issued.context, client: issued.client, secret: issued.secret,
+                                              [("grant_type", "refresh_token"), ("refresh_token", issued.refresh)])
+            #expect(response.status == 400 && response.errorCode == "invalid_grant", "\(issued.sid)", sourceLocation: sourceLocation)
+        }
+        for issued in alive {
+            let response = await tokenRequest(issued.context, client: issued.client, secret: issued.secret,
+                                              [("grant_type", "refresh_token"), ("refresh_token", issued.refresh)])
+            #expect(response.status == 200 && response.object["refresh_token"] != nil, "\(issued.sid)", sourceLocation: sourceLocation)
+        }
+    }
+}
