@@ -285,15 +285,19 @@ struct SocialProviderRuleTests {
                 stored.passwordHash = try PasswordHasher.hash("a long password 1")
                 try tx.update(stored)
             }
-            var changes = ProjectAdministration.EnvironmentChanges()
-            changes.authMethods = [.provider(upstream.id)]
-            _ = try await world.projects.updateEnvironment(world.owner, projectID: portal.id, environment: .sandbox, changes)
+            // (Set directly: the guard would refuse this change for the password-only bystander.)
+            func setMethods(_ methods: [AuthMethod]) async throws {
+                try await world.identity.write { tx in
+                    var settings = try #require(try tx.environmentSettings(projectID: portal.id, environment: .sandbox))
+                    settings.authMethods = methods
+                    try tx.save(settings)
+                }
+            }
+            try await setMethods([.provider(upstream.id)])
             await expectDomainError({ $0.isRefused }) {
                 try await world.identity.write { tx in try AccountLinking.unlink(tx, userID: user.id, providerID: upstream.id, context) }
             }
-            changes.authMethods = [.password, .provider(upstream.id)]
-            _ = try await world.projects.updateEnvironment(world.owner, projectID: portal.id, environment: .sandbox, changes)
-            // Environment changes ended the scopes; open fresh ones.
+            try await setMethods([.password, .provider(upstream.id)])
             let current2 = try await Self.scope(world, user, portal, method: upstream.method)
             let other2 = try await Self.scope(world, user, portal, method: .password)
             let bystander2 = try await Self.scope(world, bystander, portal, method: .password)
