@@ -74,4 +74,9 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, Expressi
     public static let refreshTokenReused: EventType = "refresh_token.reused"
     public static let authorizationCodeReplayed: EventType = "authorization_code.replayed"
     public static let signingKeyRotated: EventType = "signing_key.rotated"
+    public static let providerCreated: EventType = "provider.created"
+    public static let providerUpdated: EventType = "provider.updated"
+    public static let providerDeleted: EventType = "provider.deleted"
+    public static let userProviderLinked: EventType = "user.provider_linked"
+    public static let userProviderUnlinked: EventType = "user.provider_unlinked"
 }

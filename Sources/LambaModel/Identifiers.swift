@@ -16,6 +16,8 @@ public enum EntityKind: String, Sendable, CaseIterable {
     case event = "evt"
     case signingKey = "sk"
     case consoleSession = "cs"
+    case upstreamProvider = "idp"
+    case linkedIdentity = "lid"
 }
 
 /// Opaque, random entity ids: a kind prefix and 128 random bits, base64url (e.g. `prj_3q2-...`).

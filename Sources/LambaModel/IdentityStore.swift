@@ -51,6 +51,17 @@ public protocol IdentityReader {
     func runtimeScopes(userID: String, activeOnly: Bool) throws -> [RuntimeScope]
     /// The active scopes of one Project environment (a login method change decides which to end).
     func activeRuntimeScopes(projectID: String, environment: Environment) throws -> [RuntimeScope]
+    /// The active identity sessions of a user on one Workspace's auth host, oldest first.
+    func activeIdentitySessions(workspaceID: String, userID: String) throws -> [IdentitySession]
+
+    /// A social provider by id, deleted ones included (sessions and events still name them).
+    func upstreamProvider(id: String) throws -> UpstreamProvider?
+    /// The providers of one Project environment that are not deleted, oldest first.
+    func upstreamProviders(projectID: String, environment: Environment) throws -> [UpstreamProvider]
+    func linkedIdentity(providerID: String, subject: String) throws -> LinkedIdentity?
+    /// Every upstream account linked to a user, in every Project environment, oldest first.
+    func linkedIdentities(userID: String) throws -> [LinkedIdentity]
+    func countLinkedIdentities(providerID: String) throws -> Int
 }
 
 /// Changes to the identity model; each is part of the surrounding transaction, together with the
@@ -85,6 +96,13 @@ public protocol IdentityWriter: IdentityReader {
     func revokeRuntimeScopes(_ selector: RuntimeScopeSelector, reason: String, at date: Date) throws -> [RuntimeScope]
     /// Revokes the active identity sessions of a Workspace, optionally of one user, returning them.
     func revokeIdentitySessions(workspaceID: String, userID: String?, reason: String, at date: Date) throws -> [IdentitySession]
+    func insert(_ provider: UpstreamProvider) throws
+    func update(_ provider: UpstreamProvider) throws
+    /// Throws `StoreError.uniqueViolation` when the upstream account or the user is linked already.
+    func insert(_ identity: LinkedIdentity) throws
+    func deleteLinkedIdentity(id: String) throws
+    /// Removes every link of a provider (it is being deleted); returns the removed links.
+    func deleteLinkedIdentities(providerID: String) throws -> [LinkedIdentity]
     func append(_ event: DomainEvent) throws
 }
 
@@ -102,6 +120,9 @@ public enum RuntimeScopeSelector: Sendable, Hashable {
     case user(workspaceID: String, userID: String)
     /// Every scope under one identity session.
     case session(sessionID: String)
+    /// The scopes of a Project environment whose identity session was established through one
+    /// sign-in method (a social provider disabled, removed or re-pointed).
+    case signInMethod(projectID: String, environment: Environment, method: AuthMethod)
 }
 
 /// Transactions over the identity model.

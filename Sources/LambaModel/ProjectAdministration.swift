@@ -124,6 +124,11 @@ public struct ProjectAdministration: Sendable {
             var removedMethods: [AuthMethod] = []
             var addedMethods: [AuthMethod] = []
             if let methods = changes.authMethods, methods != settings.authMethods {
+                for case .provider(let id) in methods {
+                    guard let provider = try tx.upstreamProvider(id: id), provider.deletedAt == nil, provider.projectID == project.id,
+                        provider.environment == environment
+                    else { throw DomainError.invalid(field: "auth_methods", reason: "provider:\(id) is not a provider of \(environment.rawValue)") }
+                }
                 try AuthMethodGuard.check(tx, project: project, environment: environment, newMethods: methods)
                 removedMethods = settings.authMethods.filter { !methods.contains($0) }
                 addedMethods = methods.filter { !settings.authMethods.contains($0) }
@@ -392,14 +397,15 @@ public struct ProjectAdministration: Sendable {
 
 /// The auth-method guard of seed 003: a change of an environment's sign-in methods is checked
 /// against the active runtime Project Members (Team Members do not count), using the selected
-/// environment's effective config.
+/// environment's effective config: their password and the accounts they linked to this
+/// environment's social providers.
 public enum AuthMethodGuard {
     static func check(_ tx: any IdentityReader, project: Project, environment: Environment, newMethods: [AuthMethod]) throws {
         var stranded = 0
         var theirMethods: Set<String> = []
         for member in try tx.projectMembers(projectID: project.id, includeRemoved: false) {
             guard let user = try tx.user(id: member.userID), user.status == .active else { continue }
-            let paths = signInPaths(of: user)
+            let paths = try signInPaths(tx, of: user, projectID: project.id, environment: environment)
             if paths.isDisjoint(with: newMethods) {
                 stranded += 1
                 theirMethods.formUnion(paths.map(\.description))
@@ -409,12 +415,22 @@ public enum AuthMethodGuard {
             let methods = theirMethods.isEmpty ? "none" : theirMethods.sorted().joined(separator: ", ")
             throw DomainError.refused(
                 "\(stranded) active project members of \(environment.rawValue) would have no way to sign in (they use: \(methods)); "
-                    + "keep one of these methods, or have them add another sign-in method first")
+                    + "keep one of these methods, or have them add another sign-in method first (a password, or a provider linked at /me/providers)")
         }
     }
 
-    /// The ways a user can sign in today. Linked providers join this list with social sign-in.
-    static func signInPaths(of user: LambaUser) -> Set<AuthMethod> {
-        user.passwordHash == nil ? [] : [.password]
+    /// The ways a user could sign in to one Project environment, whether enabled there or not: a
+    /// password, and each account linked to one of the environment's social providers.
+    public static func signInPaths(_ tx: any IdentityReader, of user: LambaUser, projectID: String, environment: Environment) throws -> Set<AuthMethod> {
+        var paths: Set<AuthMethod> = user.passwordHash == nil ? [] : [.password]
+        for link in try tx.linkedIdentities(userID: user.id) where link.projectID == projectID && link.environment == environment {
+            paths.insert(.provider(link.providerID))
+        }
+        return paths
+    }
+
+    /// The sign-in paths that work today: those enabled in the environment's effective config.
+    public static func usablePaths(_ tx: any IdentityReader, of user: LambaUser, settings: EnvironmentSettings) throws -> Set<AuthMethod> {
+        try signInPaths(tx, of: user, projectID: settings.projectID, environment: settings.environment).intersection(settings.authMethods)
     }
 }

@@ -15,6 +15,9 @@ public struct IdentitySession: Sendable, Codable, Hashable {
     public var expiresAt: Date
     public var revokedAt: Date?
     public var revokeReason: String?
+    /// How the user signed in (`password` or `provider:{id}`), so that a change of that method
+    /// reaches exactly the sessions it established (seed 002, "login method or provider setting changed").
+    public var signInMethod: AuthMethod?
 
     public func isActive(at now: Date, posture: SecurityPosture) -> Bool {
         guard revokedAt == nil, now < expiresAt else { return false }
@@ -22,7 +25,9 @@ public struct IdentitySession: Sendable, Codable, Hashable {
         return true
     }
 
-    public init(id: String, workspaceID: String, userID: String, tokenHash: String, authTime: Date, amr: [String], createdAt: Date, expiresAt: Date, revokedAt: Date?, revokeReason: String?) {
+    public init(id: String, workspaceID: String, userID: String, tokenHash: String, authTime: Date, amr: [String], createdAt: Date, expiresAt: Date,
+                revokedAt: Date?, revokeReason: String?, signInMethod: AuthMethod? = nil) {
+        self.signInMethod = signInMethod
         self.id = id
         self.workspaceID = workspaceID
         self.userID = userID

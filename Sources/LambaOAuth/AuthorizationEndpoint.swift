@@ -187,7 +187,9 @@ public struct AuthorizationEndpoint: Sendable {
         }
         // OIDC Core §3.1.2.1: max_age and prompt=login ask for a fresh authentication.
         let tooOld = request.maxAge.map { now.timeIntervalSince(session.authTime) > TimeInterval($0) } ?? false
-        if tooOld || request.prompt.contains("login") {
+        // A session established through this environment's social provider stands for it only while
+        // the provider does (seed 002): disabled, removed or re-pointed since, it needs a new sign-in.
+        if tooOld || request.prompt.contains("login") || state.signInMethodWithdrawn {
             if silent { return .redirect(Self.errorResponse(request, context, OAuthError(.loginRequired, "a fresh sign-in is required"))) }
             return interact(.login)
         }
@@ -277,6 +279,9 @@ struct SessionState: Sendable {
     var hadRevokedScope = false
     var isMember = false
     var consentedScopes: [String]?
+    /// The session came through a social provider of this environment that has since been
+    /// disabled, deleted, or given another issuer or client id.
+    var signInMethodWithdrawn = false
 
     static func load(_ tx: any OAuthRecords, _ context: ProviderContext, sessionToken: String?, clientID: String?, now: Date) throws -> SessionState {
         var state = SessionState()
@@ -287,6 +292,12 @@ struct SessionState: Sendable {
         else { return state }
         state.session = session
         state.user = user
+        if case .provider(let id)? = session.signInMethod, let upstream = try tx.upstreamProvider(id: id), upstream.projectID == context.project.id,
+            upstream.environment == context.environment
+        {
+            state.signInMethodWithdrawn = upstream.deletedAt != nil || !context.settings.authMethods.contains(upstream.method)
+                || upstream.trustChangedAt > session.authTime
+        }
         state.activeScope = try tx.activeRuntimeScope(sessionID: session.id, projectID: context.project.id, environment: context.environment)
         if state.activeScope == nil {
             state.hadRevokedScope = try tx.hasRevokedRuntimeScope(sessionID: session.id, projectID: context.project.id, environment: context.environment)

@@ -26,6 +26,8 @@ public struct HostedInteraction: Sendable {
         public var user: LambaUser?
         public var allowRegister: Bool
         public var allowJoin: Bool
+        /// The social providers enabled in the environment, for "Continue with …" buttons.
+        public var providers: [UpstreamProvider] = []
     }
 
     // MARK: CSRF (double-submit cookie, HMAC'd)
@@ -49,10 +51,15 @@ public struct HostedInteraction: Sendable {
     public func page(_ context: ProviderContext, authz: String, sessionToken: String?) async throws(OAuthError) -> PageInfo {
         let request = try await pending(context, authz: authz)
         let now = provider.now
-        let state = try await provider.read { tx in try SessionState.load(tx, context, sessionToken: sessionToken, clientID: nil, now: now) }
+        let (state, providers) = try await provider.read { tx in
+            (try SessionState.load(tx, context, sessionToken: sessionToken, clientID: nil, now: now),
+             try tx.upstreamProviders(projectID: context.project.id, environment: context.environment)
+                .filter { context.settings.authMethods.contains($0.method) })
+        }
         let isPublic = context.project.visibility == .public
         return PageInfo(projectName: context.project.name, clientName: request.client.name, scopes: request.scopes, loginHint: request.loginHint,
-                        user: state.user, allowRegister: isPublic && context.settings.allowRegister, allowJoin: isPublic && context.settings.allowPublicJoin)
+                        user: state.user, allowRegister: isPublic && context.settings.allowRegister, allowJoin: isPublic && context.settings.allowPublicJoin,
+                        providers: providers)
     }
 
     func pending(_ context: ProviderContext, authz: String) async throws(OAuthError) -> AuthorizationRequest {
@@ -87,7 +94,8 @@ public struct HostedInteraction: Sendable {
             // Argon2id on the password-hashing threads; unknown emails cost the same (decoy hash).
             let matches = await PasswordHasher.verifyOffPool(password, against: found?.passwordHash ?? PasswordHasher.decoyHash)
             guard let user = found, matches, user.passwordHash != nil, user.status == .active else { return .failed("email or password is wrong") }
-            let token = try await startSession(context, user: user, amr: ["pwd"], clientID: try pending(context, authz: authz).client.id)
+            let token = try await startSession(context, user: user, amr: ["pwd"], clientID: try pending(context, authz: authz).client.id,
+                                               signInMethod: .password)
             return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
         } catch {
             return Self.failure(error)
@@ -96,24 +104,32 @@ public struct HostedInteraction: Sendable {
 
     /// Creates the global identity session (cookie value returned, hash stored) and, for an active
     /// Project Member, the runtime scope of this Project environment: signing in is entering it.
-    func startSession(_ context: ProviderContext, user: LambaUser, amr: [String], clientID: String) async throws(OAuthError) -> String {
+    func startSession(_ context: ProviderContext, user: LambaUser, amr: [String], clientID: String, signInMethod: AuthMethod) async throws(OAuthError) -> String {
         let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
         let now = provider.now
-        let maxAge = TimeInterval(context.workspace.securityPosture.sessionMaxAgeSeconds)
         try await provider.write { tx in
-            let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: context.workspace.id, userID: user.id,
-                                          tokenHash: secret.hash, authTime: now, amr: amr, createdAt: now, expiresAt: now.addingTimeInterval(maxAge),
-                                          revokedAt: nil, revokeReason: nil)
-            try tx.insert(session)
-            try tx.append(DomainEvent(type: .sessionCreated, actor: user.id, workspaceID: context.workspace.id, projectID: context.project.id,
-                                      environment: context.environment, sessionID: session.id, occurredAt: now, data: [
-                "session_id": .string(session.id), "user_id": .string(user.id), "amr": .array(amr.map(JSONValue.string)),
-            ]))
-            if let member = try tx.projectMember(projectID: context.project.id, userID: user.id), member.status == .active {
-                _ = try Self.insertScope(tx, context, session: session, clientID: clientID, now: now)
-            }
+            _ = try Self.insertSession(tx, context, user: user, amr: amr, clientID: clientID, signInMethod: signInMethod, secret: secret, now: now)
         }
         return secret.value
+    }
+
+    /// The session rows of `startSession`, inside the caller's transaction.
+    static func insertSession(_ tx: any OAuthRecords, _ context: ProviderContext, user: LambaUser, amr: [String], clientID: String,
+                              signInMethod: AuthMethod, secret: OpaqueSecret, now: Date) throws -> IdentitySession {
+        let maxAge = TimeInterval(context.workspace.securityPosture.sessionMaxAgeSeconds)
+        let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: context.workspace.id, userID: user.id,
+                                      tokenHash: secret.hash, authTime: now, amr: amr, createdAt: now, expiresAt: now.addingTimeInterval(maxAge),
+                                      revokedAt: nil, revokeReason: nil, signInMethod: signInMethod)
+        try tx.insert(session)
+        try tx.append(DomainEvent(type: .sessionCreated, actor: user.id, workspaceID: context.workspace.id, projectID: context.project.id,
+                                  environment: context.environment, sessionID: session.id, occurredAt: now, data: [
+            "session_id": .string(session.id), "user_id": .string(user.id), "amr": .array(amr.map(JSONValue.string)),
+            "sign_in_method": .string(signInMethod.description),
+        ]))
+        if let member = try tx.projectMember(projectID: context.project.id, userID: user.id), member.status == .active {
+            _ = try insertScope(tx, context, session: session, clientID: clientID, now: now)
+        }
+        return session
     }
 
     /// Entering a Project environment: a new runtime scope under the session (seed 002).
@@ -157,7 +173,7 @@ public struct HostedInteraction: Sendable {
             let (user, _) = try await lifecycle.register(email: try form.single("email") ?? "", password: try form.single("password") ?? "",
                                                          name: try form.single("name") ?? "", projectID: context.project.id,
                                                          workspaceID: context.workspace.id, environment: context.environment)
-            let token = try await startSession(context, user: user, amr: ["pwd"], clientID: request.client.id)
+            let token = try await startSession(context, user: user, amr: ["pwd"], clientID: request.client.id, signInMethod: .password)
             return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
         } catch {
             return Self.failure(error)

@@ -11,8 +11,12 @@ public struct ProviderConfiguration: Sendable {
     public var csrfKey: [UInt8]
     /// The clock; tests move it.
     public var now: @Sendable () -> Date
+    /// Outbound HTTP to social providers; without it, social sign-in answers temporarily_unavailable.
+    public var upstreamHTTP: (any UpstreamHTTPClient)?
 
-    public init(publicBaseURL: String, masterKey: MasterKey, csrfKey: [UInt8]? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(publicBaseURL: String, masterKey: MasterKey, csrfKey: [UInt8]? = nil, now: @escaping @Sendable () -> Date = { Date() },
+                upstreamHTTP: (any UpstreamHTTPClient)? = nil) {
+        self.upstreamHTTP = upstreamHTTP
         var base = publicBaseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.publicBaseURL = base
@@ -129,6 +133,8 @@ public final class OpenIDProvider: Sendable {
     public var logout: RPInitiatedLogout { RPInitiatedLogout(provider: self) }
     public var registration: DynamicClientRegistrationEndpoint { DynamicClientRegistrationEndpoint(provider: self) }
     public var interaction: HostedInteraction { HostedInteraction(provider: self) }
+    public var socialSignIn: SocialSignIn { SocialSignIn(provider: self) }
+    public var selfService: AccountSelfService { AccountSelfService(provider: self) }
     public var tokens: TokenIssuer { TokenIssuer(provider: self) }
     public var accessTokens: AccessTokenValidator { AccessTokenValidator(provider: self) }
     public var clientAuthentication: ClientAuthentication { ClientAuthentication(provider: self) }

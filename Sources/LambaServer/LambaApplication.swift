@@ -2,6 +2,7 @@ public import Hummingbird
 public import LambaJOSE
 public import LambaStore
 public import Logging
+public import LambaOAuth
 
 internal import NIOCore
 
@@ -11,8 +12,12 @@ public struct ServerDependencies: Sendable {
     public let store: any Store
     public let masterKey: MasterKey
     public let metrics: ServerMetrics
+    /// Outbound HTTP to social providers.
+    public let upstreamHTTP: any UpstreamHTTPClient
 
-    public init(configuration: ServerConfiguration, store: any Store, masterKey: MasterKey, metrics: ServerMetrics = ServerMetrics()) {
+    public init(configuration: ServerConfiguration, store: any Store, masterKey: MasterKey, metrics: ServerMetrics = ServerMetrics(),
+                upstreamHTTP: any UpstreamHTTPClient = ServerUpstreamHTTPClient()) {
+        self.upstreamHTTP = upstreamHTTP
         self.configuration = configuration
         self.store = store
         self.masterKey = masterKey
@@ -68,7 +73,7 @@ public enum FeatureRoutes {
         [
             HealthRoutes(store: dependencies.store),
             MetricsRoutes(metrics: dependencies.metrics),
-            ConsoleRoutes(store: dependencies.store),
+            ConsoleRoutes(store: dependencies.store, masterKey: dependencies.masterKey, upstreamHTTP: dependencies.upstreamHTTP),
             EventsRoutes(dependencies: dependencies),
             OpenIDProviderRoutes(dependencies: dependencies),
         ]

@@ -75,6 +75,7 @@ public enum Migrations {
         IdentitySchema.migration,
         OAuthSchema.migration,
         WebhookSchema.migration,
+        ProviderSchema.migration,
     ]
 }
 

@@ -73,6 +73,7 @@ func sampleBody(_ route: ConsoleRoute, _ ids: [String: String]) -> JSONObject? {
     case "createAPIKey": return ["name": "k", "role": "viewer"]
     case "createProject": return ["slug": "fresh-one", "name": "Fresh"]
     case "createClient": return ["client_name": "c", "client_type": "public", "redirect_uris": ["https://c.example/cb"]]
+    case "createProvider": return ["name": "P", "issuer": "https://idp.example.com", "client_id": "c", "client_secret": "s"]
     case "createRole": return ["name": "writer", "permissions": ["docs:write"]]
     case "addProjectMember": return ["email": "member@a.example"]
     case "changeProjectMemberRoles": return ["roles": ["viewer"]]

@@ -3,6 +3,7 @@ public import Hummingbird
 public import LambaJOSE
 public import LambaModel
 public import LambaStore
+public import LambaOAuth
 
 /// One operation of the console API. The router and the OpenAPI document are both built from the
 /// same table of these, so the document cannot drift from what the server answers.
@@ -106,11 +107,16 @@ struct ConsoleServices: Sendable {
     let workspaces: WorkspaceAdministration
     let projects: ProjectAdministration
     let members: MemberLifecycle
+    let providers: UpstreamProviderAdministration
+    /// Proves a social provider's issuer over HTTP before it is saved.
+    let issuerCheck: UpstreamProviderAdministration.IssuerCheck
 
-    init(store: any IdentityStore) {
+    init(store: any IdentityStore, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient) {
         workspaces = WorkspaceAdministration(store: store)
         projects = ProjectAdministration(store: store)
         members = MemberLifecycle(store: store)
+        providers = UpstreamProviderAdministration(store: store, masterKey: masterKey)
+        issuerCheck = ServerUpstreamHTTPClient.issuerCheck(upstreamHTTP)
     }
 }
 
@@ -120,16 +126,16 @@ public struct ConsoleRoutes: RouteGroup {
     let services: ConsoleServices
     let authentication: ConsoleAuthentication
 
-    public init(store: any Store) {
+    public init(store: any Store, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient = ServerUpstreamHTTPClient()) {
         let identity = SQLIdentityStore(store: store)
-        services = ConsoleServices(store: identity)
+        services = ConsoleServices(store: identity, masterKey: masterKey, upstreamHTTP: upstreamHTTP)
         authentication = ConsoleAuthentication(workspaces: services.workspaces)
     }
 
     /// Every console operation, the OpenAPI document's included.
     public static var table: [ConsoleRoute] {
         [OpenAPIDocument.route] + WorkspaceRoutes.routes + APIKeyRoutes.routes + ProjectRoutes.routes + EnvironmentRoutes.routes
-            + ClientRoutes.routes + RoleRoutes.routes + ProjectMemberRoutes.routes + TeamRoutes.routes + InviteRoutes.routes
+            + ClientRoutes.routes + ProviderRoutes.routes + RoleRoutes.routes + ProjectMemberRoutes.routes + TeamRoutes.routes + InviteRoutes.routes
     }
 
     public func register(on router: Router<LambaRequestContext>) {

@@ -149,6 +149,12 @@ enum ConsoleSchemas {
             ("id_token_signed_response_alg", .string()), ("registered_dynamically", .boolean()), ("created_at", time),
             ("client_secret", .string(description: "only when created or rotated")),
         ])),
+        ("Provider", .object([
+            ("id", id), ("project_id", id), ("environment", environmentName), ("name", .string()), ("issuer", .string()), ("client_id", .string()),
+            ("scopes", strings), ("enabled", .boolean()), ("auth_method", .string(description: "provider:{id}, as in auth_methods")),
+            ("redirect_path", .string(description: "register {issuer of this environment}/providers/callback at the provider")),
+            ("created_at", time), ("updated_at", time),
+        ])),
         ("Role", .object([("name", .string()), ("description", .string()), ("permissions", strings), ("built_in", .boolean()), ("created_at", time)])),
         ("User", .object([("id", id), ("email", .string()), ("name", .string())])),
         ("ProjectMember", .object([("id", id), ("project_id", id), ("user", .ref("User")), ("roles", strings),

@@ -101,7 +101,8 @@ struct HostedPageRoutes: Sendable {
         switch page {
         case .login:
             body = HostedPages.login(info, action: action, authz: authz, csrf: token, error: error,
-                                     signupURL: info.allowRegister ? ctx.endpoint("/signup?") + authz : nil)
+                                     signupURL: info.allowRegister ? ctx.endpoint("/signup?") + authz : nil,
+                                     providerLinks: info.providers.map { ($0.name, ctx.endpoint("/providers/\($0.id)/login?") + authz) })
         case .signup:
             body = HostedPages.signup(info, action: action, authz: authz, csrf: token, error: error)
         case .join:

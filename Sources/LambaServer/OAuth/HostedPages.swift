@@ -26,7 +26,8 @@ enum HostedPages {
         error.map { "<p class=\"error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? ""
     }
 
-    static func login(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?, signupURL: String?) -> String {
+    static func login(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?, signupURL: String?,
+                      providerLinks: [(name: String, url: String)] = []) -> String {
         let email = info.loginHint ?? ""
         var body = """
             <h1>Sign in to \(HTML.escape(info.projectName))</h1>
@@ -39,8 +40,46 @@ enum HostedPages {
             <button type="submit">Sign in</button>
             </form>
             """
+        if !providerLinks.isEmpty {
+            body += "<p class=\"muted\">or</p>" + providerLinks.map {
+                "<p><a class=\"provider\" href=\"\(HTML.escape($0.url))\">Continue with \(HTML.escape($0.name))</a></p>"
+            }.joined()
+        }
         if let signupURL { body += "<p>New here? <a href=\"\(HTML.escape(signupURL))\">Create an account</a></p>" }
         return layout("Sign in", body)
+    }
+
+    /// "Prove it's you": an upstream account with a verified email matches an existing account,
+    /// which must be proven (its password, or another provider it has linked) before linking.
+    static func proof(_ request: SocialSignIn.ProofRequest, action: String, csrf: String, providerURL: (UpstreamProvider) -> String) -> String {
+        var body = """
+            <h1>Is this your account?</h1>
+            <p>An account with \(HTML.escape(request.email)) exists already. To link \(HTML.escape(request.providerName)) to it, \
+            prove it is yours first.</p>
+            \(message(request.message))
+            """
+        if request.hasPassword {
+            body += """
+                <form method="post" action="\(HTML.escape(action))">
+                \(hidden("csrf_token", csrf))\(hidden("authz", request.authz))\(hidden("proof", request.token))
+                <label for="password">Password of \(HTML.escape(request.email))</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required>
+                <button type="submit">Link and sign in</button>
+                </form>
+                """
+        }
+        for other in request.otherProviders {
+            body += "<p><a class=\"provider\" href=\"\(HTML.escape(providerURL(other)))\">Prove it with \(HTML.escape(other.name))</a></p>"
+        }
+        return layout("Link your account", body)
+    }
+
+    static func linkFinished(_ message: String, linked: Bool) -> String {
+        layout(linked ? "Account linked" : "Link failed", """
+            <h1>\(linked ? "Linked" : "The link could not be made")</h1>
+            <p class="\(linked ? "muted" : "error")">\(HTML.escape(message))</p>
+            <p class="muted">You can close this window and return to the application.</p>
+            """)
     }
 
     static func signup(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?) -> String {

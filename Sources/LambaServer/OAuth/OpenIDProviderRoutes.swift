@@ -13,7 +13,8 @@ public struct OpenIDProviderRoutes: RouteGroup {
     public let provider: OpenIDProvider
 
     public init(dependencies: ServerDependencies) {
-        let configuration = ProviderConfiguration(publicBaseURL: dependencies.configuration.publicBaseURL, masterKey: dependencies.masterKey)
+        let configuration = ProviderConfiguration(publicBaseURL: dependencies.configuration.publicBaseURL, masterKey: dependencies.masterKey,
+                                                  upstreamHTTP: dependencies.upstreamHTTP)
         self.provider = OpenIDProvider(configuration: configuration, store: SQLOAuthStore(store: dependencies.store))
     }
 
@@ -80,6 +81,8 @@ public struct OpenIDProviderRoutes: RouteGroup {
         }
         issuer.get("logout") { request, context -> Response in try await pages.logout(request, context) }
         issuer.post("logout") { request, context -> Response in try await pages.logout(request, context) }
+        SocialSignInRoutes(provider: provider, pages: pages).register(on: issuer)
+        AccountSelfServiceRoutes(provider: provider).register(on: issuer)
         for (path, page) in [("login", HostedPageRoutes.Page.login), ("signup", .signup), ("join", .join), ("consent", .consent),
                              ("select-account", .selectAccount)] {
             issuer.get(RouterPath(path)) { request, context -> Response in try await pages.show(page, request, context) }

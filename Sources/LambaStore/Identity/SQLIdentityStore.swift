@@ -438,11 +438,13 @@ public struct SQLIdentityRecords: IdentityWriter {
     public func insert(_ session: IdentitySession) throws {
         try tx.execute(
             """
-            INSERT INTO identity_sessions (id, workspace_id, user_id, token_hash, auth_time, amr, created_at, expires_at, revoked_at, revoke_reason)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            INSERT INTO identity_sessions (id, workspace_id, user_id, token_hash, auth_time, amr, created_at, expires_at, revoked_at, revoke_reason,
+                sign_in_method)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             """,
             [.text(session.id), .text(session.workspaceID), .text(session.userID), .text(session.tokenHash), SQLValue(session.authTime),
-             .json(session.amr), SQLValue(session.createdAt), SQLValue(session.expiresAt), SQLValue(session.revokedAt), SQLValue(session.revokeReason)])
+             .json(session.amr), SQLValue(session.createdAt), SQLValue(session.expiresAt), SQLValue(session.revokedAt), SQLValue(session.revokeReason),
+             SQLValue(session.signInMethod?.description)])
     }
 
     public func update(_ session: IdentitySession) throws {
@@ -471,7 +473,8 @@ public struct SQLIdentityRecords: IdentityWriter {
         IdentitySession(id: try row.string("id"), workspaceID: try row.string("workspace_id"), userID: try row.string("user_id"),
                         tokenHash: try row.string("token_hash"), authTime: try row.date("auth_time"), amr: try row.stringList("amr"),
                         createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"), revokedAt: try row.optionalDate("revoked_at"),
-                        revokeReason: try row.optionalString("revoke_reason"))
+                        revokeReason: try row.optionalString("revoke_reason"),
+                        signInMethod: try row.optionalString("sign_in_method").flatMap(AuthMethod.init))
     }
 
     public func runtimeScope(id: String) throws -> RuntimeScope? {
@@ -537,6 +540,13 @@ public struct SQLIdentityRecords: IdentityWriter {
                              [.text(workspaceID), .text(userID)], Self.runtimeScope)
         case .session(let sessionID):
             scopes = try all("SELECT * FROM runtime_scopes WHERE session_id = $1 AND revoked_at IS NULL", [.text(sessionID)], Self.runtimeScope)
+        case .signInMethod(let projectID, let environment, let method):
+            scopes = try all(
+                """
+                SELECT r.* FROM runtime_scopes r JOIN identity_sessions s ON s.id = r.session_id
+                WHERE r.project_id = $1 AND r.environment = $2 AND r.revoked_at IS NULL AND s.sign_in_method = $3
+                """,
+                [.text(projectID), .text(environment.rawValue), .text(method.description)], Self.runtimeScope)
         }
         for scope in scopes {
             try tx.execute("UPDATE runtime_scopes SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 AND revoked_at IS NULL",
