@@ -86,7 +86,7 @@ public struct AccessTokenValidator: Sendable {
             guard header.lowercased().hasPrefix("bearer "), fromBody == nil else {
                 throw OAuthError.invalidRequest("send the token in exactly one way, as Authorization: Bearer")
             }
-            let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            let token = header.dropFirst(7).trimmingHTTPWhitespace()
             guard !token.isEmpty else { throw OAuthError.invalidToken("empty bearer token") }
             return token
         }

@@ -40,8 +40,8 @@ public struct ClientAuthentication: Sendable {
         let assertion = try parameters.single("client_assertion")
         var methods: [Presented] = []
         if let header = request.authorization, header.lowercased().hasPrefix("basic ") {
-            let encoded = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
-            guard let data = Data(base64Encoded: encoded), let decoded = String(data: data, encoding: .utf8),
+            let encoded = header.dropFirst(6).trimmingHTTPWhitespace()
+            guard let data = Data(base64Encoded: encoded), let decoded = String(validating: data, as: UTF8.self),
                 let colon = decoded.firstIndex(of: ":")
             else { throw OAuthError(.invalidClient, "client authentication failed", debug: "malformed Basic header") }
             // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.

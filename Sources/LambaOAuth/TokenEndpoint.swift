@@ -16,12 +16,14 @@ public struct TokenEndpoint: Sendable {
 
     static let clientAuthenticationParameters: Set<String> = ["client_id", "client_secret", "client_assertion", "client_assertion_type"]
 
-    func grants() -> [String: any GrantHandler] {
-        [
-            "authorization_code": AuthorizationCodeGrant(provider: provider),
-            "refresh_token": RefreshTokenGrant(provider: provider),
-            "client_credentials": ClientCredentialsGrant(provider: provider),
-        ]
+    /// The grant table: one handler per grant type.
+    func grant(_ type: String) -> (any GrantHandler)? {
+        switch type {
+        case "authorization_code": AuthorizationCodeGrant(provider: provider)
+        case "refresh_token": RefreshTokenGrant(provider: provider)
+        case "client_credentials": ClientCredentialsGrant(provider: provider)
+        default: nil
+        }
     }
 
     /// - Parameter isForm: whether the body was `application/x-www-form-urlencoded`.
@@ -30,7 +32,7 @@ public struct TokenEndpoint: Sendable {
             try request.requireFormPost("token", isForm: isForm)
             let client = try await provider.clientAuthentication.authenticate(request, context, allowNone: true)
             guard let grantType = try request.parameters.single("grant_type") else { throw OAuthError.invalidRequest("grant_type is missing") }
-            guard let grant = grants()[grantType] else { throw OAuthError(.unsupportedGrantType, "grant_type \(grantType) is not supported") }
+            guard let grant = grant(grantType) else { throw OAuthError(.unsupportedGrantType, "grant_type \(grantType) is not supported") }
             guard client.grantTypes.contains(grantType) else {
                 throw OAuthError(.unauthorizedClient, "this client may not use the \(grantType) grant")
             }

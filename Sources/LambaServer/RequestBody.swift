@@ -2,6 +2,7 @@ public import Hummingbird
 public import LambaJOSE
 
 internal import Foundation
+internal import LambaOAuth
 internal import HTTPTypes
 internal import NIOCore
 
@@ -18,10 +19,10 @@ extension Request {
     public func requireContentType(_ accepted: MediaKind...) throws(APIError) -> MediaKind {
         guard let header = headers[.contentType] else { throw .unsupportedMediaType(expected: accepted) }
         let parts = header.split(separator: ";", omittingEmptySubsequences: false)
-        let essence = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+        let essence = parts[0].trimmingHTTPWhitespace().lowercased()
         guard let kind = accepted.first(where: { $0.rawValue == essence }) else { throw .unsupportedMediaType(expected: accepted) }
         for parameter in parts.dropFirst() {
-            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingHTTPWhitespace() }
             guard pair.count == 2, pair[0].lowercased() == "charset",
                   ["utf-8", "\"utf-8\""].contains(pair[1].lowercased())
             else { throw .unsupportedMediaType(expected: accepted) }

@@ -4,6 +4,10 @@ internal import Foundation
 /// One sqlite3 connection. Owned by one database thread; never shared (opened with NOMUTEX).
 final class SQLiteConnection {
     private let handle: OpaquePointer
+    /// Prepared statements by SQL text, reset after each use: preparing costs more than running
+    /// most of Lamba's keyed reads. Texts come from code, so the set is small; the bound is a guard.
+    private var statements: [String: OpaquePointer] = [:]
+    static let statementCacheLimit = 256
 
     /// Opens (creating if needed) the file at `path`. The writer switches the file to WAL, which is
     /// persistent; readers refuse writes with `query_only`.
@@ -29,6 +33,7 @@ final class SQLiteConnection {
     }
 
     deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
     }
 
@@ -66,14 +71,27 @@ final class SQLiteConnection {
     // MARK: statements
 
     private func withStatement<T>(_ sql: SQL, _ parameters: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
-        var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let rc = sql.text.withCString { sqlite3_prepare_v2(handle, $0, -1, &statement, &tail) }
-        guard rc == SQLITE_OK else { throw error(rc) }
-        guard let statement else { throw .parameterMismatch("statement is empty") }
-        defer { sqlite3_finalize(statement) }
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
         try bind(parameters, to: statement)
         return try body(statement)
+    }
+
+    private func prepared(_ sql: SQL) throws(StoreError) -> OpaquePointer {
+        if let cached = statements[sql.text] { return cached }
+        var statement: OpaquePointer?
+        let rc = sql.text.withCString { sqlite3_prepare_v3(handle, $0, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) }
+        guard rc == SQLITE_OK else { throw error(rc) }
+        guard let statement else { throw .parameterMismatch("statement is empty") }
+        if statements.count >= Self.statementCacheLimit {
+            for old in statements.values { sqlite3_finalize(old) }
+            statements.removeAll(keepingCapacity: true)
+        }
+        statements[sql.text] = statement
+        return statement
     }
 
     // `$N` is a named parameter to sqlite, numbered by first appearance; bind by name so that `$2`

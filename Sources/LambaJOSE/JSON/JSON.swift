@@ -83,13 +83,19 @@ public enum JSON {
         let root = build(value)
         defer { lamba_json_decref(root) }
         let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY) | realPrecision17
-        let size = json_dumpb(root, nil, 0, flags)
-        guard size > 0 else { return [] }
-        var out = [UInt8](repeating: 0, count: size)
-        let written = out.withUnsafeMutableBufferPointer { buffer in
-            json_dumpb(root, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), size, flags)
+        // One pass for the usual small document (tokens, responses); a second only when it is larger.
+        var out = [UInt8](repeating: 0, count: 1024)
+        var size = out.withUnsafeMutableBufferPointer { buffer in
+            json_dumpb(root, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count, flags)
         }
-        precondition(written == size, "json_dumpb wrote \(written) of \(size) bytes")
+        if size > out.count {
+            out = [UInt8](repeating: 0, count: size)
+            size = out.withUnsafeMutableBufferPointer { buffer in
+                json_dumpb(root, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), buffer.count, flags)
+            }
+            precondition(size == out.count, "json_dumpb wrote \(size) of \(out.count) bytes")
+        }
+        out.removeLast(out.count - size)
         return out
     }
 

@@ -110,7 +110,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
     }
 
     static func mediaType(_ request: Request) -> String? {
-        request.headers[.contentType].map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() }
+        request.headers[.contentType].map { $0.prefix { $0 != ";" }.trimmingHTTPWhitespace().lowercased() }
     }
 
     /// The form body (kept as sent, duplicates included) and whether it was a form at all.
