@@ -91,8 +91,7 @@ public enum AccountLinking {
                                   environment: context.environment, sessionID: session.id, occurredAt: now, data: [
             "session_id": .string(session.id), "user_id": .string(session.userID), "reason": .string(reason),
         ]))
-        try MemberLifecycle.revokeScopes(tx, .session(sessionID: session.id), reason: reason, actor: actor, workspaceID: session.workspaceID,
-                                         projectID: nil)
+        try MemberLifecycle.revokeScopes(tx, .session(sessionID: session.id), reason: reason, actor: actor)
     }
 
     /// A first sign-in through a provider of a public Project environment that allows registration
@@ -135,8 +134,7 @@ public enum AccountLinking {
             guard let scope = try tx.runtimeScope(id: id), scope.userID == userID, scope.workspaceID == context.workspaceID, scope.isActive else {
                 throw DomainError.notFound("session \(id)")
             }
-            try MemberLifecycle.revokeScopes(tx, .scope(id: scope.id), reason: "user_revoked", actor: userID, workspaceID: scope.workspaceID,
-                                             projectID: scope.projectID)
+            try MemberLifecycle.revokeScopes(tx, .scope(id: scope.id), reason: "user_revoked", actor: userID)
         } else {
             throw DomainError.notFound("session \(id)")
         }

@@ -460,11 +460,10 @@ public struct MemberLifecycle: Sendable {
     }
 
     /// Revokes the scopes that match and writes one `runtime_scope.revoked` event each; returns how
-    /// many. For callers that write their trigger's event themselves; triggers use `invalidate`.
-    /// (`workspaceID` and `projectID` are no longer read: each event takes them from its scope.)
+    /// many. For callers that write their trigger's event themselves (a session or scope a user
+    /// ends at /me/sessions, the sessions an unlink ends); triggers use `invalidate`.
     @discardableResult
-    static func revokeScopes(_ tx: any IdentityWriter, _ selector: RuntimeScopeSelector, reason: String, actor: String,
-                             workspaceID: String, projectID: String?) throws -> Int {
+    static func revokeScopes(_ tx: any IdentityWriter, _ selector: RuntimeScopeSelector, reason: String, actor: String) throws -> Int {
         let scopes = try tx.revokeRuntimeScopes(selector, reason: reason, at: Date())
         try appendScopesRevoked(tx, scopes, reason: reason, actor: actor)
         return scopes.count

@@ -101,8 +101,8 @@ public struct ProjectAdministration: Sendable {
 
     /// Applies environment changes. A change of sign-in methods is checked against the active
     /// runtime Project Members first (seed 003): if some would be left without a way to sign in,
-    /// it is refused with their number and the methods they use. Login method changes end the
-    /// environment's runtime scopes (seed 002).
+    /// it is refused with their number and the methods they use. Removing a method ends the
+    /// environment's runtime scopes signed in with it (seed 002, `endRemovedSignIns`).
     public func updateEnvironment(_ caller: ConsoleCaller, projectID: String, environment: Environment, _ changes: EnvironmentChanges) async throws -> EnvironmentSettings {
         try caller.require(.projectManage, inProject: projectID)
         if let lifetime = changes.accessTokenLifetimeSeconds { try Self.checkLifetime(lifetime, "access_token_lifetime_seconds", 60...86_400) }
@@ -120,18 +120,10 @@ public struct ProjectAdministration: Sendable {
             guard var settings = try tx.environmentSettings(projectID: project.id, environment: environment) else {
                 throw DomainError.notFound("environment \(environment.rawValue)")
             }
+            let previousMethods = settings.authMethods
             var loginMethodsChanged = false
-            var removedMethods: [AuthMethod] = []
-            var addedMethods: [AuthMethod] = []
             if let methods = changes.authMethods, methods != settings.authMethods {
-                for case .provider(let id) in methods {
-                    guard let provider = try tx.upstreamProvider(id: id), provider.deletedAt == nil, provider.projectID == project.id,
-                        provider.environment == environment
-                    else { throw DomainError.invalid(field: "auth_methods", reason: "provider:\(id) is not a provider of \(environment.rawValue)") }
-                }
-                try AuthMethodGuard.check(tx, project: project, environment: environment, newMethods: methods)
-                removedMethods = settings.authMethods.filter { !methods.contains($0) }
-                addedMethods = methods.filter { !settings.authMethods.contains($0) }
+                try Self.checkLoginMethods(tx, project: project, environment: environment, methods)
                 settings.authMethods = methods
                 loginMethodsChanged = true
             }
@@ -150,39 +142,51 @@ public struct ProjectAdministration: Sendable {
             if let value = changes.accessTokenAlgorithm { settings.accessTokenAlgorithm = value }
             if let value = changes.dynamicClientRegistration { settings.dynamicClientRegistration = value }
             try tx.save(settings)
-            var event = DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+            let event = DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
                                     environment: environment, data: [
                 "auth_methods": .array(settings.authMethods.map { .string($0.description) }),
                 "login_methods_changed": .bool(loginMethodsChanged),
             ])
-            guard loginMethodsChanged else {
+            if loginMethodsChanged {
+                try Self.endRemovedSignIns(tx, settings, previous: previousMethods, reason: "login_method_changed", event)
+            } else {
                 try tx.append(event)
-                return settings
             }
-            event.data["auth_methods_added"] = .array(addedMethods.map { .string($0.description) })
-            event.data["auth_methods_removed"] = .array(removedMethods.map { .string($0.description) })
-            // Login method changed (seed 002): the scopes of this environment whose session signed in
-            // with a removed method end; the other environment, other Projects, sessions that used a
-            // method still offered, and the global session stay. A method only added takes nobody's
-            // way in away, so nothing is revoked for it.
-            var ending: [RuntimeScopeSelector] = []
-            if !removedMethods.isEmpty {
-                for scope in try tx.activeRuntimeScopes(projectID: project.id, environment: environment) {
-                    let session = try tx.identitySession(id: scope.sessionID)
-                    if session.map({ Self.signedIn($0, withAnyOf: removedMethods) }) ?? true { ending.append(.scope(id: scope.id)) }
-                }
-            }
-            try MemberLifecycle.invalidate(tx, ending, reason: "login_method_changed", listingIDs: false, event)
             return settings
         }
     }
 
-    /// Whether a session's sign-in (RFC 8176 `amr`) used one of `methods`: `pwd` is password; any
-    /// other sign-in is an upstream provider's, and as the session does not name which, removing
-    /// any provider counts for it.
-    static func signedIn(_ session: IdentitySession, withAnyOf methods: [AuthMethod]) -> Bool {
-        if session.amr.contains("pwd") { return methods.contains(.password) }
-        return methods.contains { if case .provider = $0 { true } else { false } }
+    /// Checks a new list of an environment's sign-in methods inside the write: each `provider:{id}`
+    /// names a live provider of this Project environment, and the auth-method guard (seed 003) lets
+    /// nobody be stranded. Shape checks (not empty, no repeats) come before the write.
+    static func checkLoginMethods(_ tx: any IdentityReader, project: Project, environment: Environment, _ methods: [AuthMethod]) throws {
+        for case .provider(let id) in methods {
+            guard let provider = try tx.upstreamProvider(id: id), provider.deletedAt == nil, provider.projectID == project.id,
+                provider.environment == environment
+            else { throw DomainError.invalid(field: "auth_methods", reason: "provider:\(id) is not a provider of \(environment.rawValue)") }
+        }
+        try AuthMethodGuard.check(tx, project: project, environment: environment, newMethods: methods)
+    }
+
+    /// The "login method or provider setting changed" trigger (seed 002) for a change of sign-in
+    /// methods already saved in `settings`, whichever console route made it: the runtime scopes of
+    /// this environment whose identity session signed in with a removed method (its recorded
+    /// `signInMethod`, the exact provider) end; the other environment, other Projects, sessions
+    /// that used a method still offered, and the global sessions stay. A method only added takes
+    /// nobody's way in away, so nothing is revoked for it. Writes `event` once, with the methods
+    /// added and removed and what ended, then one `runtime_scope.revoked` per scope.
+    @discardableResult
+    static func endRemovedSignIns(_ tx: any IdentityWriter, _ settings: EnvironmentSettings, previous: [AuthMethod], reason: String,
+                                  _ event: DomainEvent) throws -> [RuntimeScope] {
+        let removed = previous.filter { !settings.authMethods.contains($0) }
+        let added = settings.authMethods.filter { !previous.contains($0) }
+        var event = event
+        event.data["auth_methods"] = .array(settings.authMethods.map { .string($0.description) })
+        event.data["login_methods_changed"] = .bool(true)
+        event.data["auth_methods_added"] = .array(added.map { .string($0.description) })
+        event.data["auth_methods_removed"] = .array(removed.map { .string($0.description) })
+        let ending = removed.map { RuntimeScopeSelector.signInMethod(projectID: settings.projectID, environment: settings.environment, method: $0) }
+        return try MemberLifecycle.invalidate(tx, ending, reason: reason, listingIDs: false, event)
     }
 
     private static func checkLifetime(_ value: Int, _ field: String, _ range: ClosedRange<Int>) throws(DomainError) {

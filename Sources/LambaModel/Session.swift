@@ -17,6 +17,8 @@ public struct IdentitySession: Sendable, Codable, Hashable {
     public var revokeReason: String?
     /// How the user signed in (`password` or `provider:{id}`), so that a change of that method
     /// reaches exactly the sessions it established (seed 002, "login method or provider setting changed").
+    /// Every sign-in records it (migration 21 gave earlier sessions `password`, then the only method);
+    /// a session without one is ended by no login method change.
     public var signInMethod: AuthMethod?
 
     public func isActive(at now: Date, posture: SecurityPosture) -> Bool {

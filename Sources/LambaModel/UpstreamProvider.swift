@@ -268,34 +268,43 @@ public struct UpstreamProviderAdministration: Sendable {
             if trustChanged { provider.trustChangedAt = now }
             let methods = try tx.environmentSettings(projectID: project.id, environment: environment)?.authMethods ?? []
             var enabled = methods.contains(provider.method)
+            var disabledHere = false
             if let wanted = settings.enabled, wanted != enabled {
-                try Self.setEnabled(tx, caller, project: project, provider: provider, enabled: wanted)
+                // Disabling is the login-method change of `ProjectAdministration.updateEnvironment`,
+                // with its guard, its one event and its revocations.
+                try Self.setEnabled(tx, caller, project: project, provider: provider, enabled: wanted, reason: "provider_disabled")
                 enabled = wanted
+                disabledHere = !wanted
             }
             try tx.update(provider)
             var data = Self.eventData(provider, enabled: enabled)
             data["trust_changed"] = .bool(trustChanged)
             data["secret_changed"] = .bool(sealed != nil)
-            try tx.append(DomainEvent(type: .providerUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
-                                      environment: environment, data: data))
-            if trustChanged || settings.enabled == false {
-                try MemberLifecycle.revokeScopes(tx, .signInMethod(projectID: project.id, environment: environment, method: provider.method),
-                                                 reason: trustChanged ? "provider_changed" : "provider_disabled", actor: caller.actor,
-                                                 workspaceID: caller.workspaceID, projectID: project.id)
+            let event = DomainEvent(type: .providerUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+                                    environment: environment, data: data)
+            // A re-pointed provider no longer stands for the sessions it established: this event is
+            // the trigger. When this change also disabled it, those scopes have ended already.
+            if trustChanged, !disabledHere {
+                try MemberLifecycle.invalidate(tx, .signInMethod(projectID: project.id, environment: environment, method: provider.method),
+                                               reason: "provider_changed", listingIDs: false, event)
+            } else {
+                try tx.append(event)
             }
             return Configured(provider: provider, enabled: enabled)
         }
     }
 
-    /// Deletes a provider: it leaves the sign-in methods (guarded), its links go, and the scopes its
-    /// sessions opened in this environment end.
+    /// Deletes a provider: it leaves the sign-in methods (guarded; the scopes its sessions opened in
+    /// this environment end there, as for any removed method), and its links go. A provider that is
+    /// not enabled has no live scopes left: disabling ended them, and a session through a withdrawn
+    /// provider must sign in again before it enters (`AuthorizationEndpoint`).
     public func deleteProvider(_ caller: ConsoleCaller, projectID: String, environment: Environment, providerID: String) async throws {
         try caller.require(.projectManage, inProject: projectID)
         try await store.write { tx in
             let project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
             var provider = try Self.owned(tx, caller, projectID, environment, providerID)
             if try tx.environmentSettings(projectID: project.id, environment: environment)?.authMethods.contains(provider.method) == true {
-                try Self.setEnabled(tx, caller, project: project, provider: provider, enabled: false)
+                try Self.setEnabled(tx, caller, project: project, provider: provider, enabled: false, reason: "provider_deleted")
             }
             let unlinked = try tx.deleteLinkedIdentities(providerID: provider.id)
             let now = Date()
@@ -307,18 +316,20 @@ public struct UpstreamProviderAdministration: Sendable {
                                       environment: environment, data: [
                 "provider_id": .string(provider.id), "unlinked_accounts": .integer(Int64(unlinked.count)),
             ]))
-            try MemberLifecycle.revokeScopes(tx, .signInMethod(projectID: project.id, environment: environment, method: provider.method),
-                                             reason: "provider_deleted", actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id)
         }
     }
 
-    /// Adds or removes `provider:{id}` in the environment's sign-in methods; removal goes through
-    /// the auth-method guard (seed 003).
-    static func setEnabled(_ tx: any IdentityWriter, _ caller: ConsoleCaller, project: Project, provider: UpstreamProvider, enabled: Bool) throws {
+    /// Adds or removes `provider:{id}` in the environment's sign-in methods, with the trigger of
+    /// `ProjectAdministration.updateEnvironment` (`endRemovedSignIns`): removal is guarded (seed
+    /// 003) and ends the environment's scopes signed in through the provider, with one
+    /// `environment.updated` event that names the provider and says why (`reason`).
+    static func setEnabled(_ tx: any IdentityWriter, _ caller: ConsoleCaller, project: Project, provider: UpstreamProvider, enabled: Bool,
+                           reason: String = "login_method_changed") throws {
         guard var settings = try tx.environmentSettings(projectID: project.id, environment: provider.environment) else {
             throw DomainError.notFound("environment \(provider.environment.rawValue)")
         }
-        var methods = settings.authMethods.filter { $0 != provider.method }
+        let previous = settings.authMethods
+        var methods = previous.filter { $0 != provider.method }
         if enabled {
             methods.append(provider.method)
         } else {
@@ -329,11 +340,9 @@ public struct UpstreamProviderAdministration: Sendable {
         }
         settings.authMethods = methods
         try tx.save(settings)
-        try tx.append(DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
-                                  environment: provider.environment, data: [
-            "auth_methods": .array(methods.map { .string($0.description) }), "login_methods_changed": .bool(true),
-            "provider_id": .string(provider.id),
-        ]))
+        try ProjectAdministration.endRemovedSignIns(tx, settings, previous: previous, reason: reason, DomainEvent(
+            type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+            environment: provider.environment, data: ["provider_id": .string(provider.id)]))
     }
 
     static func owned(_ tx: any IdentityReader, _ caller: ConsoleCaller, _ projectID: String, _ environment: Environment,

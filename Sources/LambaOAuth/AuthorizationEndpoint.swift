@@ -310,8 +310,10 @@ struct SessionState: Sendable {
     /// A session signed in with a password does not count in an environment where password sign-in
     /// is off (seed 002, "login method changed"): otherwise re-entry would mint a new runtime scope
     /// from it right after the change revoked the old ones. The user signs in again another way.
+    /// The recorded `signInMethod` decides, not `amr`: a provider's session carries the upstream's
+    /// `amr`, which is `pwd` when the user typed a password there.
     static func signedInWithAllowedMethod(_ session: IdentitySession, _ context: ProviderContext) -> Bool {
-        !session.amr.contains("pwd") || context.settings.authMethods.contains(.password)
+        session.signInMethod != .password || context.settings.authMethods.contains(.password)
     }
 }
 

@@ -76,6 +76,7 @@ public enum Migrations {
         OAuthSchema.migration,
         WebhookSchema.migration,
         ProviderSchema.migration,
+        ProviderSchema.signInMethodOfEarlierSessions,
     ]
 }
 

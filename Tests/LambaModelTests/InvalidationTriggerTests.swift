@@ -243,44 +243,50 @@ struct InvalidationTriggerTests {
         }
     }
 
-    @Test("trigger: login method changed ends the selected environment's scopes signed in with the removed method, and only those",
+    @Test("trigger: login method changed ends the selected environment's scopes signed in with the removed provider, and only those",
           arguments: Backend.underTest)
     func trigger_loginMethodChanged(backend: Backend) async throws {
         try await World.with(backend) { world in
             let s = try await Stage.make(world)
+            let corp = try await world.upstreamProvider(s.portal, .sandbox, name: "Corp", enabled: false)
+            let partner = try await world.upstreamProvider(s.portal, .sandbox, name: "Partner")
             // A method enabled takes nobody's way in away: the event is written, nothing is revoked.
             var mark = try await world.lastSequence()
             var enable = ProjectAdministration.EnvironmentChanges()
-            enable.authMethods = [.password, .provider("corp")]
+            enable.authMethods = [.password, partner.method, corp.method]
             _ = try await world.projects.updateEnvironment(world.owner, projectID: s.portal.id, environment: .sandbox, enable)
             try await world.expectActive(s.allScopes)
             var events = try await world.events(after: mark)
             #expect(events.map(\.type) == ["environment.updated"])
             var data = try events[0].object()
             try world.expectTrigger(events[0], project: s.portal.id, environment: "sandbox")
-            #expect(data["auth_methods_added"] == ["provider:corp"] && data["auth_methods_removed"] == [])
+            #expect(data["auth_methods_added"] == .array([.string(corp.method.description)]) && data["auth_methods_removed"] == [])
             #expect(data["runtime_scopes_revoked"] == .integer(0) && data["login_methods_changed"] == .bool(true))
 
-            // Bo signs in to portal sandbox through the upstream provider on a second browser.
-            let boFederated = try await world.session(userID: s.bo.id, amr: ["fed"])
+            // Bo signs in through Corp on a second browser (the upstream's amr says pwd: he typed a password
+            // there; the recorded sign-in method decides), Ana through Partner on a tablet.
+            try await world.link(s.bo, corp, subject: "bo-at-corp")
+            let boFederated = try await world.session(userID: s.bo.id, method: corp.method, amr: ["pwd"])
             let boFederatedPortal = try await world.enter(boFederated, s.portal.id, .sandbox)
             let boFederatedProduction = try await world.enter(boFederated, s.portal.id, .production)
+            let anaTablet = try await world.session(userID: s.ana.id, method: partner.method, amr: [])
+            let anaPartnerPortal = try await world.enter(anaTablet, s.portal.id, .sandbox)
 
-            // The provider is disabled again in sandbox: only sandbox scopes of provider sign-ins end.
+            // Corp is disabled again in sandbox: only the sandbox scopes of Corp sign-ins end; Partner's and password's stay.
             mark = try await world.lastSequence()
             var disable = ProjectAdministration.EnvironmentChanges()
-            disable.authMethods = [.password]
+            disable.authMethods = [.password, partner.method]
             _ = try await world.projects.updateEnvironment(world.owner, projectID: s.portal.id, environment: .sandbox, disable)
 
             try await world.expectRevoked([boFederatedPortal], reason: "login_method_changed")
-            try await world.expectActive(s.allScopes + [boFederatedProduction])
-            try await world.expectSessionsActive(s.allSessions + [boFederated])
+            try await world.expectActive(s.allScopes + [boFederatedProduction, anaPartnerPortal])
+            try await world.expectSessionsActive(s.allSessions + [boFederated, anaTablet])
             events = try await world.events(after: mark)
             #expect(events.map(\.type) == ["environment.updated", "runtime_scope.revoked"])
             try world.expectTrigger(events[0], project: s.portal.id, environment: "sandbox")
             data = try events[0].object()
-            #expect(data["auth_methods_removed"] == ["provider:corp"] && data["auth_methods_added"] == [])
-            #expect(data["auth_methods"] == ["password"])
+            #expect(data["auth_methods_removed"] == .array([.string(corp.method.description)]) && data["auth_methods_added"] == [])
+            #expect(data["auth_methods"] == .array([.string("password"), .string(partner.method.description)]))
             #expect(data["runtime_scopes_revoked"] == .integer(1) && data["sessions_revoked"] == .integer(0))
             #expect(data["reason"] == "login_method_changed")
             try world.expectScopeEvents(Array(events.dropFirst()), for: [boFederatedPortal], reason: "login_method_changed")
@@ -288,13 +294,112 @@ struct InvalidationTriggerTests {
             // A change that keeps the methods is no login method change: nothing is revoked.
             mark = try await world.lastSequence()
             var lifetimes = ProjectAdministration.EnvironmentChanges()
-            lifetimes.authMethods = [.password]
+            lifetimes.authMethods = [.password, partner.method]
             lifetimes.accessTokenLifetimeSeconds = 600
             _ = try await world.projects.updateEnvironment(world.owner, projectID: s.portal.id, environment: .sandbox, lifetimes)
-            try await world.expectActive(s.allScopes)
+            try await world.expectActive(s.allScopes + [anaPartnerPortal])
             events = try await world.events(after: mark)
             #expect(events.map(\.type) == ["environment.updated"])
             #expect(try events[0].object()["login_methods_changed"] == .bool(false))
+        }
+    }
+
+    @Test("trigger: login method changed — password removed ends the password sign-ins of that environment; provider sign-ins and the other environment stay",
+          arguments: Backend.underTest)
+    func trigger_loginMethodChanged_passwordRemoved(backend: Backend) async throws {
+        try await World.with(backend) { world in
+            let s = try await Stage.make(world)
+            // Both members linked Corp, so they keep a way in without password: the guard lets the change through.
+            let corp = try await world.upstreamProvider(s.portal, .sandbox, name: "Corp")
+            try await world.link(s.ana, corp, subject: "ana-at-corp")
+            try await world.link(s.bo, corp, subject: "bo-at-corp")
+            // Ana also signed in through Corp on a tablet, in both environments of portal.
+            let anaTablet = try await world.session(userID: s.ana.id, method: corp.method, amr: ["pwd"])
+            let anaCorpSandbox = try await world.enter(anaTablet, s.portal.id, .sandbox)
+            let anaCorpProduction = try await world.enter(anaTablet, s.portal.id, .production)
+            let mark = try await world.lastSequence()
+
+            var corpOnly = ProjectAdministration.EnvironmentChanges()
+            corpOnly.authMethods = [corp.method]
+            let settings = try await world.projects.updateEnvironment(world.owner, projectID: s.portal.id, environment: .sandbox, corpOnly)
+            #expect(settings.authMethods == [corp.method])
+
+            let ended = [s.anaPortalSandbox, s.anaPhonePortalSandbox, s.boPortalSandbox]
+            try await world.expectRevoked(ended, reason: "login_method_changed")
+            try await world.expectActive([s.anaPortalProduction, s.anaGameSandbox, s.boGameSandbox, anaCorpSandbox, anaCorpProduction])
+            try await world.expectSessionsActive(s.allSessions + [anaTablet])
+            #expect(try await world.decide(anaCorpSandbox).allowed)
+            #expect(try await world.decide(s.anaPortalProduction).allowed, "production still offers password")
+
+            let events = try await world.events(after: mark)
+            #expect(events.map(\.type) == ["environment.updated"] + Array(repeating: "runtime_scope.revoked", count: 3))
+            let trigger = try #require(events.first)
+            try world.expectTrigger(trigger, project: s.portal.id, environment: "sandbox")
+            let data = try trigger.object()
+            #expect(data["auth_methods_removed"] == ["password"] && data["auth_methods_added"] == [])
+            #expect(data["auth_methods"] == .array([.string(corp.method.description)]))
+            #expect(data["runtime_scopes_revoked"] == .integer(3) && data["sessions_revoked"] == .integer(0))
+            #expect(data["reason"] == "login_method_changed" && data["login_methods_changed"] == .bool(true))
+            try world.expectScopeEvents(Array(events.dropFirst()), for: ended, reason: "login_method_changed")
+        }
+    }
+
+    @Test("trigger: disabling a provider through the environment or through its administration ends the same scopes, with one trigger event each",
+          arguments: Backend.underTest)
+    func trigger_providerDisabled_samePathEitherWay(backend: Backend) async throws {
+        try await World.with(backend) { world in
+            let s = try await Stage.make(world)
+            let corp = try await world.upstreamProvider(s.portal, .sandbox, name: "Corp")
+            let partner = try await world.upstreamProvider(s.portal, .sandbox, name: "Partner")
+            let administration = try world.providerAdministration()
+            func signInThroughCorp() async throws -> (IdentitySession, sandbox: RuntimeScope, production: RuntimeScope) {
+                let session = try await world.session(userID: s.bo.id, method: corp.method, amr: [])
+                return (session, try await world.enter(session, s.portal.id, .sandbox), try await world.enter(session, s.portal.id, .production))
+            }
+            func expectEnded(_ corpScopes: (IdentitySession, sandbox: RuntimeScope, production: RuntimeScope), reason: String,
+                             after mark: Int64, trailing: [String]) async throws {
+                try await world.expectRevoked([corpScopes.sandbox], reason: reason)
+                try await world.expectActive(s.allScopes + [corpScopes.production])
+                try await world.expectSessionsActive(s.allSessions + [corpScopes.0])
+                let events = try await world.events(after: mark)
+                #expect(events.map(\.type) == ["environment.updated", "runtime_scope.revoked"] + trailing)
+                let data = try events[0].object()
+                #expect(data["auth_methods_removed"] == .array([.string(corp.method.description)]))
+                #expect(data["runtime_scopes_revoked"] == .integer(1) && data["reason"] == .string(reason))
+                try world.expectScopeEvents([events[1]], for: [corpScopes.sandbox], reason: reason)
+                #expect(events.dropFirst(2).allSatisfy { (try? $0.object()["runtime_scopes_revoked"]) == nil }, "one trigger event only")
+            }
+            let enableCorp = { () async throws -> Void in
+                var enable = ProjectAdministration.EnvironmentChanges()
+                enable.authMethods = [.password, partner.method, corp.method]
+                _ = try await world.projects.updateEnvironment(world.owner, projectID: s.portal.id, environment: .sandbox, enable)
+            }
+
+            // Through the environment.
+            var corpScopes = try await signInThroughCorp()
+            var mark = try await world.lastSequence()
+            var disable = ProjectAdministration.EnvironmentChanges()
+            disable.authMethods = [.password, partner.method]
+            _ = try await world.projects.updateEnvironment(world.owner, projectID: s.portal.id, environment: .sandbox, disable)
+            try await expectEnded(corpScopes, reason: "login_method_changed", after: mark, trailing: [])
+
+            // Through the provider's administration, disabling and re-pointing it at once: one revocation.
+            try await enableCorp()
+            corpScopes = try await signInThroughCorp()
+            mark = try await world.lastSequence()
+            var off = UpstreamProviderAdministration.Settings()
+            off.enabled = false
+            off.clientID = "another-client"
+            _ = try await administration.updateProvider(world.owner, projectID: s.portal.id, environment: .sandbox, providerID: corp.id, off,
+                                                        checkIssuer: World.noNetwork)
+            try await expectEnded(corpScopes, reason: "provider_disabled", after: mark, trailing: ["provider.updated"])
+
+            // Deleting it while enabled.
+            try await enableCorp()
+            corpScopes = try await signInThroughCorp()
+            mark = try await world.lastSequence()
+            try await administration.deleteProvider(world.owner, projectID: s.portal.id, environment: .sandbox, providerID: corp.id)
+            try await expectEnded(corpScopes, reason: "provider_deleted", after: mark, trailing: ["provider.deleted"])
         }
     }
 
@@ -303,17 +408,17 @@ struct InvalidationTriggerTests {
     func trigger_loginMethodChanged_passwordDisabledRefused(backend: Backend) async throws {
         try await World.with(backend) { world in
             let s = try await Stage.make(world)
+            let corp = try await world.upstreamProvider(s.portal, .sandbox, name: "Corp")
             let mark = try await world.lastSequence()
             var disable = ProjectAdministration.EnvironmentChanges()
-            disable.authMethods = [.provider("corp")]
-            await expectDomainError(.refused("2 active project members of sandbox would have no way to sign in (they use: password); "
-                                                + "keep one of these methods, or have them add another sign-in method first")) {
+            disable.authMethods = [corp.method]
+            await expectDomainError(.refused(World.strandedMessage(2, "sandbox", "password"))) {
                 _ = try await world.projects.updateEnvironment(world.owner, projectID: s.portal.id, environment: .sandbox, disable)
             }
             try await world.expectActive(s.allScopes)
             #expect(try await world.events(after: mark).isEmpty)
             let settings = try await world.identity.read { tx in try tx.environmentSettings(projectID: s.portal.id, environment: .sandbox) }
-            #expect(settings?.authMethods == [.password])
+            #expect(settings?.authMethods == [.password, corp.method])
         }
     }
 
@@ -380,10 +485,11 @@ struct InvalidationTriggerTests {
             let (_, token) = try await world.members.inviteTeamMember(world.owner, email: dev.email, workspaceRole: .developer,
                                                                       projectConsoleRoles: [portal.id: .admin])
             _ = try await world.members.acceptInvite(token: token, userID: dev.id)
+            let corp = try await world.upstreamProvider(portal, .sandbox, name: "Corp", enabled: false)
             var disable = ProjectAdministration.EnvironmentChanges()
-            disable.authMethods = [.provider("corp")]
+            disable.authMethods = [corp.method]
             let settings = try await world.projects.updateEnvironment(world.owner, projectID: portal.id, environment: .sandbox, disable)
-            #expect(settings.authMethods == [.provider("corp")])
+            #expect(settings.authMethods == [corp.method])
         }
     }
 
@@ -401,16 +507,18 @@ struct InvalidationTriggerTests {
                 user.status = .deactivated
                 try tx.update(user)
             }
+            let corp = try await world.upstreamProvider(portal, .sandbox, name: "Corp", enabled: false)
             var disable = ProjectAdministration.EnvironmentChanges()
-            disable.authMethods = [.provider("corp")]
+            disable.authMethods = [corp.method]
             _ = try await world.projects.updateEnvironment(world.owner, projectID: portal.id, environment: .sandbox, disable)
 
             // One active runtime member with only a password now blocks the same change in production.
             let active = try await world.user("active@example.com", password: "active password")
             _ = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: active.email, roles: nil)
+            let corpProduction = try await world.upstreamProvider(portal, .production, name: "Corp", enabled: false)
+            disable.authMethods = [corpProduction.method]
             let mark = try await world.lastSequence()
-            await expectDomainError(.refused("1 active project members of production would have no way to sign in (they use: password); "
-                                                + "keep one of these methods, or have them add another sign-in method first")) {
+            await expectDomainError(.refused(World.strandedMessage(1, "production", "password"))) {
                 _ = try await world.projects.updateEnvironment(world.owner, projectID: portal.id, environment: .production, disable)
             }
             #expect(try await world.events(after: mark).isEmpty)
@@ -426,17 +534,15 @@ struct InvalidationTriggerTests {
             let portal = try await world.project("portal")
             let pat = try await world.user("pat@example.com", password: "pat password 1")
             _ = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: pat.email, roles: nil)
-            var both = ProjectAdministration.EnvironmentChanges()
-            both.authMethods = [.password, .provider("corp")]
-            _ = try await world.projects.updateEnvironment(world.owner, projectID: portal.id, environment: .production, both)
-            _ = try await world.projects.updateEnvironment(world.owner, projectID: portal.id, environment: .sandbox, both)
+            // Each environment has its own Corp provider, enabled beside password.
+            let corpProduction = try await world.upstreamProvider(portal, .production, name: "Corp")
+            let corp = try await world.upstreamProvider(portal, .sandbox, name: "Corp")
 
             // Production still offers password, yet sandbox without it would strand Pat in sandbox.
             var providerOnly = ProjectAdministration.EnvironmentChanges()
-            providerOnly.authMethods = [.provider("corp")]
+            providerOnly.authMethods = [corp.method]
             let mark = try await world.lastSequence()
-            await expectDomainError({ $0 == .refused("1 active project members of sandbox would have no way to sign in (they use: password); "
-                                                         + "keep one of these methods, or have them add another sign-in method first") }) {
+            await expectDomainError({ $0 == .refused(World.strandedMessage(1, "sandbox", "password")) }) {
                 _ = try await world.projects.updateEnvironment(world.owner, projectID: portal.id, environment: .sandbox, providerOnly)
             }
             #expect(try await world.events(after: mark).isEmpty)
@@ -448,7 +554,7 @@ struct InvalidationTriggerTests {
                 (try tx.environmentSettings(projectID: portal.id, environment: .sandbox), try tx.environmentSettings(projectID: portal.id, environment: .production))
             }
             #expect(sandbox?.authMethods == [.password])
-            #expect(production?.authMethods == [.password, .provider("corp")], "the other environment is untouched")
+            #expect(production?.authMethods == [.password, corpProduction.method], "the other environment is untouched")
         }
     }
 }
@@ -456,17 +562,53 @@ struct InvalidationTriggerTests {
 // MARK: - Helpers
 
 extension World {
-    /// A global identity session as sign-in makes it (`amr` says how the user signed in).
-    func session(userID: String, amr: [String] = ["pwd"]) async throws -> IdentitySession {
+    /// A global identity session as sign-in makes it: `method` is the recorded sign-in method that
+    /// login-method triggers go by; `amr` is only what the token claims say (for a provider, the upstream's).
+    func session(userID: String, method: AuthMethod = .password, amr: [String] = ["pwd"]) async throws -> IdentitySession {
         let workspaceID = owner.workspaceID
         return try await identity.write { tx in
             let now = Date()
             let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: workspaceID, userID: userID,
                                           tokenHash: OpaqueSecret.generate().hash, authTime: now, amr: amr, createdAt: now,
-                                          expiresAt: now.addingTimeInterval(3600), revokedAt: nil, revokeReason: nil)
+                                          expiresAt: now.addingTimeInterval(3600), revokedAt: nil, revokeReason: nil, signInMethod: method)
             try tx.insert(session)
             return session
         }
+    }
+
+    static let noNetwork: UpstreamProviderAdministration.IssuerCheck = { _, _ in }
+
+    func providerAdministration() throws -> UpstreamProviderAdministration {
+        UpstreamProviderAdministration(store: identity, masterKey: try MasterKey(bytes: Array(repeating: 7, count: 32)))
+    }
+
+    /// A social provider of a Project environment, created through its administration (creation
+    /// proves the issuer through the check it is given; here none, so no network). Enabled, it joins
+    /// the environment's sign-in methods.
+    func upstreamProvider(_ project: Project, _ environment: LambaModel.Environment, name: String, enabled: Bool = true) async throws -> UpstreamProvider {
+        var settings = UpstreamProviderAdministration.Settings()
+        settings.name = name
+        settings.issuer = "https://\(name.lowercased()).example.com"
+        settings.clientID = "lamba"
+        settings.clientSecret = "upstream secret value"
+        settings.enabled = enabled
+        return try await providerAdministration().createProvider(owner, projectID: project.id, environment: environment, settings,
+                                                                 checkIssuer: Self.noNetwork).provider
+    }
+
+    /// A `linked_identities` row for the user at the provider: a sign-in path the auth-method guard
+    /// counts. Written directly: `AccountLinking.link` would also fire the "provider linked" trigger
+    /// and end the user's other sessions (proven in SocialProviderRuleTests), which these tests keep.
+    func link(_ user: LambaUser, _ provider: UpstreamProvider, subject: String) async throws {
+        let identity = LinkedIdentity(userID: user.id, workspaceID: provider.workspaceID, projectID: provider.projectID,
+                                      environment: provider.environment, providerID: provider.id, subject: subject, email: user.email)
+        try await self.identity.write { tx in try tx.insert(identity) }
+    }
+
+    /// The auth-method guard's refusal.
+    static func strandedMessage(_ count: Int, _ environment: String, _ methods: String) -> String {
+        "\(count) active project members of \(environment) would have no way to sign in (they use: \(methods)); "
+            + "keep one of these methods, or have them add another sign-in method first (a password, or a provider linked at /me/providers)"
     }
 
     /// Entering a Project environment under a session: a new runtime scope.

@@ -214,6 +214,7 @@ struct SocialProviderRuleTests {
             let events = try await world.events(after: mark)
             #expect(events.map(\.type) == ["provider.updated", "runtime_scope.revoked"])
             let updatedEvent = try #require(events.first)
+            #expect(try updatedEvent.object()["reason"] == "provider_changed" && updatedEvent.object()["runtime_scopes_revoked"] == .integer(1))
             #expect(updatedEvent.actor == world.owner.actor && updatedEvent.workspaceID == world.owner.workspaceID
                         && updatedEvent.projectID == portal.id && updatedEvent.environment == "sandbox")
             let revoked = try #require(events.last)
@@ -249,8 +250,13 @@ struct SocialProviderRuleTests {
             try await Self.administration(world).deleteProvider(world.owner, projectID: portal.id, environment: .sandbox, providerID: upstream.id)
             #expect(try await Self.isActive(world, scope) == false)
             #expect(try await world.identity.read { tx in try tx.linkedIdentities(userID: user.id) }.isEmpty)
-            let types = try await world.events(after: mark).map(\.type)
-            #expect(types == ["environment.updated", "provider.deleted", "runtime_scope.revoked"])
+            // One trigger event (the sign-in methods lose the provider) with what ended, its scope's event, then the deletion.
+            let events = try await world.events(after: mark)
+            #expect(events.map(\.type) == ["environment.updated", "runtime_scope.revoked", "provider.deleted"])
+            let trigger = try events[0].object()
+            #expect(trigger["reason"] == "provider_deleted" && trigger["runtime_scopes_revoked"] == .integer(1))
+            #expect(trigger["auth_methods_removed"] == .array([.string(upstream.method.description)]) && trigger["provider_id"] == .string(upstream.id))
+            #expect(events[1].data.contains(scope.id) && events[1].data.contains("\"reason\":\"provider_deleted\""))
             let settings = try await world.projects.environment(world.owner, projectID: portal.id, environment: .sandbox)
             #expect(settings.authMethods == [.password])
             // Another Workspace's key cannot see it, and it is gone for its own.

@@ -101,18 +101,18 @@ struct InvalidationTriggerTokenTests {
         try await t.f.expectRefresh(dead: [], alive: [t.miaBeta])
     }
 
-    @Test("trigger: login method changed — disabling a provider in alpha sandbox ends its provider sign-ins there; password tokens and production live")
+    @Test("trigger: login method changed — disabling a provider in alpha sandbox ends its sign-ins there; removing password ends password sign-ins only")
     func test_trigger_loginMethodChanged_tokens() async throws {
         let t = try await Tokens.make()
         defer { Task { await t.f.close() } }
         let projects = ProjectAdministration(store: t.f.oauth.identity)
-        var enable = ProjectAdministration.EnvironmentChanges()
-        enable.authMethods = [.password, .provider("corp")]
-        _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .sandbox, enable)
-        _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .production, enable)
+        // Corp in each alpha environment, enabled beside password.
+        let corp = try await t.f.upstreamProvider(.sandbox)
+        let corpProduction = try await t.f.upstreamProvider(.production)
         try await t.f.expectAlive(t.all)
-        // Olaf signed in through the upstream provider (amr without pwd) in both environments.
-        let federated = try await t.f.federatedSession(userID: t.other.id)
+        // Olaf signed in through alpha sandbox's Corp (its amr says pwd: he typed a password upstream), then used
+        // that session in both environments.
+        let federated = try await t.f.federatedSession(userID: t.other.id, method: corp.method)
         let olafFedSandbox = try await t.f.issue("alpha", "sandbox", t.f.confidential, t.f.confidentialSecret, session: federated)
         let olafFedProduction = try await t.f.issue("alpha", "production", t.f.productionClient, t.f.productionSecret, session: federated)
 
@@ -122,14 +122,28 @@ struct InvalidationTriggerTokenTests {
         try await t.f.expectDead([olafFedSandbox])
         try await t.f.expectAlive(t.all + [olafFedProduction])
 
-        // Disabling password while Mia and Olaf rely on it is refused and ends nothing.
+        // Disabling password in production while Mia and Olaf rely on it is refused and ends nothing.
         var passwordOff = ProjectAdministration.EnvironmentChanges()
-        passwordOff.authMethods = [.provider("corp")]
-        await #expect(throws: DomainError.self) {
+        passwordOff.authMethods = [corpProduction.method]
+        await #expect(throws: DomainError.refused(
+            "2 active project members of production would have no way to sign in (they use: password); keep one of these methods, "
+                + "or have them add another sign-in method first (a password, or a provider linked at /me/providers)")) {
             _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .production, passwordOff)
         }
         try await t.f.expectAlive(t.all + [olafFedProduction])
-        try await t.f.expectRefresh(dead: [olafFedSandbox], alive: t.all + [olafFedProduction])
+
+        // Once both linked production's Corp, it goes through: Mia's password tokens in production die; Olaf's
+        // provider session there, and everything in sandbox and beta, live.
+        for (user, subject) in [(t.f.member, "mia"), (t.other, "olaf")] {
+            try await t.f.oauth.identity.write { tx in
+                try tx.insert(LinkedIdentity(userID: user.id, workspaceID: corpProduction.workspaceID, projectID: corpProduction.projectID,
+                                             environment: .production, providerID: corpProduction.id, subject: subject, email: user.email))
+            }
+        }
+        _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .production, passwordOff)
+        try await t.f.expectDead([olafFedSandbox, t.miaProduction])
+        try await t.f.expectAlive([t.miaAlpha, t.miaBeta, t.olafAlpha, olafFedProduction])
+        try await t.f.expectRefresh(dead: [olafFedSandbox, t.miaProduction], alive: [t.miaAlpha, t.miaBeta, t.olafAlpha, olafFedProduction])
     }
 
     @Test("trigger: Project scope revoked — tokens of that scope die for every client; the session re-enters only explicitly")
@@ -163,8 +177,9 @@ struct InvalidationTriggerTokenTests {
         try await lifecycle.removeProjectMember(f.caller, projectID: f.beta.id,
                                                 memberID: try #require(try await f.oauth.identity.read { tx in
                                                     try tx.projectMember(projectID: f.beta.id, userID: f.member.id)?.id }))
+        let corp = try await f.upstreamProvider(.sandbox, projectID: f.beta.id)
         var providerOnly = ProjectAdministration.EnvironmentChanges()
-        providerOnly.authMethods = [.provider("corp")]
+        providerOnly.authMethods = [corp.method]
         _ = try await projects.updateEnvironment(f.caller, projectID: f.beta.id, environment: .sandbox, providerOnly)
         // Mia signed in with her password at alpha; the same cookie at beta sandbox counts as no session.
         let alpha = try await f.context()
@@ -208,17 +223,32 @@ extension Fixture {
         return Issued(context: ctx, client: client, secret: secret, session: cookie, access: access, refresh: refresh, sid: sid)
     }
 
-    /// A global session signed in through an upstream provider (no `pwd` in amr); returns its cookie.
-    func federatedSession(userID: String) async throws -> String {
+    /// A global session signed in through an upstream provider (`method`); returns its cookie. Its
+    /// `amr` is the upstream's, here `pwd`: what the user did there says nothing about how they
+    /// signed in here, the recorded sign-in method does.
+    func federatedSession(userID: String, method: AuthMethod) async throws -> String {
         let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
         let workspaceID = caller.workspaceID
         try await oauth.identity.write { tx in
             let now = Date()
             try tx.insert(IdentitySession(id: EntityID.generate(.identitySession), workspaceID: workspaceID, userID: userID, tokenHash: secret.hash,
-                                          authTime: now, amr: ["fed"], createdAt: now, expiresAt: now.addingTimeInterval(3600), revokedAt: nil,
-                                          revokeReason: nil))
+                                          authTime: now, amr: ["pwd"], createdAt: now, expiresAt: now.addingTimeInterval(3600), revokedAt: nil,
+                                          revokeReason: nil, signInMethod: method))
         }
         return secret.value
+    }
+
+    /// A social provider "Corp" of a Project environment (alpha unless told), enabled, created through
+    /// its administration without a network check of its issuer.
+    func upstreamProvider(_ environment: LambaModel.Environment, projectID: String? = nil) async throws -> UpstreamProvider {
+        var settings = UpstreamProviderAdministration.Settings()
+        settings.name = "Corp"
+        settings.issuer = "https://corp.example.com"
+        settings.clientID = "lamba"
+        settings.clientSecret = "upstream secret value"
+        let administration = UpstreamProviderAdministration(store: oauth.identity, masterKey: try MasterKey(bytes: Array(repeating: 7, count: 32)))
+        return try await administration.createProvider(caller, projectID: projectID ?? alpha.id, environment: environment, settings,
+                                                       checkIssuer: { _, _ in }).provider
     }
 
     func introspect(_ issued: Issued, _ token: String) async throws -> JSONObject {

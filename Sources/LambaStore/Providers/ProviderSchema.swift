@@ -60,4 +60,10 @@ enum ProviderSchema {
         ALTER TABLE identity_sessions ADD COLUMN sign_in_method TEXT;
         CREATE INDEX identity_sessions_sign_in_method ON identity_sessions (sign_in_method);
         """)
+
+    /// Sessions started before version 20 recorded no sign-in method; password was the only one
+    /// then. Recorded, a later removal of password sign-in reaches them as it reaches newer ones.
+    static let signInMethodOfEarlierSessions = Migration(version: 21, name: "sign-in method of earlier sessions", sql: """
+        UPDATE identity_sessions SET sign_in_method = 'password' WHERE sign_in_method IS NULL;
+        """)
 }
