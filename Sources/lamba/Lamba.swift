@@ -1,13 +1,11 @@
 import ArgumentParser
 
-@main
 struct Lamba: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lamba",
         abstract: "Lamba: a multi-tenant OAuth 2.0 and OpenID Connect server.",
         subcommands: [
             ServeCommand.self,
-            DemoCommand.self,
             MigrateCommand.self,
             DemoCommand.self,
             BootstrapCommand.self,
