@@ -53,6 +53,8 @@ struct ProviderCaches: Sendable {
     let tokenStates: TableCache<String, TokenState>
     /// Access check decisions by token and permission.
     let decisions: TableCache<String, RuntimeAccess.Decision>
+    /// Social providers' discovery metadata and JWK Sets (time-bounded, not tied to tables).
+    let upstreamKeys = UpstreamKeyCache()
 
     /// What a user or client token stands for now.
     enum TokenState: Sendable {

@@ -111,7 +111,7 @@ public struct SocialSignIn: Sendable {
                    proofHash: String? = nil) async throws -> Outcome {
         let metadata: UpstreamMetadata
         do {
-            metadata = try await UpstreamDiscovery.fetch(try http(), issuer: upstream.issuer, environment: context.environment)
+            metadata = try await provider.caches.upstreamKeys.metadata(try http(), upstream, now: provider.now)
         } catch let error as UpstreamError {
             throw OAuthError(.temporarilyUnavailable, "\(upstream.name) cannot be reached right now; try again later", debug: error.description)
         }
@@ -201,11 +201,13 @@ public struct SocialSignIn: Sendable {
                               as: UTF8.self)
         let http = try http()
         do {
-            let metadata = try await UpstreamDiscovery.fetch(http, issuer: upstream.issuer, environment: context.environment)
+            let cache = provider.caches.upstreamKeys
+            let metadata = try await cache.metadata(http, upstream, now: provider.now)
             let idToken = try await UpstreamTokenRequest.exchange(
                 http, metadata, provider: upstream, clientSecret: try upstream.clientSecret(masterKey: provider.configuration.masterKey), code: code,
                 redirectURI: redirectURI(context), codeVerifier: verifier)
-            let jwks = try await UpstreamDiscovery.jwks(http, metadata, environment: context.environment)
+            // A kid the cached set lacks fetches the set again, within the cache's rate limit (OIDC Core §10.1.1).
+            let jwks = try await cache.keys(http, metadata, upstream, kid: UpstreamIDToken.kid(idToken), now: provider.now)
             let claims = try UpstreamIDToken.validate(idToken, jwks: jwks, metadata: metadata, provider: upstream, nonceHash: nonceHash,
                                                       now: Int64(provider.now.timeIntervalSince1970))
             return (upstream, claims)

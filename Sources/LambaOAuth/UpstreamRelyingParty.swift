@@ -10,10 +10,13 @@ public import LambaModel
 public struct UpstreamHTTPResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
+    /// The `Cache-Control` header, which bounds how long discovery and the JWK Set are cached.
+    public var cacheControl: String?
 
-    public init(status: Int, body: [UInt8]) {
+    public init(status: Int, body: [UInt8], cacheControl: String? = nil) {
         self.status = status
         self.body = body
+        self.cacheControl = cacheControl
     }
 }
 
@@ -48,9 +51,15 @@ public enum UpstreamDiscovery {
     /// OIDC Discovery §4.1 (the well-known URL, a trailing slash of the issuer removed) and §4.3
     /// (the document's `issuer` must equal the configured issuer exactly).
     public static func fetch(_ http: any UpstreamHTTPClient, issuer: String, environment: Environment) async throws(UpstreamError) -> UpstreamMetadata {
+        try await fetchCacheable(http, issuer: issuer, environment: environment).value
+    }
+
+    /// `fetch`, with the answer's `Cache-Control`.
+    static func fetchCacheable(_ http: any UpstreamHTTPClient, issuer: String,
+                               environment: Environment) async throws(UpstreamError) -> (value: UpstreamMetadata, cacheControl: String?) {
         var base = issuer
         while base.hasSuffix("/") { base.removeLast() }
-        let document = try await getJSON(http, base + "/.well-known/openid-configuration", environment: environment, what: "discovery document")
+        let (document, cacheControl) = try await getJSON(http, base + "/.well-known/openid-configuration", environment: environment, what: "discovery document")
         guard document["issuer"]?.stringValue == issuer else {
             throw UpstreamError("the discovery document names another issuer than \(issuer)")
         }
@@ -68,11 +77,13 @@ public enum UpstreamDiscovery {
             algorithms = Set(listed.compactMap { $0.stringValue.flatMap(JWSAlgorithm.init(rawValue:)) })
             guard !algorithms.isEmpty else { throw UpstreamError("the provider signs ID tokens with no algorithm Lamba verifies") }
         }
-        return UpstreamMetadata(issuer: issuer, authorizationEndpoint: try endpoint("authorization_endpoint"),
-                                tokenEndpoint: try endpoint("token_endpoint"), jwksURI: try endpoint("jwks_uri"), idTokenAlgorithms: algorithms)
+        let metadata = UpstreamMetadata(issuer: issuer, authorizationEndpoint: try endpoint("authorization_endpoint"),
+                                        tokenEndpoint: try endpoint("token_endpoint"), jwksURI: try endpoint("jwks_uri"), idTokenAlgorithms: algorithms)
+        return (metadata, cacheControl)
     }
 
-    static func getJSON(_ http: any UpstreamHTTPClient, _ url: String, environment: Environment, what: String) async throws(UpstreamError) -> JSONObject {
+    static func getJSON(_ http: any UpstreamHTTPClient, _ url: String, environment: Environment,
+                        what: String) async throws(UpstreamError) -> (document: JSONObject, cacheControl: String?) {
         let response: UpstreamHTTPResponse
         do {
             response = try await http.get(url, environment: environment)
@@ -81,17 +92,18 @@ public enum UpstreamDiscovery {
         }
         guard response.status == 200 else { throw UpstreamError("the provider's \(what) answered HTTP \(response.status)") }
         do {
-            return try JSON.decodeObject(response.body, limits: limits)
+            return (try JSON.decodeObject(response.body, limits: limits), response.cacheControl)
         } catch {
             throw UpstreamError("the provider's \(what) is not a JSON object")
         }
     }
 
     /// The provider's signing keys (RFC 7517 §5).
-    static func jwks(_ http: any UpstreamHTTPClient, _ metadata: UpstreamMetadata, environment: Environment) async throws(UpstreamError) -> JWKSet {
-        let document = try await getJSON(http, metadata.jwksURI, environment: environment, what: "JWK Set")
+    static func jwks(_ http: any UpstreamHTTPClient, _ metadata: UpstreamMetadata,
+                     environment: Environment) async throws(UpstreamError) -> (value: JWKSet, cacheControl: String?) {
+        let (document, cacheControl) = try await getJSON(http, metadata.jwksURI, environment: environment, what: "JWK Set")
         do {
-            return try JWKSet(json: document)
+            return (try JWKSet(json: document), cacheControl)
         } catch {
             throw UpstreamError("the provider's JWK Set is malformed")
         }
@@ -158,6 +170,15 @@ public struct UpstreamClaims: Sendable, Hashable {
 enum UpstreamIDToken {
     /// How far `iat` may lie in the past: the round trip takes minutes, not hours.
     static let maximumAge: Int64 = 600
+
+    /// The `kid` of the token's JOSE header, read before verification only to choose the key set
+    /// (the signature check still decides); nil when absent or unreadable.
+    static func kid(_ token: String) -> String? {
+        guard let header = token.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first, header.utf8.count <= 4096,
+            let bytes = try? Base64URL.decode(String(header)), let object = try? JSON.decodeObject(bytes, limits: UpstreamDiscovery.limits)
+        else { return nil }
+        return object["kid"]?.stringValue
+    }
 
     static func validate(_ token: String, jwks: JWKSet, metadata: UpstreamMetadata, provider: UpstreamProvider, nonceHash: String,
                          now: Int64) throws(UpstreamError) -> UpstreamClaims {

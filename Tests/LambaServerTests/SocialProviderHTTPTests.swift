@@ -61,24 +61,44 @@ struct LambaHost: Sendable {
     var base: String { dependencies.configuration.publicBaseURL }
 }
 
-/// The upstream's ID token, changed on its way to the downstream (for the refusal tests).
+/// The upstream's ID token, changed on its way to the downstream (for the refusal tests); counts
+/// the downstream's fetches of the upstream's discovery document and JWK Set.
 final class TamperingUpstreamHTTP: UpstreamHTTPClient {
     enum Tamper: Sendable {
         /// Re-signed with the upstream's real key, with another nonce.
         case nonce(key: AsymmetricKey, kid: String)
         /// Signed with a key the upstream never published, under the real kid.
         case signature(kid: String)
+        /// Signed with a key the upstream never published, under a kid it never published.
+        case unknownKid(String)
+    }
+
+    struct Fetches: Sendable, Equatable {
+        var discovery = 0
+        var jwks = 0
     }
 
     let real = ServerUpstreamHTTPClient()
     let tamper = Mutex<Tamper?>(nil)
+    let fetches = Mutex(Fetches())
+    /// The `kid` of the last ID token the upstream's token endpoint answered with (before tampering).
+    let lastUpstreamKid = Mutex<String?>(nil)
 
     func get(_ url: String, environment: LambaModel.Environment) async throws -> UpstreamHTTPResponse {
-        try await real.get(url, environment: environment)
+        fetches.withLock { fetches in
+            if url.hasSuffix("/.well-known/openid-configuration") { fetches.discovery += 1 }
+            if url.hasSuffix("/jwks") { fetches.jwks += 1 }
+        }
+        return try await real.get(url, environment: environment)
     }
 
     func postForm(_ url: String, form: [(String, String)], authorization: String, environment: LambaModel.Environment) async throws -> UpstreamHTTPResponse {
         let response = try await real.postForm(url, form: form, authorization: authorization, environment: environment)
+        if response.status == 200, let token = (try? JSON.decodeObject(response.body))?["id_token"]?.stringValue,
+            let header = try? JSON.decodeObject(try Base64URL.decode(String(token.split(separator: ".")[0])))
+        {
+            lastUpstreamKid.withLock { $0 = header["kid"]?.stringValue }
+        }
         guard let tamper = tamper.withLock({ $0 }), response.status == 200 else { return response }
         var body = try JSON.decodeObject(response.body)
         let idToken = try #require(body["id_token"]?.stringValue)
@@ -87,7 +107,7 @@ final class TamperingUpstreamHTTP: UpstreamHTTPClient {
         case .nonce(let key, let kid):
             claims["nonce"] = "not-the-nonce-of-this-sign-in"
             body["id_token"] = .string(try JWT.sign(claims, algorithm: .rs256, key: key, kid: kid))
-        case .signature(let kid):
+        case .signature(let kid), .unknownKid(let kid):
             body["id_token"] = .string(try JWT.sign(claims, algorithm: .rs256, key: try AsymmetricKey.generate(JWSAlgorithm.rs256.keyKind), kid: kid))
         }
         return UpstreamHTTPResponse(status: 200, body: JSON.encode(body))
@@ -178,6 +198,7 @@ struct SocialFixture: Sendable {
     let owner: ConsoleCaller
     let providerID: String
     let upstreamProject: Project
+    let upstreamOwner: ConsoleCaller
 
     var shopIdentity: any IdentityStore { SQLIdentityStore(store: downstream.dependencies.store) }
 
@@ -276,10 +297,53 @@ struct SocialFixture: Sendable {
         }
         return SocialFixture(upstream: upstream, downstream: downstream, tampering: tampering, shop: shop, shopClient: shopClient,
                              shopSecret: try #require(shopSecret), shopKey: boot.apiKeySecret, owner: owner, providerID: providerID,
-                             upstreamProject: idpProject)
+                             upstreamProject: idpProject, upstreamOwner: idpOwner)
     }
 
     func browser() -> TwoHostBrowser { TwoHostBrowser(hosts: [upstream, downstream]) }
+
+    /// Another provider of shop's sandbox: a second client of the same upstream Project, configured
+    /// through the console API. Returns its id.
+    func addProvider(name: String) async throws -> String {
+        var registration = ProjectAdministration.ClientRegistration(
+            name: name, type: .confidential, redirectURIs: [downstream.base + "/p/shop/sandbox/providers/callback"])
+        registration.firstParty = true
+        let (client, secret) = try await ProjectAdministration(store: SQLIdentityStore(store: upstream.dependencies.store))
+            .createClient(upstreamOwner, projectID: upstreamProject.id, environment: .sandbox, registration)
+        let created = try await downstream.client.execute(
+            uri: "/console/v1/projects/\(shop.id)/environments/sandbox/providers", method: .post, headers: bearer(shopKey),
+            body: body(["name": .string(name), "issuer": .string(upstream.base + "/p/idp/sandbox"), "client_id": .string(client.id),
+                        "client_secret": .string(try #require(secret))]))
+        guard created.status == .created, let id = created.json?["id"]?.stringValue else {
+            throw Failure("provider creation answered \(created.status): \(created.text)")
+        }
+        return id
+    }
+
+    /// Changes shop's provider through the console API.
+    func patchProvider(_ id: String, _ changes: JSONObject) async throws -> HTTPAnswer {
+        try await downstream.client.execute(uri: "/console/v1/projects/\(shop.id)/environments/sandbox/providers/\(id)", method: .patch,
+                                            headers: bearer(shopKey), body: body(changes))
+    }
+
+    /// The shop's authorization request with `prompt=none`, answered without any interaction.
+    func silentAuthorize(_ browser: inout TwoHostBrowser) async throws -> OAuthParameters {
+        let response = try await browser.get(authorizePath + "&prompt=none")
+        let location = try #require(response.headers[.location], "\(response.status) \(response.text)")
+        #expect(location.hasPrefix(Self.appRedirect + "?"))
+        return try OAuthParameters.decode(String(location.split(separator: "?", maxSplits: 1)[1]))
+    }
+
+    /// Rotates the upstream environment's signing keys as `lamba keys rotate` does (a key ring of
+    /// its own on the upstream's database); returns the new current kid. The running upstream
+    /// server re-reads its key list within `SigningKeyRing.listLifetime` (5 s).
+    func rotateUpstreamKeys() async throws -> String {
+        let ring = OpenIDProvider(configuration: ProviderConfiguration(publicBaseURL: upstream.base, masterKey: upstream.dependencies.masterKey),
+                                  store: SQLOAuthStore(store: upstream.dependencies.store)).keys
+        let kids = try await ring.rotate(projectID: upstreamProject.id, workspaceID: upstreamProject.workspaceID, environment: .sandbox,
+                                         algorithms: [.rs256], keepOldFor: 3600, actor: upstreamOwner.actor)
+        return try #require(kids.first)
+    }
 
     var authorizePath: String {
         "/p/shop/sandbox/authorize?" + OAuthParameters.encode([
@@ -290,12 +354,14 @@ struct SocialFixture: Sendable {
 
     /// The shop's authorize → login page → "Continue with Upstream IdP" → the upstream's login
     /// form (unless already signed in there) → back at the shop's callback, whose answer is returned.
-    func signInWithProvider(_ browser: inout TwoHostBrowser, email: String, password: String = SocialFixture.password) async throws -> HTTPAnswer {
+    func signInWithProvider(_ browser: inout TwoHostBrowser, email: String, password: String = SocialFixture.password,
+                            provider: (name: String, id: String)? = nil) async throws -> HTTPAnswer {
+        let (name, id) = provider ?? ("Upstream IdP", providerID)
         var response = try await browser.get(authorizePath)
         response = try await browser.follow(response)
         #expect(response.status == .ok)
-        let start = try #require(TwoHostBrowser.attribute(response.text, before: ">Continue with Upstream IdP<", "href"))
-        #expect(start.contains("/p/shop/sandbox/providers/\(providerID)/login?"))
+        let start = try #require(TwoHostBrowser.attribute(response.text, before: ">Continue with \(name)<", "href"))
+        #expect(start.contains("/p/shop/sandbox/providers/\(id)/login?"))
         response = try await browser.get(start)
         #expect(response.status == .seeOther)
         let upstreamAuthorize = try #require(response.headers[.location])
@@ -652,6 +718,155 @@ struct SocialProviderHTTPTests {
             #expect(try await fx.me("/me", beaToken).status == .ok)
             let updated = try #require(try await fx.events("provider.updated").last)
             #expect(updated.projectID == fx.shop.id && updated.environment == "sandbox" && updated.data.contains("\"trust_changed\":true"))
+        }
+    }
+
+    @Test("proof with another of the user's linked providers (no password) links the new provider and signs in")
+    func proofWithAnotherLinkedProvider_linksTheNewOne() async throws {
+        try await SocialFixture.run { fx in
+            // Alice exists only through the first provider.
+            var first = fx.browser()
+            _ = try await fx.tokens(&first, try await fx.signInWithProvider(&first, email: "alice@people.example"))
+            let alice = try #require(try await fx.user("alice@people.example"))
+            #expect(alice.passwordHash == nil)
+            let second = try await fx.addProvider(name: "Second IdP")
+
+            // The second provider names alice's verified email: proof is asked, and the page offers
+            // the first provider, not a password.
+            var browser = fx.browser()
+            let proof = try await fx.signInWithProvider(&browser, email: "alice@people.example", provider: ("Second IdP", second))
+            #expect(proof.status == .ok && proof.text.contains("Is this your account?"), "\(proof.text)")
+            #expect(!proof.text.contains("name=\"password\""))
+            #expect(browser.cookies.keys.contains("lamba_session_\(fx.owner.workspaceID)") == false, "no session before the proof")
+            let prove = try #require(TwoHostBrowser.attribute(proof.text, before: ">Prove it with Upstream IdP<", "href"))
+            #expect(prove.contains("/p/shop/sandbox/providers/\(fx.providerID)/prove?"))
+
+            // Proving through the first provider (the upstream session of this browser answers at once) links the second.
+            var response = try await browser.get(prove)
+            #expect(response.headers[.location]?.hasPrefix(fx.upstream.base + "/p/idp/sandbox/authorize?") == true)
+            response = try await browser.follow(response, stopAfter: { $0.contains("/providers/callback") })
+            #expect(response.status == .seeOther && response.headers[.location]?.contains("/p/shop/sandbox/authorize?") == true, "\(response.text)")
+            let (access, _) = try await fx.tokens(&browser, response)
+            let links = try await fx.shopIdentity.read { tx in try tx.linkedIdentities(userID: alice.id) }
+            #expect(Set(links.map(\.providerID)) == [fx.providerID, second])
+            #expect(try await fx.usersCreatedThroughProvider() == 1, "no second account")
+            let linked = try await fx.events("user.provider_linked")
+            #expect(linked.count == 2 && linked.last?.actor == alice.id && linked.last?.data.contains(second) == true)
+            #expect(try await fx.me("/me", access).json?["email"] == "alice@people.example")
+
+            // The proof was spent; from now on the second provider alone signs alice in.
+            #expect(try await browser.get(prove).status != .seeOther)
+            var later = fx.browser()
+            let direct = try await fx.signInWithProvider(&later, email: "alice@people.example", provider: ("Second IdP", second))
+            #expect(direct.status == .seeOther && direct.headers[.location]?.contains("/p/shop/sandbox/authorize?") == true, "\(direct.text)")
+        }
+    }
+
+    @Test("a session signed in through a provider must sign in again once the provider is re-pointed (client id changed)")
+    func providerSession_afterProviderRepointed_mustSignInAgain() async throws {
+        try await SocialFixture.run { fx in
+            var alice = fx.browser()
+            _ = try await fx.tokens(&alice, try await fx.signInWithProvider(&alice, email: "alice@people.example"))
+            #expect(try await fx.silentAuthorize(&alice).single("code") != nil, "the session answers prompt=none before the change")
+
+            let response = try await fx.patchProvider(fx.providerID, ["client_id": "rotated-client"])
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(alice.cookies.keys.contains("lamba_session_\(fx.owner.workspaceID)"), "the browser still holds the session")
+            let silent = try await fx.silentAuthorize(&alice)
+            #expect(try silent.single("error") == "login_required" && silent.single("code") == nil)
+            // Interactive: the login page itself, not the account chooser of a live session.
+            let page = try await alice.follow(try await alice.get(fx.authorizePath))
+            #expect(page.status == .ok && page.text.contains("Sign in to Shop") && !page.text.contains("Continue to Shop"), "\(page.text)")
+        }
+    }
+
+    @Test("a session signed in through a provider must sign in again once the provider is disabled; a password session of the same user stays")
+    func providerSession_afterProviderDisabled_mustSignInAgain() async throws {
+        try await SocialFixture.run { fx in
+            // Bea links the provider by proving her password, then signs in through it in another browser.
+            var linking = fx.browser()
+            let proof = try await fx.signInWithProvider(&linking, email: "bea@example.com")
+            var response = try await linking.post("/p/shop/sandbox/providers/proof", [
+                ("csrf_token", try #require(Browser.hidden(proof.text, "csrf_token"))), ("authz", try #require(Browser.hidden(proof.text, "authz"))),
+                ("proof", try #require(Browser.hidden(proof.text, "proof"))), ("password", "shop password 1"),
+            ])
+            _ = try await fx.tokens(&linking, response)
+            var viaProvider = fx.browser()
+            _ = try await fx.tokens(&viaProvider, try await fx.signInWithProvider(&viaProvider, email: "bea@example.com"))
+            #expect(try await fx.silentAuthorize(&viaProvider).single("code") != nil)
+
+            // Nobody would be stranded (bea has a password), so the guard allows it.
+            response = try await fx.patchProvider(fx.providerID, ["enabled": false])
+            #expect(response.status == .ok, "\(response.text)")
+            let silent = try await fx.silentAuthorize(&viaProvider)
+            #expect(try silent.single("error") == "login_required" && silent.single("code") == nil)
+            let page = try await viaProvider.follow(try await viaProvider.get(fx.authorizePath))
+            #expect(page.status == .ok && page.text.contains("Sign in to Shop") && !page.text.contains("Continue to Shop"), "\(page.text)")
+            #expect(!page.text.contains("Continue with Upstream IdP"), "the disabled provider is no longer offered")
+            // The session bea opened with her password is not about the provider: it still answers silently.
+            #expect(try await fx.silentAuthorize(&linking).single("code") != nil)
+        }
+    }
+
+    @Test("discovery and the JWKS are cached; after upstream key rotation the new kid fetches the JWKS once and sign-in works")
+    func upstreamKeyRotation_kidMissRefetchesOnce() async throws {
+        try await SocialFixture.run { fx in
+            let baseline = fx.tampering.fetches.withLock { $0 }
+            var alice = fx.browser()
+            _ = try await fx.tokens(&alice, try await fx.signInWithProvider(&alice, email: "alice@people.example"))
+            let oldKid = try #require(fx.tampering.lastUpstreamKid.withLock { $0 })
+            #expect(fx.tampering.fetches.withLock { $0 } == TamperingUpstreamHTTP.Fetches(discovery: baseline.discovery + 1, jwks: baseline.jwks + 1))
+            // A second sign-in fetches neither again.
+            var dan = fx.browser()
+            _ = try await fx.tokens(&dan, try await fx.signInWithProvider(&dan, email: "dan@people.example"))
+            #expect(fx.tampering.fetches.withLock { $0 } == TamperingUpstreamHTTP.Fetches(discovery: baseline.discovery + 1, jwks: baseline.jwks + 1))
+
+            let newKid = try await fx.rotateUpstreamKeys()
+            #expect(newKid != oldKid)
+            try await Task.sleep(for: .milliseconds(5500))
+            var rotated = fx.browser()
+            let signedIn = try await fx.signInWithProvider(&rotated, email: "alice@people.example")
+            #expect(signedIn.status == .seeOther, "signed in with a token under the new kid: \(signedIn.text)")
+            #expect(fx.tampering.lastUpstreamKid.withLock { $0 } == newKid)
+            #expect(fx.tampering.fetches.withLock { $0 } == TamperingUpstreamHTTP.Fetches(discovery: baseline.discovery + 1, jwks: baseline.jwks + 2))
+            _ = try await fx.tokens(&rotated, signedIn)
+            // The refetched set serves the next sign-in.
+            var again = fx.browser()
+            #expect(try await fx.signInWithProvider(&again, email: "dan@people.example").status == .seeOther)
+            #expect(fx.tampering.fetches.withLock { $0 }.jwks == baseline.jwks + 2)
+        }
+    }
+
+    @Test("an ID token under a kid the upstream never published is refused after one JWKS refetch; a second one within the window fetches nothing")
+    func unknownKid_refusedAfterOneRefetch_rateLimited() async throws {
+        try await SocialFixture.run { fx in
+            let baseline = fx.tampering.fetches.withLock { $0 }
+            var alice = fx.browser()
+            _ = try await fx.tokens(&alice, try await fx.signInWithProvider(&alice, email: "alice@people.example"))
+            #expect(fx.tampering.fetches.withLock { $0 }.jwks == baseline.jwks + 1)
+            func noSession(_ browser: TwoHostBrowser) -> Bool { !browser.cookies.keys.contains("lamba_session_\(fx.owner.workspaceID)") }
+
+            fx.tampering.tamper.withLock { $0 = .unknownKid("made-up-kid-1") }
+            var first = fx.browser()
+            var response = try await fx.signInWithProvider(&first, email: "dan@people.example")
+            #expect(response.status == .badRequest && response.text.contains("could not be verified"), "\(response.text)")
+            #expect(noSession(first))
+            #expect(fx.tampering.fetches.withLock { $0 }.jwks == baseline.jwks + 2, "the unknown kid fetched the JWKS once more")
+
+            fx.tampering.tamper.withLock { $0 = .unknownKid("made-up-kid-2") }
+            var second = fx.browser()
+            response = try await fx.signInWithProvider(&second, email: "dan@people.example")
+            #expect(response.status == .badRequest && response.text.contains("could not be verified"))
+            #expect(noSession(second))
+            #expect(fx.tampering.fetches.withLock { $0 }.jwks == baseline.jwks + 2, "no second forced fetch within the window")
+
+            // The real keys were never dropped: an untampered sign-in works without a fetch.
+            fx.tampering.tamper.withLock { $0 = nil }
+            var third = fx.browser()
+            response = try await fx.signInWithProvider(&third, email: "dan@people.example")
+            #expect(response.status == .seeOther && !noSession(third), "\(response.text)")
+            #expect(fx.tampering.fetches.withLock { $0 }.jwks == baseline.jwks + 2)
+            #expect(fx.tampering.fetches.withLock { $0 }.discovery == baseline.discovery + 1)
         }
     }
 }

@@ -56,7 +56,8 @@ public struct ServerUpstreamHTTPClient: UpstreamHTTPClient {
     static func execute(_ request: HTTPClientRequest) async throws -> UpstreamHTTPResponse {
         let response = try await client.execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: maxBody)
-        return UpstreamHTTPResponse(status: Int(response.status.code), body: Array(body.readableBytesView))
+        return UpstreamHTTPResponse(status: Int(response.status.code), body: Array(body.readableBytesView),
+                                    cacheControl: response.headers.first(name: "cache-control"))
     }
 
     /// The console's issuer check: the discovery document must answer and name the issuer exactly.
