@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(name: "lamba-store-crash-helper", dependencies: ["LambaStore", "LambaPostgres"], path: "Tests/StoreCrashHelper", swiftSettings: strict),
         .testTarget(
             name: "LambaStoreTests",
-            dependencies: ["LambaStore", "LambaPostgres", "LambaStoreTestSupport", "lamba-store-crash-helper"],
+            dependencies: ["LambaStore", "LambaOAuth", "LambaPostgres", "LambaStoreTestSupport", "lamba-store-crash-helper"],
             swiftSettings: strict
         ),
         .testTarget(

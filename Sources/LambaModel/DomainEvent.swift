@@ -79,4 +79,6 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, Expressi
     public static let providerDeleted: EventType = "provider.deleted"
     public static let userProviderLinked: EventType = "user.provider_linked"
     public static let userProviderUnlinked: EventType = "user.provider_unlinked"
+    /// Password checks for an existing user's email were refused for a while after repeated failures.
+    public static let userSignInThrottled: EventType = "user.sign_in_throttled"
 }

@@ -79,6 +79,8 @@ public struct HostedInteraction: Sendable {
 
     /// Email + password sign-in. Argon2id runs on dedicated hashing threads, never the event loop; an
     /// unknown email is checked against a decoy hash so timing says nothing; the error is generic.
+    /// Repeated failures lock the email out of this Workspace for a while (`SignInThrottle`), the
+    /// same way whether the account exists or not.
     public func login(_ context: ProviderContext, form: OAuthParameters, csrfCookie: String?) async -> Result {
         do {
             try verifyCSRF(cookie: csrfCookie, form: form)
@@ -90,12 +92,21 @@ public struct HostedInteraction: Sendable {
             guard !email.isEmpty, !password.isEmpty, email.utf8.count <= 320, password.utf8.count <= PasswordHasher.maximumLength else {
                 return .failed("email or password is wrong")
             }
-            let found = try await provider.read { tx in try tx.user(email: email) }
+            let key = SignInThrottle.Key(workspaceID: context.workspace.id, email: email)
+            let now = provider.now
+            let (found, throttle) = try await provider.read { tx in
+                (try tx.user(email: email), try tx.signInThrottle(workspaceID: key.workspaceID, emailHash: key.emailHash))
+            }
+            // Locked out: refused before Argon2, with the same words for unknown emails.
+            if let remaining = SignInThrottle.lockedFor(throttle, at: now) { return .failed(SignInThrottle.message(remaining)) }
             // Argon2id on the password-hashing threads; unknown emails cost the same (decoy hash).
             let matches = await PasswordHasher.verifyOffPool(password, against: found?.passwordHash ?? PasswordHasher.decoyHash)
-            guard let user = found, matches, user.passwordHash != nil, user.status == .active else { return .failed("email or password is wrong") }
+            guard let user = found, matches, user.passwordHash != nil, user.status == .active else {
+                let lockout = try await SignInThrottle.recordFailure(provider, context, key, userID: found?.id, at: now)
+                return .failed(lockout ?? "email or password is wrong")
+            }
             let token = try await startSession(context, user: user, amr: ["pwd"], clientID: try pending(context, authz: authz).client.id,
-                                               signInMethod: .password)
+                                               signInMethod: .password, clearing: throttle == nil ? nil : key)
             return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
         } catch {
             return Self.failure(error)
@@ -104,10 +115,13 @@ public struct HostedInteraction: Sendable {
 
     /// Creates the global identity session (cookie value returned, hash stored) and, for an active
     /// Project Member, the runtime scope of this Project environment: signing in is entering it.
-    func startSession(_ context: ProviderContext, user: LambaUser, amr: [String], clientID: String, signInMethod: AuthMethod) async throws(OAuthError) -> String {
+    /// `clearing` names the failures a successful password check forgets, in the same transaction.
+    func startSession(_ context: ProviderContext, user: LambaUser, amr: [String], clientID: String, signInMethod: AuthMethod,
+                      clearing throttle: SignInThrottle.Key? = nil) async throws(OAuthError) -> String {
         let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
         let now = provider.now
         try await provider.write { tx in
+            if let throttle { try tx.deleteSignInThrottle(workspaceID: throttle.workspaceID, emailHash: throttle.emailHash) }
             _ = try Self.insertSession(tx, context, user: user, amr: amr, clientID: clientID, signInMethod: signInMethod, secret: secret, now: now)
         }
         return secret.value

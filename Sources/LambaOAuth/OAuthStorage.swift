@@ -193,7 +193,7 @@ public protocol ClientAssertionReplayStorage {
 
 /// Everything the engine reads and writes inside one transaction.
 public protocol OAuthRecords: IdentityWriter, SigningKeyStorage, AuthorizationCodeStorage, RefreshTokenStorage, ConsentStorage,
-    AccessTokenRevocationStorage, ClientAssertionReplayStorage, ProviderSignInStorage {}
+    AccessTokenRevocationStorage, ClientAssertionReplayStorage, ProviderSignInStorage, SignInThrottleStorage {}
 
 /// Transactions over the engine's records and the identity model.
 public protocol OAuthStore: Sendable {

@@ -310,7 +310,8 @@ public struct SocialSignIn: Sendable {
     }
 
     /// "Prove it's you" with the existing account's password: the upstream account is linked and
-    /// the user signed in. A wrong password leaves the proof open until it expires.
+    /// the user signed in. A wrong password leaves the proof open until it expires; failures count
+    /// towards the same lockout as the hosted login's (`SignInThrottle`).
     public func prove(_ context: ProviderContext, form: OAuthParameters, csrfCookie: String?, browserCookie: String?) async -> Outcome {
         let authz = (try? form.single("authz")) ?? nil
         do {
@@ -319,20 +320,33 @@ public struct SocialSignIn: Sendable {
             let request = try await provider.interaction.pending(context, authz: proof.authz ?? "")
             guard context.settings.authMethods.contains(.password) else { throw OAuthError(.accessDenied, "password sign-in is not enabled for this project") }
             let password = try form.single("password") ?? ""
-            let user = try await provider.read { tx in try tx.user(id: proof.userID ?? "") }
+            let now = provider.now
+            let workspaceID = context.workspace.id
+            let (user, throttle) = try await provider.read { tx -> (LambaUser?, SignInThrottleRecord?) in
+                guard let user = try tx.user(id: proof.userID ?? "") else { return (nil, nil) }
+                let key = SignInThrottle.Key(workspaceID: workspaceID, email: user.email)
+                return (user, try tx.signInThrottle(workspaceID: key.workspaceID, emailHash: key.emailHash))
+            }
+            let key = user.map { SignInThrottle.Key(workspaceID: workspaceID, email: $0.email) }
+            if let remaining = SignInThrottle.lockedFor(throttle, at: now) {
+                return .proof(try await proofRequest(context, proof, token: try form.required("proof"), message: SignInThrottle.message(remaining)))
+            }
             guard password.utf8.count <= PasswordHasher.maximumLength,
                 await PasswordHasher.verifyOffPool(password, against: user?.passwordHash ?? PasswordHasher.decoyHash),
                 let user, user.passwordHash != nil, user.status == .active
             else {
-                return .proof(try await proofRequest(context, proof, token: try form.required("proof"), message: "the password is wrong"))
+                var message: String?
+                if let key { message = try await SignInThrottle.recordFailure(provider, context, key, userID: user?.id, at: now) }
+                return .proof(try await proofRequest(context, proof, token: try form.required("proof"), message: message ?? "the password is wrong"))
             }
-            let now = provider.now
+            let clearing = throttle == nil ? nil : key
             let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
             let linked = try await provider.store.write { tx -> Bool in
                 guard try tx.consumeProviderSignIn(hash: proof.secretHash, at: now), let stored = proof.upstreamClaims,
                     let target = try tx.upstreamProvider(id: proof.providerID), target.deletedAt == nil
                 else { return false }
                 let claims = try UpstreamClaims(json: try JSON.decodeObject(Array(stored.utf8)))
+                if let clearing { try tx.deleteSignInThrottle(workspaceID: clearing.workspaceID, emailHash: clearing.emailHash) }
                 let session = try HostedInteraction.insertSession(tx, context, user: user, amr: ["pwd"], clientID: request.client.id,
                                                                   signInMethod: .password, secret: secret, now: now)
                 _ = try AccountLinking.link(tx, user: user, provider: target, subject: claims.subject, email: claims.email,

@@ -77,6 +77,7 @@ public enum Migrations {
         WebhookSchema.migration,
         ProviderSchema.migration,
         ProviderSchema.signInMethodOfEarlierSessions,
+        SignInThrottleSchema.migration,
     ]
 }
 
