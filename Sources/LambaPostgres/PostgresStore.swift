@@ -16,6 +16,9 @@ public final class PostgresStore: Store {
     /// Receives other processes' changes (`NOTIFY lamba_changes`) for `versions`.
     private let listener: PostgresChangeListener
     static let changeChannel = "lamba_changes"
+    /// Names this store in its notifications, so that its own listener skips what the commit
+    /// already bumped here.
+    private let origin = UUID().uuidString
 
     /// - Parameters:
     ///   - uri: a libpq connection URI (`postgres://user:password@host:port/db?...`).
@@ -27,7 +30,7 @@ public final class PostgresStore: Store {
         self.poolSize = max(1, poolSize)
         self.maxAttempts = max(1, maxAttempts)
         self.threads = DatabaseThreads(count: self.poolSize, name: "lamba-postgres") { nil }
-        self.listener = PostgresChangeListener(uri: uri, channel: Self.changeChannel, versions: versions)
+        self.listener = PostgresChangeListener(uri: uri, channel: Self.changeChannel, origin: origin, versions: versions)
         // Fail at startup, not at the first request, when the server is unreachable.
         do {
             try await threads.run { [uri] connection in _ = try Self.connection(&connection, uri: uri) }
@@ -77,7 +80,7 @@ public final class PostgresStore: Store {
     }
 
     private func run<T: Sendable>(begin: String, readOnly: Bool, _ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
-        let uri = uri, versions = versions
+        let uri = uri, versions = versions, origin = origin
         return try await threads.run { connection in
             var db = try Self.connection(&connection, uri: uri)
             do {
@@ -97,7 +100,7 @@ public final class PostgresStore: Store {
                 let written = tx.written
                 if !written.isEmpty {
                     // Delivered to every listener when (and only if) this transaction commits.
-                    _ = try db.query("SELECT pg_notify($1, $2)", [.text(Self.changeChannel), .text(written.sorted().joined(separator: ","))])
+                    _ = try db.query("SELECT pg_notify($1, $2)", [.text(Self.changeChannel), .text(origin + ":" + written.sorted().joined(separator: ","))])
                 }
                 try db.executeScript("COMMIT")
                 if written.contains("*") { versions.bumpAll() } else if !written.isEmpty { versions.bump(written) }
@@ -161,7 +164,10 @@ final class PostgresChangeListener: Sendable {
     private let versions: TableVersions
     private let stopped = Atomic<Bool>(false)
 
-    init(uri: String, channel: String, versions: TableVersions) {
+    private let origin: String
+
+    init(uri: String, channel: String, origin: String, versions: TableVersions) {
+        self.origin = origin
         self.uri = uri
         self.channel = channel
         self.versions = versions
@@ -203,7 +209,14 @@ final class PostgresChangeListener: Sendable {
                 }
                 guard let connection = current else { continue }
                 for notification in try connection.notifications(timeoutMilliseconds: 500) where notification.channel == channel {
-                    let tables = notification.payload.split(separator: ",").map(String.init)
+                    // `origin:table,table`; this store's own commits were bumped when they committed.
+                    let parts = notification.payload.split(separator: ":", maxSplits: 1)
+                    guard parts.count == 2 else {
+                        versions.bumpAll()
+                        continue
+                    }
+                    guard parts[0] != origin else { continue }
+                    let tables = parts[1].split(separator: ",").map(String.init)
                     if tables.contains("*") { versions.bumpAll() } else { versions.bump(tables) }
                 }
             } catch {
