@@ -58,7 +58,7 @@ public struct Discovery: Sendable {
                 let clients = try await provider.store.read { tx in try tx.clients(projectID: context.project.id, environment: context.environment) }
                 try await provider.keys.ensureCurrent(projectID: context.project.id, environment: context.environment,
                                                       algorithms: SigningKeyRing.algorithms(context.settings, clients: clients))
-                records = try await provider.keys.records(projectID: context.project.id, environment: context.environment, fresh: true)
+                records = try await provider.keys.records(projectID: context.project.id, environment: context.environment)
             }
             let keys = try records.map { try JWK(jsonBytes: Array($0.publicJWK.utf8)).publicKey }
             return JWKSet(keys: keys).publicJSON

@@ -39,6 +39,9 @@ public struct ProviderContext: Sendable {
     public let issuer: String
 
     public func endpoint(_ path: String) -> String { issuer + path }
+
+    /// Whether the client is registered in this Project environment (another environment's is unknown here).
+    func owns(_ client: OAuthClient) -> Bool { client.projectID == project.id && client.environment == environment }
 }
 
 /// The OpenID Provider engine: resolves issuers and holds the endpoints. Framework-free; the
@@ -109,15 +112,13 @@ public final class OpenIDProvider: Sendable {
         let client = try await caches.clients.value(id) { () throws(OAuthError) -> OAuthClient? in
             do { return try await store.read { tx in try tx.client(id: id) } } catch { throw OAuthError.wrap(error) }
         }
-        guard let client, client.projectID == context.project.id, client.environment == context.environment else { return nil }
+        guard let client, context.owns(client) else { return nil }
         return client
     }
 
     /// The registered client of this Project environment; another environment's client is unknown.
     static func client(_ tx: any IdentityReader, id: String, in context: ProviderContext) throws -> OAuthClient? {
-        guard id.utf8.count <= 128, let client = try tx.client(id: id), client.projectID == context.project.id,
-            client.environment == context.environment
-        else { return nil }
+        guard id.utf8.count <= 128, let client = try tx.client(id: id), context.owns(client) else { return nil }
         return client
     }
 

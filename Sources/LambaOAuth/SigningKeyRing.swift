@@ -5,8 +5,8 @@ import Synchronization
 
 /// The signing keys of every Project environment (DESIGN.md "Tokens"): generated on first use per
 /// algorithm, private halves sealed under the master key and opened once per process (keys are
-/// immutable, so the cache is keyed by kid). The list of an environment's keys is re-read after a
-/// few seconds, so a rotation by another process is seen without a restart.
+/// immutable, so the cache is keyed by kid). An environment's key list is cached until the
+/// `signing_keys` table changes (`TableVersions`), here or in another process.
 public final class SigningKeyRing: Sendable {
     public struct ActiveKey: Sendable {
         public let kid: String
@@ -14,23 +14,18 @@ public final class SigningKeyRing: Sendable {
         public let key: AsymmetricKey
     }
 
-    struct EnvironmentKeys: Sendable {
-        var records: [SigningKeyRecord]
-        var loadedAt: Date
-    }
-
     let store: any OAuthStore
     let masterKey: MasterKey
     let now: @Sendable () -> Date
-    /// How long an environment's key list is trusted before it is read again.
-    let listLifetime: TimeInterval = 5
     private let opened = Mutex<[String: AsymmetricKey]>([:])
-    private let lists = Mutex<[String: EnvironmentKeys]>([:])
+    /// Every key of an environment, retired ones included; what is published is filtered by time.
+    private let lists: TableCache<String, [SigningKeyRecord]>
 
     init(store: any OAuthStore, masterKey: MasterKey, now: @escaping @Sendable () -> Date) {
         self.store = store
         self.masterKey = masterKey
         self.now = now
+        self.lists = TableCache(["signing_keys"], versions: store.versions, capacity: 4096)
     }
 
     private static func cacheKey(_ projectID: String, _ environment: Environment) -> String { projectID + "/" + environment.rawValue }
@@ -40,15 +35,14 @@ public final class SigningKeyRing: Sendable {
         try await records(projectID: projectID, environment: environment)
     }
 
-    func records(projectID: String, environment: Environment, fresh: Bool = false) async throws -> [SigningKeyRecord] {
-        let key = Self.cacheKey(projectID, environment)
+    func records(projectID: String, environment: Environment) async throws -> [SigningKeyRecord] {
         let date = now()
-        if !fresh, let cached = lists.withLock({ $0[key] }), date.timeIntervalSince(cached.loadedAt) < listLifetime {
-            return cached.records.filter { $0.retireAfter.map { $0 > date } ?? true }
-        }
-        let records = try await store.read { tx in try tx.signingKeys(projectID: projectID, environment: environment, at: date) }
-        lists.withLock { $0[key] = EnvironmentKeys(records: records, loadedAt: date) }
-        return records
+        let store = store
+        let all = try await lists.value(Self.cacheKey(projectID, environment)) {
+            // The distant past: every key, so the cached list stays right as time passes.
+            try await store.read { tx in try tx.signingKeys(projectID: projectID, environment: environment, at: .distantPast) }
+        } ?? []
+        return all.filter { $0.retireAfter.map { $0 > date } ?? true }
     }
 
     /// The key that signs for `algorithm` now, generating one on first use.
@@ -56,7 +50,7 @@ public final class SigningKeyRing: Sendable {
         var records = try await records(projectID: projectID, environment: environment)
         if !records.contains(where: { $0.status == .current && $0.algorithm == algorithm.rawValue }) {
             try await ensureCurrent(projectID: projectID, environment: environment, algorithms: [algorithm])
-            records = try await self.records(projectID: projectID, environment: environment, fresh: true)
+            records = try await self.records(projectID: projectID, environment: environment)
         }
         guard let record = records.first(where: { $0.status == .current && $0.algorithm == algorithm.rawValue }) else {
             throw OAuthError.server("no current \(algorithm.rawValue) key after generation")
@@ -82,7 +76,6 @@ public final class SigningKeyRing: Sendable {
                 try tx.insert(Self.record(key, projectID: projectID, environment: environment, status: .current, at: date))
             }
         }
-        lists.withLock { $0[Self.cacheKey(projectID, environment)] = nil }
     }
 
     /// Rotation without downtime: the published `next` key (or a new one) becomes current, the
@@ -122,7 +115,6 @@ public final class SigningKeyRing: Sendable {
             }
             return kids
         }
-        lists.withLock { $0[Self.cacheKey(projectID, environment)] = nil }
         return promoted
     }
 

@@ -336,7 +336,7 @@ struct SocialFixture: Sendable {
 
     /// Rotates the upstream environment's signing keys as `lamba keys rotate` does (a key ring of
     /// its own on the upstream's database); returns the new current kid. The running upstream
-    /// server re-reads its key list within `SigningKeyRing.listLifetime` (5 s).
+    /// server sees the change through the store's table versions.
     func rotateUpstreamKeys() async throws -> String {
         let ring = OpenIDProvider(configuration: ProviderConfiguration(publicBaseURL: upstream.base, masterKey: upstream.dependencies.masterKey),
                                   store: SQLOAuthStore(store: upstream.dependencies.store)).keys
@@ -823,7 +823,6 @@ struct SocialProviderHTTPTests {
 
             let newKid = try await fx.rotateUpstreamKeys()
             #expect(newKid != oldKid)
-            try await Task.sleep(for: .milliseconds(5500))
             var rotated = fx.browser()
             let signedIn = try await fx.signInWithProvider(&rotated, email: "alice@people.example")
             #expect(signedIn.status == .seeOther, "signed in with a token under the new kid: \(signedIn.text)")

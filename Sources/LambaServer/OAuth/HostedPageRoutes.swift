@@ -115,15 +115,28 @@ struct HostedPageRoutes: Sendable {
         return Self.html(body, status: status, cookies: setCookie.map { [$0] } ?? [])
     }
 
+    /// A hosted page's form body, or the error page that answers a body that is not a form.
+    enum HostedForm {
+        case form(OAuthParameters)
+        case refused(Response)
+    }
+
+    static func hostedForm(_ request: Request, _ context: LambaRequestContext) async throws -> HostedForm {
+        do {
+            let (parameters, isForm) = try await OpenIDProviderRoutes.form(request, context)
+            guard isForm else { return .refused(html(HostedPages.error(.invalidRequest("send the form as a form")), status: .unsupportedMediaType)) }
+            return .form(parameters)
+        } catch let error as OAuthError {
+            return .refused(html(HostedPages.error(error), status: .badRequest))
+        }
+    }
+
     func submit(_ page: Page, _ request: Request, _ context: LambaRequestContext) async throws -> Response {
         let ctx = try await OpenIDProviderRoutes.context(provider, context)
         let form: OAuthParameters
-        do {
-            let (parameters, isForm) = try await OpenIDProviderRoutes.form(request, context)
-            guard isForm else { return Self.html(HostedPages.error(.invalidRequest("send the form as a form")), status: .unsupportedMediaType) }
-            form = parameters
-        } catch let error as OAuthError {
-            return Self.html(HostedPages.error(error), status: .badRequest)
+        switch try await Self.hostedForm(request, context) {
+        case .form(let parameters): form = parameters
+        case .refused(let page): return page
         }
         let csrfCookie = Cookies.read(request, OpenIDProviderRoutes.csrfCookie)
         let session = Cookies.read(request, Cookies.sessionName(ctx))

@@ -57,12 +57,9 @@ struct SocialSignInRoutes: Sendable {
     func prove(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
         let ctx = try await OpenIDProviderRoutes.context(provider, context)
         let form: OAuthParameters
-        do {
-            let (parameters, isForm) = try await OpenIDProviderRoutes.form(request, context)
-            guard isForm else { return HostedPageRoutes.html(HostedPages.error(.invalidRequest("send the form as a form")), status: .unsupportedMediaType) }
-            form = parameters
-        } catch let error as OAuthError {
-            return HostedPageRoutes.html(HostedPages.error(error), status: .badRequest)
+        switch try await HostedPageRoutes.hostedForm(request, context) {
+        case .form(let parameters): form = parameters
+        case .refused(let page): return page
         }
         let outcome = await provider.socialSignIn.prove(ctx, form: form, csrfCookie: Cookies.read(request, OpenIDProviderRoutes.csrfCookie),
                                                          browserCookie: Cookies.read(request, SocialSignIn.browserCookie))
