@@ -46,6 +46,10 @@ public protocol IdentityReader {
     func runtimeScope(id: String) throws -> RuntimeScope?
     /// The newest active scope of a session in a Project environment.
     func activeRuntimeScope(sessionID: String, projectID: String, environment: Environment) throws -> RuntimeScope?
+    /// Whether a runtime scope still grants access, in one query: not revoked, of this user, Project
+    /// and environment, the user and their Project membership active, the identity session not
+    /// revoked (the same rule as reading the four records).
+    func runtimeScopeIsLive(id: String, userID: String, projectID: String, environment: Environment) throws -> Bool
     /// Whether a scope of this session in this Project environment was ever revoked (no auto-heal).
     func hasRevokedRuntimeScope(sessionID: String, projectID: String, environment: Environment) throws -> Bool
     func runtimeScopes(userID: String, activeOnly: Bool) throws -> [RuntimeScope]

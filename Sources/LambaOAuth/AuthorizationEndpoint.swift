@@ -181,7 +181,7 @@ public struct AuthorizationEndpoint: Sendable {
         func interact(_ kind: InteractionRequired.Kind, satisfied: String? = nil) -> AuthorizationOutcome {
             .interaction(InteractionRequired(kind: kind, request: request, user: state.user, resumeQuery: Self.resumeQuery(request)))
         }
-        guard let session = state.session, let user = state.user else {
+        guard let session = state.session, state.user != nil else {
             if silent { return .redirect(Self.errorResponse(request, context, OAuthError(.loginRequired, "no signed-in session"))) }
             return interact(.login)
         }

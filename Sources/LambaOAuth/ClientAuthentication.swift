@@ -20,16 +20,9 @@ public struct ClientAuthentication: Sendable {
 
     /// Authenticates the caller. `allowNone` admits public clients (token endpoint only).
     /// - Throws: `invalid_request` for ambiguous or malformed credentials, `invalid_client`
-    ///   (401, with `WWW-Authenticate: Basic` when Basic was tried) otherwise.
+    ///   (401 with `WWW-Authenticate: Basic`) otherwise.
     public func authenticate(_ request: EndpointRequest, _ context: ProviderContext, allowNone: Bool) async throws(OAuthError) -> OAuthClient {
-        let presented = try Self.presented(request)
-        let basic = presented.method == .clientSecretBasic
-        do {
-            return try await verify(presented, context, allowNone: allowNone)
-        } catch var error {
-            error.usedBasicAuthentication = basic
-            throw error
-        }
+        try await verify(try Self.presented(request), context, allowNone: allowNone)
     }
 
     static func presented(_ request: EndpointRequest) throws(OAuthError) -> Presented {
@@ -39,7 +32,7 @@ public struct ClientAuthentication: Sendable {
         let assertionType = try parameters.single("client_assertion_type")
         let assertion = try parameters.single("client_assertion")
         var methods: [Presented] = []
-        if let header = request.authorization, header.lowercased().hasPrefix("basic ") {
+        if let header = request.authorization, header.hasCaseInsensitivePrefix("basic ") {
             let encoded = header.dropFirst(6).trimmingHTTPWhitespace()
             guard let data = Data(base64Encoded: encoded), let decoded = String(validating: data, as: UTF8.self),
                 let colon = decoded.firstIndex(of: ":")

@@ -14,19 +14,23 @@ public struct OAuthParameters: Sendable, Equatable {
         self.pairs = pairs.map { Pair(name: $0.0, value: $0.1) }
     }
 
+    init(pairs: [Pair]) {
+        self.pairs = pairs
+    }
+
     /// Decodes `application/x-www-form-urlencoded` (also a URL query). Malformed escapes are an
     /// `invalid_request`, never a crash.
     public static func decode<Bytes: Collection>(_ bytes: Bytes) throws(OAuthError) -> OAuthParameters where Bytes.Element == UInt8 {
         guard bytes.count <= 64 * 1024 else { throw .invalidRequest("the request is too large") }
-        var pairs: [(String, String)] = []
+        var pairs: [Pair] = []
         for part in Array(bytes).split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let pieces = part.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            let name = try percentDecode(pieces[0])
-            let value = pieces.count > 1 ? try percentDecode(pieces[1]) : ""
+            let equals = part.firstIndex(of: UInt8(ascii: "=")) ?? part.endIndex
+            let name = try percentDecode(part[..<equals])
+            let value = equals < part.endIndex ? try percentDecode(part[(equals + 1)...]) : ""
             guard !name.isEmpty else { continue }
-            pairs.append((name, value))
+            pairs.append(Pair(name: name, value: value))
         }
-        return OAuthParameters(pairs)
+        return OAuthParameters(pairs: pairs)
     }
 
     public static func decode(_ string: String) throws(OAuthError) -> OAuthParameters {
@@ -34,6 +38,11 @@ public struct OAuthParameters: Sendable, Equatable {
     }
 
     static func percentDecode(_ bytes: ArraySlice<UInt8>) throws(OAuthError) -> String {
+        // Tokens and ids rarely need decoding: validate them as they are.
+        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
+            guard let string = String(validating: bytes, as: UTF8.self) else { throw .invalidRequest("parameters must be UTF-8") }
+            return string
+        }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var index = bytes.startIndex
@@ -175,13 +184,26 @@ public struct EndpointResponse: Sendable {
         } else if bearer, error.status == 401 {
             extra.append(("WWW-Authenticate", "Bearer"))
         } else if error.status == 401 {
-            extra.append(("WWW-Authenticate", error.usedBasicAuthentication ? "Basic realm=\"lamba\"" : "Basic realm=\"lamba\""))
+            // RFC 6749 §5.2 wants the challenge when Basic was used; RFC 9110 §15.5.2 on every 401.
+            extra.append(("WWW-Authenticate", "Basic realm=\"lamba\""))
         }
         return json(object, status: error.status, extraHeaders: extra)
     }
 }
 
 extension StringProtocol {
+    /// Whether the string starts with `prefix` (lower-case ASCII), ignoring case, without copying:
+    /// auth schemes (RFC 9110 §11.1) on every request.
+    public func hasCaseInsensitivePrefix(_ prefix: StaticString) -> Bool {
+        let wanted = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        var bytes = utf8.makeIterator()
+        for lower in wanted {
+            guard let byte = bytes.next() else { return false }
+            guard (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 == lower : byte == lower else { return false }
+        }
+        return true
+    }
+
     /// Without leading and trailing HTTP whitespace (RFC 9110 §5.6.3: spaces and tabs). Foundation's
     /// `trimmingCharacters(in:)` bridges through NSString, which showed on every token request.
     public func trimmingHTTPWhitespace() -> String {

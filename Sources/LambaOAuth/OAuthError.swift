@@ -43,8 +43,6 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// Operator-only detail for logs; never serialized.
     public var debug: String?
-    /// Set when the client authenticated with HTTP Basic, so 401 carries `WWW-Authenticate: Basic`.
-    public var usedBasicAuthentication: Bool = false
     /// Set when a protected resource request carried no token at all: RFC 6750 §3.1 then wants a
     /// bare challenge, without an error code.
     public var lacksCredentials: Bool = false

@@ -51,6 +51,8 @@ struct ProviderCaches: Sendable {
     let verifiedAccessTokens: TableCache<String, JWTClaims>
     /// The server-side state of a token's runtime scope, membership and user (rule 7).
     let tokenStates: TableCache<String, TokenState>
+    /// A runtime scope's state for the refresh grant, whose write re-checks it in one query.
+    let runtimeStates: TableCache<String, RuntimeStateEntry>
     /// Access check decisions by token and permission.
     let decisions: TableCache<String, RuntimeAccess.Decision>
     /// Social providers' discovery metadata and JWK Sets (time-bounded, not tied to tables).
@@ -63,6 +65,11 @@ struct ProviderCaches: Sendable {
         case client
     }
 
+    enum RuntimeStateEntry: Sendable {
+        case live(RuntimeScope, LambaUser)
+        case ended
+    }
+
     /// Every table a runtime decision reads.
     static let runtimeTables = ["revoked_access_tokens", "runtime_scopes", "identity_sessions", "users", "project_members", "project_roles",
                                 "projects", "workspaces", "oauth_clients"]
@@ -72,6 +79,7 @@ struct ProviderCaches: Sendable {
         clients = TableCache(["oauth_clients"], versions: versions, capacity: 16384)
         verifiedAccessTokens = TableCache(["signing_keys"], versions: versions, capacity: 8192)
         tokenStates = TableCache(Self.runtimeTables, versions: versions, capacity: 16384)
+        runtimeStates = TableCache(["runtime_scopes", "identity_sessions", "users", "project_members"], versions: versions, capacity: 16384)
         decisions = TableCache(Self.runtimeTables, versions: versions, capacity: 16384)
     }
 }

@@ -69,6 +69,25 @@ public struct TokenEndpoint: Sendable {
 
 /// The runtime state a user token needs, read now (rule 7): scope active, member active, user active.
 enum RuntimeState {
+    /// `check` through the provider's cache, which holds while none of the tables it reads changes.
+    static func cachedCheck(_ provider: OpenIDProvider, scopeID: String, userID: String, _ context: ProviderContext) async throws(OAuthError)
+        -> (RuntimeScope, LambaUser)? {
+        let key = [context.issuer, scopeID, userID].joined(separator: " ")
+        let state = try await provider.caches.runtimeStates.value(key) { () throws(OAuthError) -> ProviderCaches.RuntimeStateEntry? in
+            try await provider.read { tx -> ProviderCaches.RuntimeStateEntry in
+                guard let (scope, user) = try check(tx, scopeID: scopeID, userID: userID, context) else { return .ended }
+                return .live(scope, user)
+            }
+        }
+        guard case .live(let scope, let user) = state else { return nil }
+        return (scope, user)
+    }
+
+    /// `check` as one query, for write transactions that only need the answer.
+    static func isLive(_ tx: any IdentityReader, scopeID: String, userID: String, _ context: ProviderContext) throws -> Bool {
+        try tx.runtimeScopeIsLive(id: scopeID, userID: userID, projectID: context.project.id, environment: context.environment)
+    }
+
     static func check(_ tx: any IdentityReader, scopeID: String, userID: String, _ context: ProviderContext) throws -> (RuntimeScope, LambaUser)? {
         guard let scope = try tx.runtimeScope(id: scopeID), scope.isActive, scope.userID == userID, scope.projectID == context.project.id,
             scope.environment == context.environment,
@@ -165,7 +184,7 @@ struct RefreshTokenGrant: GrantHandler {
     static let parameters: Set<String> = ["refresh_token", "scope"]
 
     enum Lookup: Sendable {
-        case ready(RefreshTokenRecord, RuntimeScope, LambaUser, [String])
+        case ready(RefreshTokenRecord)
         case reused(RefreshTokenRecord)
         case failed(OAuthError)
     }
@@ -188,22 +207,22 @@ struct RefreshTokenGrant: GrantHandler {
             guard token.revokedAt == nil else { return .failed(.invalidGrant("the refresh token was revoked")) }
             if token.rotatedAt != nil { return .reused(token) }
             guard token.expiresAt > now else { return .failed(.invalidGrant("the refresh token expired")) }
-            guard let (scope, user) = try RuntimeState.check(tx, scopeID: token.runtimeScopeID, userID: token.userID, context) else {
-                return .failed(.invalidGrant("the session behind this refresh token has ended"))
-            }
-            // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
-            let scopes = requestedScopes.isEmpty ? token.scopes : requestedScopes
-            guard Set(scopes).isSubset(of: Set(token.scopes)) else { return .failed(OAuthError(.invalidScope, "the scope exceeds the original grant")) }
-            return .ready(token, scope, user, scopes)
+            return .ready(token)
         }
-        let (token, scope, user, scopes): (RefreshTokenRecord, RuntimeScope, LambaUser, [String])
+        let token: RefreshTokenRecord
         switch lookup {
         case .failed(let error): throw error
-        case .reused(let token):
-            try await revokeReused(token, client: client, context, now: now)
+        case .reused(let reused):
+            try await revokeReused(reused, client: client, context, now: now)
             throw OAuthError.invalidGrant("the refresh token was already used")
-        case .ready(let t, let s, let u, let sc): (token, scope, user, scopes) = (t, s, u, sc)
+        case .ready(let found): token = found
         }
+        guard let (scope, user) = try await RuntimeState.cachedCheck(provider, scopeID: token.runtimeScopeID, userID: token.userID, context) else {
+            throw OAuthError.invalidGrant("the session behind this refresh token has ended")
+        }
+        // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
+        let scopes = requestedScopes.isEmpty ? token.scopes : requestedScopes
+        guard Set(scopes).isSubset(of: Set(token.scopes)) else { throw OAuthError(.invalidScope, "the scope exceeds the original grant") }
         do {
             let access = try await provider.tokens.accessToken(context, subject: user.id, clientID: client.id, scopes: scopes,
                                                                runtimeScopeID: scope.id, authTime: token.authTime)
@@ -214,8 +233,8 @@ struct RefreshTokenGrant: GrantHandler {
             let next = TokenIssuer.refreshToken(familyID: token.familyID, parentHash: token.tokenHash, runtimeScope: scope, clientID: client.id,
                                                 scopes: token.scopes, authTime: token.authTime, context: context, now: now)
             let rotation = try await provider.store.write { tx -> Rotation in
-                // A revocation committed since the read wins; then nothing is written.
-                guard try RuntimeState.check(tx, scopeID: token.runtimeScopeID, userID: token.userID, context) != nil else { return .ended }
+                // A revocation committed since the read (or the cached state) wins; then nothing is written.
+                guard try RuntimeState.isLive(tx, scopeID: token.runtimeScopeID, userID: token.userID, context) else { return .ended }
                 guard try tx.rotateRefreshToken(hash: hash, at: now) else { return .alreadyUsed }
                 try tx.insert(next.record)
                 return .rotated

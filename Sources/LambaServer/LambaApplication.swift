@@ -29,7 +29,7 @@ public struct ServerDependencies: Sendable {
 public enum LambaApplication {
     public typealias App = Application<RouterResponder<LambaRequestContext>>
 
-    /// Middleware, outermost first: request id and access log, metrics, security headers, error
+    /// Middleware, outermost first: request id with access log and metrics, security headers, error
     /// rendering, body size limit. Security headers and the request id sit outside error rendering
     /// so error responses carry them too.
     public static func build(
@@ -56,8 +56,7 @@ public enum LambaApplication {
     public static func makeRouter(dependencies: ServerDependencies, routes: [any RouteGroup]) -> Router<LambaRequestContext> {
         let router = Router(context: LambaRequestContext.self)
         let allowedMethods = AllowedMethodsIndex()
-        router.add(middleware: RequestLoggingMiddleware())
-        router.add(middleware: MetricsMiddleware(metrics: dependencies.metrics))
+        router.add(middleware: RequestObservationMiddleware(metrics: dependencies.metrics))
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorRenderingMiddleware(allowedMethods: allowedMethods))
         router.add(middleware: BodySizeLimitMiddleware(limit: dependencies.configuration.maxRequestBodySize))

@@ -1,5 +1,6 @@
 internal import Hummingbird
 internal import LambaJOSE
+internal import LambaOAuth
 internal import Logging
 
 internal import Dispatch
@@ -7,10 +8,12 @@ internal import Foundation
 internal import HTTPTypes
 
 /// Assigns the request id (a client's `X-Request-Id` when it is short and plain, else a random one),
-/// echoes it on the response, and logs one line per request: method, path, status, duration.
-/// Bodies, query strings, `Authorization` and cookies are never logged: they carry credentials.
-struct RequestLoggingMiddleware: RouterMiddleware {
+/// echoes it on the response, logs one line per request (method, path, status, duration) and counts
+/// it in the metrics by route pattern. One middleware, one clock reading at each end: it wraps every
+/// request. Bodies, query strings, `Authorization` and cookies are never logged: they carry credentials.
+struct RequestObservationMiddleware: RouterMiddleware {
     typealias Context = LambaRequestContext
+    let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -20,22 +23,25 @@ struct RequestLoggingMiddleware: RouterMiddleware {
         do {
             var response = try await next(request, context)
             response.headers[.requestID] = context.requestID
-            log(request, status: response.status, start: start, logger: context.logger)
+            observe(request, status: response.status, start: start, context: context)
             return response
         } catch {
             // Only reached if an error escaped ErrorRenderingMiddleware, which renders all of them.
-            log(request, status: .internalServerError, start: start, logger: context.logger)
+            observe(request, status: .internalServerError, start: start, context: context)
             throw error
         }
     }
 
-    private func log(_ request: Request, status: HTTPResponse.Status, start: UInt64, logger: Logger) {
-        let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
-        logger.info("request", metadata: [
+    private func observe(_ request: Request, status: HTTPResponse.Status, start: UInt64, context: Context) {
+        let nanoseconds = DispatchTime.now().uptimeNanoseconds - start
+        // Routes are labelled by their pattern (`/p/{slug}`), unmatched paths all as `unmatched`, so labels stay few.
+        let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
+        metrics.record(route: route, method: request.method.rawValue, status: status.code, nanoseconds: nanoseconds)
+        context.logger.info("request", metadata: [
             "method": .string(request.method.rawValue),
             "path": .string(request.uri.path),
             "status": .stringConvertible(status.code),
-            "duration_ms": .string(String(format: "%.2f", milliseconds)),
+            "duration_ms": .string(String(format: "%.2f", Double(nanoseconds) / 1_000_000)),
         ])
     }
 
@@ -69,7 +75,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         response.headers[.referrerPolicy] = "no-referrer"
         // API answers may hold tokens or personal data (RFC 6749 §5.1 requires no-store for tokens).
         if response.headers[.cacheControl] == nil,
-           response.headers[.contentType]?.lowercased().hasPrefix("application/json") == true {
+           response.headers[.contentType]?.hasCaseInsensitivePrefix("application/json") == true {
             response.headers[.cacheControl] = "no-store"
         }
         return response

@@ -43,19 +43,3 @@ public final class ServerMetrics: Sendable {
     /// The text exposition format.
     public func exposition() -> String { registry.emitToString() }
 }
-
-/// Counts every response, rendered errors included. Routes are labelled by their pattern
-/// (`/p/{slug}`), and unmatched paths all as `unmatched`, so labels stay few.
-struct MetricsMiddleware: RouterMiddleware {
-    typealias Context = LambaRequestContext
-    let metrics: ServerMetrics
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let response = try await next(request, context)
-        let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
-        metrics.record(route: route, method: request.method.rawValue, status: response.status.code,
-                       nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
-        return response
-    }
-}

@@ -17,6 +17,13 @@ extension StoreTests {
             #expect(TableVersions.writtenTable("DELETE FROM oauth_clients WHERE id = $1") == "oauth_clients")
             #expect(TableVersions.writtenTable("SELECT * FROM projects") == nil)
             #expect(TableVersions.writtenTable("WITH x AS (SELECT 1) UPDATE projects SET a = 1") == "*")
+            #expect(TableVersions.writtenTable("\n\tInsert\tInto\n\"Refresh_Tokens\"(a) VALUES (1)") == "refresh_tokens")
+            #expect(TableVersions.writtenTable("delete  from\nusers") == "users")
+            #expect(TableVersions.writtenTable("values (1)") == nil)
+            #expect(TableVersions.writtenTable("") == nil)
+            #expect(TableVersions.writtenTable("UPDATE") == "*")
+            #expect(TableVersions.writtenTable("INSERT INTO") == "*")
+            #expect(TableVersions.writtenTable("SELECTED FROM x") == "*")
         }
 
         @Test("a commit bumps exactly the tables it wrote, before the writer hears of it; a rollback bumps nothing", arguments: Backend.underTest)

@@ -139,7 +139,7 @@ public struct EventsRoutes: RouteGroup {
         let query = try request.queryParameters()
         try query.rejectDuplicates()
         var filter = AuditQuery(workspaceID: caller.workspaceID, limit: try Self.limit(query["limit"]))
-        if let projectID, query["project_id"] != nil {
+        if projectID != nil, query["project_id"] != nil {
             throw APIError.invalidRequest("project_id is given by the path here", field: "project_id")
         }
         filter.projectID = projectID ?? query["project_id"]

@@ -66,7 +66,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
         issuer.post("access/check") { request, context -> Response in
             let ctx = try await Self.context(provider, context)
             let parameters: OAuthParameters
-            if Self.mediaType(request) == "application/json" {
+            if Self.hasMediaType(request, "application/json") {
                 let object = try await request.readJSONObject(context: context)
                 parameters = OAuthParameters(object.compactMap { member in member.value.stringValue.map { (member.name, $0) } })
             } else {
@@ -77,7 +77,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
         issuer.post("register") { request, context -> Response in
             let ctx = try await Self.context(provider, context)
             let body = try await request.readBody(context: context)
-            return Self.response(await provider.registration.handle(body: body, isJSON: Self.mediaType(request) == "application/json", ctx))
+            return Self.response(await provider.registration.handle(body: body, isJSON: Self.hasMediaType(request, "application/json"), ctx))
         }
         issuer.get("logout") { request, context -> Response in try await pages.logout(request, context) }
         issuer.post("logout") { request, context -> Response in try await pages.logout(request, context) }
@@ -109,14 +109,23 @@ public struct OpenIDProviderRoutes: RouteGroup {
         }
     }
 
-    static func mediaType(_ request: Request) -> String? {
-        request.headers[.contentType].map { $0.prefix { $0 != ";" }.trimmingHTTPWhitespace().lowercased() }
+    /// Whether the Content-Type's media type (parameters aside) is `expected` (lower case), ignoring
+    /// case. Compared in place: it runs on every token, introspection and access check request.
+    static func hasMediaType(_ request: Request, _ expected: StaticString) -> Bool {
+        guard let header = request.headers[.contentType] else { return false }
+        var essence = header.utf8.prefix { $0 != UInt8(ascii: ";") }
+        while let first = essence.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { essence.removeFirst() }
+        while let last = essence.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { essence.removeLast() }
+        let wanted = UnsafeBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount)
+        return essence.elementsEqual(wanted) { byte, lower in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 == lower : byte == lower
+        }
     }
 
     /// The form body (kept as sent, duplicates included) and whether it was a form at all.
     static func form(_ request: Request, _ context: LambaRequestContext) async throws -> (OAuthParameters, Bool) {
         let bytes = try await request.readBody(context: context)
-        guard mediaType(request) == "application/x-www-form-urlencoded" else { return (OAuthParameters([]), false) }
+        guard hasMediaType(request, "application/x-www-form-urlencoded") else { return (OAuthParameters([]), false) }
         do {
             return (try OAuthParameters.decode(bytes), true)
         } catch {

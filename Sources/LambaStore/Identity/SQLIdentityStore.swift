@@ -490,6 +490,18 @@ public struct SQLIdentityRecords: IdentityWriter {
             [.text(sessionID), .text(projectID), .text(environment.rawValue)], Self.runtimeScope)
     }
 
+    public func runtimeScopeIsLive(id: String, userID: String, projectID: String, environment: LambaModel.Environment) throws -> Bool {
+        try reader.query(
+            """
+            SELECT 1 FROM runtime_scopes s
+            JOIN users u ON u.id = s.user_id AND u.status = 'active'
+            JOIN project_members m ON m.project_id = s.project_id AND m.user_id = s.user_id AND m.status = 'active'
+            LEFT JOIN identity_sessions i ON i.id = s.session_id
+            WHERE s.id = $1 AND s.user_id = $2 AND s.project_id = $3 AND s.environment = $4 AND s.revoked_at IS NULL AND i.revoked_at IS NULL
+            """,
+            [.text(id), .text(userID), .text(projectID), .text(environment.rawValue)]).isEmpty == false
+    }
+
     public func hasRevokedRuntimeScope(sessionID: String, projectID: String, environment: LambaModel.Environment) throws -> Bool {
         try reader.query(
             "SELECT id FROM runtime_scopes WHERE session_id = $1 AND project_id = $2 AND environment = $3 AND revoked_at IS NOT NULL LIMIT 1",
