@@ -274,6 +274,16 @@ extension Fixture {
         }
     }
 
+    /// `runtimeScopeIsLive` for the token's scope, as the refresh grant asks it inside its write.
+    func isLive(_ issued: Issued, userID: String? = nil, environment: LambaModel.Environment? = nil) async throws -> Bool {
+        let context = issued.context
+        return try await oauth.identity.read { tx -> Bool in
+            guard let scope = try tx.runtimeScope(id: issued.sid) else { return false }
+            return try tx.runtimeScopeIsLive(id: scope.id, userID: userID ?? scope.userID, projectID: context.project.id,
+                                             environment: environment ?? context.environment)
+        }
+    }
+
     func expectDead(_ tokens: [Issued], sourceLocation: SourceLocation = #_sourceLocation) async throws {
         for issued in tokens {
             #expect(try await introspect(issued, issued.access) == ["active": false], "\(issued.sid) access", sourceLocation: sourceLocation)
@@ -285,8 +295,18 @@ extension Fixture {
         }
     }
 
-    /// The refresh grant last (it rotates): refused for the dead, a new pair for the living.
+    /// The refresh grant last (it rotates): refused for the dead, a new pair for the living. First,
+    /// the one-query re-check that the grant's write makes agrees with reading the records.
     func expectRefresh(dead: [Issued], alive: [Issued], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for issued in dead {
+            #expect(try await isLive(issued) == false, "\(issued.sid) re-check", sourceLocation: sourceLocation)
+        }
+        for issued in alive {
+            #expect(try await isLive(issued) == true, "\(issued.sid) re-check", sourceLocation: sourceLocation)
+            let other: LambaModel.Environment = issued.context.environment == .sandbox ? .production : .sandbox
+            #expect(try await isLive(issued, environment: other) == false, "\(issued.sid) in the other environment", sourceLocation: sourceLocation)
+            #expect(try await isLive(issued, userID: "usr_someone_else") == false, "\(issued.sid) for another user", sourceLocation: sourceLocation)
+        }
         for issued in dead {
             let response = await tokenRequest(issued.context, client: issued.client, secret: issued.secret,
                                               [("grant_type", "refresh_token"), ("refresh_token", issued.refresh)])
