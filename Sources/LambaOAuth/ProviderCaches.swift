@@ -40,6 +40,34 @@ final class TableCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     var count: Int { entries.withLock { $0.count } }
 }
 
+/// Refresh tokens this process issued, by hash, as issued: the refresh grant then needs no read
+/// before signing, since what the access token takes from the record (user, scope, client,
+/// auth_time, scopes) never changes. Whether the token is still usable (not rotated, revoked or
+/// expired; its runtime scope live) is decided in the grant's write, never from here. Each entry is
+/// taken once: a token is presented once.
+final class IssuedRefreshTokens: Sendable {
+    private let records = Mutex<[String: RefreshTokenRecord]>([:])
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func remember(_ record: RefreshTokenRecord) {
+        records.withLock { records in
+            // Past the bound, forget all: a forgotten token is read from the store instead.
+            if records.count >= capacity { records.removeAll(keepingCapacity: true) }
+            records[record.tokenHash] = record
+        }
+    }
+
+    func take(_ hash: String) -> RefreshTokenRecord? {
+        records.withLock { $0.removeValue(forKey: hash) }
+    }
+
+    var count: Int { records.withLock { $0.count } }
+}
+
 /// The OpenID Provider's read caches, each tied to the tables its values come from.
 struct ProviderCaches: Sendable {
     /// Issuer → Project environment (project, workspace, settings).
@@ -55,6 +83,8 @@ struct ProviderCaches: Sendable {
     let runtimeStates: TableCache<String, RuntimeStateEntry>
     /// Access check decisions by token and permission.
     let decisions: TableCache<String, RuntimeAccess.Decision>
+    /// Refresh tokens issued here, until presented.
+    let issuedRefreshTokens = IssuedRefreshTokens(capacity: 16384)
     /// Social providers' discovery metadata and JWK Sets (time-bounded, not tied to tables).
     let upstreamKeys = UpstreamKeyCache()
 

@@ -166,6 +166,7 @@ struct AuthorizationCodeGrant: GrantHandler {
                 return true
             }
             guard won else { throw OAuthError.invalidGrant("the authorization code was already used") }
+            if let refresh { provider.caches.issuedRefreshTokens.remember(refresh.record) }
             return TokenEndpoint.response(accessToken: access, scopes: grant.scopes, refreshToken: refresh?.value, idToken: idToken)
         } catch {
             throw OAuthError.wrap(error)
@@ -191,8 +192,17 @@ struct RefreshTokenGrant: GrantHandler {
 
     enum Rotation: Sendable {
         case rotated
-        case alreadyUsed
-        case ended
+        case reused
+        case failed(OAuthError)
+    }
+
+    /// Where a presented token stands, from its record: the read before signing and the write
+    /// that rotates ask the same question.
+    static func standing(_ token: RefreshTokenRecord, now: Date) -> Lookup {
+        guard token.revokedAt == nil else { return .failed(.invalidGrant("the refresh token was revoked")) }
+        if token.rotatedAt != nil { return .reused(token) }
+        guard token.expiresAt > now else { return .failed(.invalidGrant("the refresh token expired")) }
+        return .ready(token)
     }
 
     func handle(_ parameters: OAuthParameters, client: OAuthClient, _ context: ProviderContext) async throws(OAuthError) -> JSONObject {
@@ -200,22 +210,22 @@ struct RefreshTokenGrant: GrantHandler {
         let requestedScopes = try ScopeList.parse(try parameters.single("scope"))
         let hash = OpaqueSecret.hash(presented)
         let now = provider.now
-        let lookup = try await provider.read { tx -> Lookup in
-            guard let token = try tx.refreshToken(hash: hash), token.projectID == context.project.id, token.environment == context.environment,
-                token.clientID == client.id
-            else { return .failed(.invalidGrant("the refresh token is not valid")) }
-            guard token.revokedAt == nil else { return .failed(.invalidGrant("the refresh token was revoked")) }
-            if token.rotatedAt != nil { return .reused(token) }
-            guard token.expiresAt > now else { return .failed(.invalidGrant("the refresh token expired")) }
-            return .ready(token)
-        }
+        // A token this process issued is known without a read: what the access token needs of it
+        // never changes. Whether it is still usable is decided by the write below either way.
+        let found: Lookup
+        if let issued = provider.caches.issuedRefreshTokens.take(hash) { found = Self.standing(issued, now: now) } else { found = try await lookup(hash) }
         let token: RefreshTokenRecord
-        switch lookup {
+        switch found {
         case .failed(let error): throw error
-        case .reused(let reused):
-            try await revokeReused(reused, client: client, context, now: now)
+        case .ready(let record), .reused(let record): token = record
+        }
+        // Another client's or Project environment's token is only "not valid" here (RFC 6749 §10.4).
+        guard token.projectID == context.project.id, token.environment == context.environment, token.clientID == client.id else {
+            throw OAuthError.invalidGrant("the refresh token is not valid")
+        }
+        if case .reused = found {
+            try await provider.write { tx in try Self.revokeReused(tx, token, client: client, context, now: now) }
             throw OAuthError.invalidGrant("the refresh token was already used")
-        case .ready(let found): token = found
         }
         guard let (scope, user) = try await RuntimeState.cachedCheck(provider, scopeID: token.runtimeScopeID, userID: token.userID, context) else {
             throw OAuthError.invalidGrant("the session behind this refresh token has ended")
@@ -232,34 +242,55 @@ struct RefreshTokenGrant: GrantHandler {
                 : nil
             let next = TokenIssuer.refreshToken(familyID: token.familyID, parentHash: token.tokenHash, runtimeScope: scope, clientID: client.id,
                                                 scopes: token.scopes, authTime: token.authTime, context: context, now: now)
+            // The one decision, made against what is committed: a revocation, a reuse or a rotation
+            // since the read (or since the token was issued) wins, and then nothing is handed out.
             let rotation = try await provider.store.write { tx -> Rotation in
-                // A revocation committed since the read (or the cached state) wins; then nothing is written.
-                guard try RuntimeState.isLive(tx, scopeID: token.runtimeScopeID, userID: token.userID, context) else { return .ended }
-                guard try tx.rotateRefreshToken(hash: hash, at: now) else { return .alreadyUsed }
+                guard let current = try tx.refreshToken(hash: hash) else { return .failed(.invalidGrant("the refresh token is not valid")) }
+                switch Self.standing(current, now: now) {
+                case .failed(let error): return .failed(error)
+                case .reused(let reused):
+                    try Self.revokeReused(tx, reused, client: client, context, now: now)
+                    return .reused
+                case .ready: break
+                }
+                guard try RuntimeState.isLive(tx, scopeID: token.runtimeScopeID, userID: token.userID, context) else {
+                    return .failed(.invalidGrant("the session behind this refresh token has ended"))
+                }
+                guard try tx.rotateRefreshToken(hash: hash, at: now) else { return .failed(.invalidGrant("the refresh token was already used")) }
                 try tx.insert(next.record)
                 return .rotated
             }
             switch rotation {
-            case .rotated: return TokenEndpoint.response(accessToken: access, scopes: scopes, refreshToken: next.value, idToken: idToken)
-            case .alreadyUsed: throw OAuthError.invalidGrant("the refresh token was already used")
-            case .ended: throw OAuthError.invalidGrant("the session behind this refresh token has ended")
+            case .rotated:
+                provider.caches.issuedRefreshTokens.remember(next.record)
+                return TokenEndpoint.response(accessToken: access, scopes: scopes, refreshToken: next.value, idToken: idToken)
+            case .reused: throw OAuthError.invalidGrant("the refresh token was already used")
+            case .failed(let error): throw error
             }
         } catch {
             throw OAuthError.wrap(error)
         }
     }
 
-    /// Reuse of a rotated token: revoke the family and the runtime scope, with the event.
-    private func revokeReused(_ token: RefreshTokenRecord, client: OAuthClient, _ context: ProviderContext, now: Date) async throws(OAuthError) {
-        try await provider.write { tx in
-            try tx.revokeRefreshFamily(token.familyID, at: now)
-            try TokenEndpoint.revokeScope(tx, scopeID: token.runtimeScopeID, reason: "refresh_token_reused", actor: client.id, now: now)
-            try tx.append(DomainEvent(type: .refreshTokenReused, actor: client.id, workspaceID: context.workspace.id, projectID: context.project.id,
-                                      environment: context.environment, sessionID: token.sessionID, occurredAt: now, data: [
-                "client_id": .string(client.id), "family_id": .string(token.familyID), "runtime_scope_id": .string(token.runtimeScopeID),
-                "user_id": .string(token.userID),
-            ]))
+    /// The token's record from the store, when this process did not issue it (or forgot it).
+    private func lookup(_ hash: String) async throws(OAuthError) -> Lookup {
+        let now = provider.now
+        return try await provider.read { tx -> Lookup in
+            guard let token = try tx.refreshToken(hash: hash) else { return .failed(.invalidGrant("the refresh token is not valid")) }
+            return Self.standing(token, now: now)
         }
+    }
+
+    /// Reuse of a rotated token: revoke the family and the runtime scope, with the event.
+    private static func revokeReused(_ tx: any OAuthRecords, _ token: RefreshTokenRecord, client: OAuthClient, _ context: ProviderContext,
+                                     now: Date) throws {
+        try tx.revokeRefreshFamily(token.familyID, at: now)
+        try TokenEndpoint.revokeScope(tx, scopeID: token.runtimeScopeID, reason: "refresh_token_reused", actor: client.id, now: now)
+        try tx.append(DomainEvent(type: .refreshTokenReused, actor: client.id, workspaceID: context.workspace.id, projectID: context.project.id,
+                                  environment: context.environment, sessionID: token.sessionID, occurredAt: now, data: [
+            "client_id": .string(client.id), "family_id": .string(token.familyID), "runtime_scope_id": .string(token.runtimeScopeID),
+            "user_id": .string(token.userID),
+        ]))
     }
 }
 

@@ -72,4 +72,38 @@ struct ProviderCacheTests {
         #expect(decision["allowed"] == .bool(false))
         #expect(decision["reason"] == .string("scope_revoked") || decision["reason"] == .string("membership_removed"))
     }
+
+    @Test("Caches: a refresh token issued here is refreshed without a read, yet another process's revocation and a concurrent reuse are decided by the write")
+    func test_issuedRefreshTokens_writeDecides() async throws {
+        let f = try await Fixture.make()
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let (_, first) = try await f.tokens(ctx)
+        let revokedElsewhere = try #require(first["refresh_token"]?.stringValue)
+
+        // Another process revokes the family on the same file; no cache has heard of it.
+        let other = try await SQLiteStore(path: f.store.path)
+        try await SQLOAuthStore(store: other).write { tx in
+            let token = try #require(try tx.refreshToken(hash: OpaqueSecret.hash(revokedElsewhere)))
+            try tx.revokeRefreshFamily(token.familyID, at: Date())
+        }
+        await other.close()
+        let refused = await f.refresh(ctx, revokedElsewhere)
+        #expect(refused.errorCode == "invalid_grant")
+        #expect(refused.object["error_description"] == .string("the refresh token was revoked"))
+
+        // The same token presented twice at once: one rotation wins, the other is reuse, which ends
+        // the runtime scope, so the winner's successor is refused too.
+        let (_, second) = try await f.tokens(ctx)
+        let twice = try #require(second["refresh_token"]?.stringValue)
+        async let a = f.refresh(ctx, twice)
+        async let b = f.refresh(ctx, twice)
+        let answers = await [a, b]
+        #expect(answers.map(\.status).sorted() == [200, 400])
+        let winner = try #require(answers.first { $0.status == 200 }?.object["refresh_token"]?.stringValue)
+        #expect(answers.first { $0.status == 400 }?.errorCode == "invalid_grant")
+        #expect(await f.refresh(ctx, winner).errorCode == "invalid_grant")
+        let events = try await f.store.read { r in try r.query("SELECT type FROM events WHERE type = 'refresh_token.reused'") }
+        #expect(events.count == 1)
+    }
 }
