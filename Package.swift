@@ -30,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson", "CArgon2"], swiftSettings: strict),
         .target(name: "LambaModel", dependencies: ["LambaJOSE"], swiftSettings: strict),
@@ -51,6 +52,7 @@ let package = Package(
                 "LambaModel",
                 "LambaOAuth",
                 "LambaServer",
+                "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
