@@ -6,7 +6,7 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
     /// Prepared statements by SQL text, reset after each use: preparing costs more than running
     /// most of Lamba's keyed reads. Texts come from code, so the set is small; the bound is a guard.
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [String: PreparedStatement] = [:]
     static let statementCacheLimit = 256
 
     /// Opens (creating if needed) the file at `path`. The writer switches the file to WAL, which is
@@ -33,7 +33,7 @@ final class SQLiteConnection {
     }
 
     deinit {
-        for statement in statements.values { sqlite3_finalize(statement) }
+        for statement in statements.values { sqlite3_finalize(statement.handle) }
         sqlite3_close_v2(handle)
     }
 
@@ -50,59 +50,85 @@ final class SQLiteConnection {
     }
 
     func query(_ sql: SQL, _ parameters: [SQLValue]) throws(StoreError) -> [Row] {
-        try withStatement(sql, parameters) { statement throws(StoreError) in
-            let count = sqlite3_column_count(statement)
-            let columns = (0..<count).map { String(cString: sqlite3_column_name(statement, $0)) }
+        try withStatement(sql, parameters) { prepared throws(StoreError) in
+            let statement = prepared.handle
+            var columns = prepared.columns
             var rows: [Row] = []
             while try step(statement) {
-                rows.append(Row(columns: columns, values: (0..<count).map { column(statement, $0) }))
+                // sqlite prepares a statement again, inside step, after a schema change: `SELECT *`
+                // may then have other columns than the names kept from the first preparation.
+                if rows.isEmpty, sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 0) != prepared.preparations {
+                    let again = PreparedStatement(handle: statement)
+                    statements[sql.text] = again
+                    columns = again.columns
+                }
+                rows.append(Row(columns: columns, values: (0..<Int32(columns.count)).map { column(statement, $0) }))
             }
             return rows
         }
     }
 
     func execute(_ sql: SQL, _ parameters: [SQLValue]) throws(StoreError) -> Int {
-        try withStatement(sql, parameters) { statement throws(StoreError) in
-            while try step(statement) {}
+        try withStatement(sql, parameters) { prepared throws(StoreError) in
+            while try step(prepared.handle) {}
             return Int(sqlite3_changes64(handle))
         }
     }
 
     // MARK: statements
 
-    private func withStatement<T>(_ sql: SQL, _ parameters: [SQLValue], _ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {
+    /// A prepared statement with what never changes between its runs: its result columns' names
+    /// and where each `$N` binds.
+    private struct PreparedStatement {
+        let handle: OpaquePointer
+        let columns: [String]
+        /// sqlite's index of `$1`, `$2`, …; 0 where the statement does not use that one.
+        let parameterIndexes: [Int32]
+        /// How often sqlite had prepared it again (schema changes) when `columns` were read.
+        let preparations: Int32
+
+        init(handle: OpaquePointer) {
+            self.handle = handle
+            columns = (0..<sqlite3_column_count(handle)).map { String(cString: sqlite3_column_name(handle, $0)) }
+            // `$N` is a named parameter to sqlite, numbered by first appearance; binding by name
+            // puts `$2` before `$1`, or a repeated `$1`, in the right place.
+            parameterIndexes = (0..<sqlite3_bind_parameter_count(handle)).map { sqlite3_bind_parameter_index(handle, "$\($0 + 1)") }
+            preparations = sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_REPREPARE, 0)
+        }
+    }
+
+    private func withStatement<T>(_ sql: SQL, _ parameters: [SQLValue], _ body: (PreparedStatement) throws(StoreError) -> T) throws(StoreError) -> T {
         let statement = try prepared(sql)
         defer {
-            sqlite3_reset(statement)
-            sqlite3_clear_bindings(statement)
+            sqlite3_reset(statement.handle)
+            sqlite3_clear_bindings(statement.handle)
         }
         try bind(parameters, to: statement)
         return try body(statement)
     }
 
-    private func prepared(_ sql: SQL) throws(StoreError) -> OpaquePointer {
+    private func prepared(_ sql: SQL) throws(StoreError) -> PreparedStatement {
         if let cached = statements[sql.text] { return cached }
-        var statement: OpaquePointer?
-        let rc = sql.text.withCString { sqlite3_prepare_v3(handle, $0, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) }
+        var handle: OpaquePointer?
+        let rc = sql.text.withCString { sqlite3_prepare_v3(self.handle, $0, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil) }
         guard rc == SQLITE_OK else { throw error(rc) }
-        guard let statement else { throw .parameterMismatch("statement is empty") }
+        guard let handle else { throw .parameterMismatch("statement is empty") }
+        let statement = PreparedStatement(handle: handle)
         if statements.count >= Self.statementCacheLimit {
-            for old in statements.values { sqlite3_finalize(old) }
+            for old in statements.values { sqlite3_finalize(old.handle) }
             statements.removeAll(keepingCapacity: true)
         }
         statements[sql.text] = statement
         return statement
     }
 
-    // `$N` is a named parameter to sqlite, numbered by first appearance; bind by name so that `$2`
-    // before `$1`, or a repeated `$1`, still get the right value.
-    private func bind(_ parameters: [SQLValue], to statement: OpaquePointer) throws(StoreError) {
-        let expected = Int(sqlite3_bind_parameter_count(statement))
-        guard expected == parameters.count else {
-            throw .parameterMismatch("statement has \(expected) parameters, \(parameters.count) given")
+    private func bind(_ parameters: [SQLValue], to prepared: PreparedStatement) throws(StoreError) {
+        let statement = prepared.handle
+        guard prepared.parameterIndexes.count == parameters.count else {
+            throw .parameterMismatch("statement has \(prepared.parameterIndexes.count) parameters, \(parameters.count) given")
         }
         for (offset, value) in parameters.enumerated() {
-            let index = sqlite3_bind_parameter_index(statement, "$\(offset + 1)")
+            let index = prepared.parameterIndexes[offset]
             guard index > 0 else { throw .parameterMismatch("statement does not use $\(offset + 1)") }
             let rc: Int32
             switch value {

@@ -102,7 +102,7 @@ public final class SQLiteStore: Store {
         let db: SQLiteConnection
         do {
             db = try open(&connection, path: path, readOnly: false, timeout: timeout)
-            try db.executeScript("BEGIN IMMEDIATE")
+            _ = try db.execute("BEGIN IMMEDIATE", [])
         } catch {
             for write in pending { write.continuation.resume(throwing: error) }
             return
@@ -114,21 +114,21 @@ public final class SQLiteStore: Store {
             let tx = SQLiteTransaction(db, tracksWrites: true)
             defer { written.formUnion(tx.written) }
             do {
-                try db.executeScript("SAVEPOINT lamba_write")
+                _ = try db.execute("SAVEPOINT lamba_write", [])
                 let value = try write.body(tx)
                 tx.isOpen = false
-                try db.executeScript("RELEASE lamba_write")
+                _ = try db.execute("RELEASE lamba_write", [])
                 outcomes.append(.success(value))
             } catch {
                 tx.isOpen = false
                 // Undo this body only; the group's other writes stay.
-                try? db.executeScript("ROLLBACK TO lamba_write")
-                try? db.executeScript("RELEASE lamba_write")
+                _ = try? db.execute("ROLLBACK TO lamba_write", [])
+                _ = try? db.execute("RELEASE lamba_write", [])
                 outcomes.append(.failure(error))
             }
         }
         do {
-            try db.executeScript("COMMIT")
+            _ = try db.execute("COMMIT", [])
         } catch {
             db.rollbackIfActive()
             for write in pending { write.continuation.resume(throwing: error) }
@@ -161,13 +161,14 @@ public final class SQLiteStore: Store {
     }
 
     private static func transaction<T>(_ db: SQLiteConnection, begin: SQL, _ body: (SQLiteTransaction) throws -> T) throws -> T {
-        try db.executeScript(begin)
+        // Transaction control through the statement cache too: parsing it each time showed.
+        _ = try db.execute(begin, [])
         let tx = SQLiteTransaction(db)
         defer { tx.isOpen = false }
         do {
             let result = try body(tx)
             tx.isOpen = false
-            try db.executeScript("COMMIT")
+            _ = try db.execute("COMMIT", [])
             return result
         } catch {
             db.rollbackIfActive()

@@ -219,5 +219,24 @@ extension StoreTests {
                 #expect(throws: StoreError.transactionClosed) { try box.tx?.execute("SELECT 1") }
             }
         }
+
+        @Test("statements read again after a schema change see its columns; repeated and out-of-order parameters bind", arguments: Backend.underTest)
+        func schemaChange_reachesCachedStatements(backend: Backend) async throws {
+            try await withStore(backend) { store in
+                try await createItemsTable(store)
+                try await store.withTransaction { tx in try tx.execute("INSERT INTO items (id, name) VALUES ($2, $1)", ["one", 1]) }
+                // Every reader thread prepares (and keeps) the statement before the change.
+                for _ in 0..<12 {
+                    let rows = try await store.read { try $0.query("SELECT * FROM items WHERE id = $1 OR id = $1", [1]) }
+                    #expect(rows.first?.columns == ["id", "name", "n"])
+                }
+                try await store.withTransaction { tx in try tx.executeScript("ALTER TABLE items ADD COLUMN note TEXT NOT NULL DEFAULT 'x'") }
+                for _ in 0..<12 {
+                    let rows = try await store.read { try $0.query("SELECT * FROM items WHERE id = $1 OR id = $1", [1]) }
+                    #expect(rows.first?.columns == ["id", "name", "n", "note"])
+                    #expect(try rows.first?.string("note") == "x")
+                }
+            }
+        }
     }
 }
