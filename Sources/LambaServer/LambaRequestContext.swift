@@ -1,4 +1,5 @@
 public import Hummingbird
+public import NIOCore
 
 /// The request context of every Lamba route. Middleware fills `requestID` and `maxRequestBodySize`
 /// before any handler runs.
@@ -9,8 +10,12 @@ public struct LambaRequestContext: RequestContext {
     /// Body readers (`Request.readBody(context:)` and friends) never collect more than this.
     public var maxRequestBodySize: Int
 
+    /// The event loop of the request's connection, where its handler runs (`ConnectionExecutor`).
+    public let eventLoop: any EventLoop
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.eventLoop = source.channel.eventLoop
         self.requestID = ""
         self.maxRequestBodySize = ServerConfiguration.defaultMaxRequestBodySize
     }
@@ -23,4 +28,21 @@ public struct LambaRequestContext: RequestContext {
 /// in `FeatureRoutes`. Routes are registered after Lamba's middleware, so they all get it.
 public protocol RouteGroup: Sendable {
     func register(on router: Router<LambaRequestContext>)
+}
+
+/// Runs a request's jobs on the event loop of its connection. Without a preference, a task that
+/// resumes from a database thread lands on any event loop, and its response then hops back to the
+/// connection's loop to be written (two cross-thread hand-offs per database call).
+final class ConnectionExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        eventLoop.execute { job.runSynchronously(on: executor) }
+    }
 }

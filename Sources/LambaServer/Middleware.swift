@@ -21,7 +21,9 @@ struct RequestObservationMiddleware: RouterMiddleware {
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         let start = DispatchTime.now().uptimeNanoseconds
         do {
-            var response = try await next(request, context)
+            var response = try await withTaskExecutorPreference(ConnectionExecutor(context.eventLoop)) { [context] in
+                try await next(request, context)
+            }
             response.headers[.requestID] = context.requestID
             observe(request, status: response.status, start: start, context: context)
             return response
