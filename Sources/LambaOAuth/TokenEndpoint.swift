@@ -245,18 +245,20 @@ struct RefreshTokenGrant: GrantHandler {
             // The one decision, made against what is committed: a revocation, a reuse or a rotation
             // since the read (or since the token was issued) wins, and then nothing is handed out.
             let rotation = try await provider.store.write { tx -> Rotation in
-                guard let current = try tx.refreshToken(hash: hash) else { return .failed(.invalidGrant("the refresh token is not valid")) }
-                switch Self.standing(current, now: now) {
-                case .failed(let error): return .failed(error)
-                case .reused(let reused):
-                    try Self.revokeReused(tx, reused, client: client, context, now: now)
-                    return .reused
-                case .ready: break
-                }
                 guard try RuntimeState.isLive(tx, scopeID: token.runtimeScopeID, userID: token.userID, context) else {
                     return .failed(.invalidGrant("the session behind this refresh token has ended"))
                 }
-                guard try tx.rotateRefreshToken(hash: hash, at: now) else { return .failed(.invalidGrant("the refresh token was already used")) }
+                // Rotates only a token neither rotated nor revoked; when it does not, the record says why.
+                guard try tx.rotateRefreshToken(hash: hash, at: now) else {
+                    guard let current = try tx.refreshToken(hash: hash) else { return .failed(.invalidGrant("the refresh token is not valid")) }
+                    switch Self.standing(current, now: now) {
+                    case .reused(let reused):
+                        try Self.revokeReused(tx, reused, client: client, context, now: now)
+                        return .reused
+                    case .failed(let error): return .failed(error)
+                    case .ready: return .failed(.invalidGrant("the refresh token was already used"))
+                    }
+                }
                 try tx.insert(next.record)
                 return .rotated
             }
