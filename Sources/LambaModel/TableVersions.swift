@@ -1,3 +1,4 @@
+import LambaJOSE
 import Synchronization
 
 /// How often each table of one database has changed, as far as this process knows: a store bumps
@@ -37,7 +38,7 @@ public final class TableVersions: Sendable {
         state.withLock { $0.everything &+= 1 }
     }
 
-    private static let updateConflictWords: [StaticString] = ["OR", "ROLLBACK", "ABORT", "REPLACE", "FAIL", "IGNORE"]
+    private static let updateConflictWords: [StaticString] = ["or", "rollback", "abort", "replace", "fail", "ignore"]
 
     /// The table a data-changing statement writes (`INSERT [OR …] INTO t`, `UPDATE t`,
     /// `DELETE FROM t`); nil for reads. A statement this cannot read yields `"*"`: treat as all.
@@ -46,8 +47,8 @@ public final class TableVersions: Sendable {
         // allocate only that name.
         var words = SQLWords(sql.utf8)
         guard let first = words.next() else { return nil }
-        if words.is(first, "SELECT") || words.is(first, "VALUES") { return nil }
-        if words.is(first, "UPDATE") {
+        if words.is(first, "select") || words.is(first, "values") { return nil }
+        if words.is(first, "update") {
             while let word = words.next() {
                 if !updateConflictWords.contains(where: { words.is(word, $0) }) {
                     return words.name(word)
@@ -55,9 +56,9 @@ public final class TableVersions: Sendable {
             }
             return "*"
         }
-        if words.is(first, "INSERT") || words.is(first, "REPLACE") || words.is(first, "DELETE") {
+        if words.is(first, "insert") || words.is(first, "replace") || words.is(first, "delete") {
             while let word = words.next() {
-                if words.is(word, "INTO") || words.is(word, "FROM") { return words.next().map(words.name) ?? "*" }
+                if words.is(word, "into") || words.is(word, "from") { return words.next().map(words.name) ?? "*" }
             }
             return "*"
         }
@@ -87,17 +88,9 @@ private struct SQLWords {
         return start..<index
     }
 
-    /// Whether `word` is `keyword` (upper-case ASCII), ignoring case.
+    /// Whether `word` is `keyword` (lower-case ASCII), ignoring case.
     func `is`(_ word: Range<String.UTF8View.Index>, _ keyword: StaticString) -> Bool {
-        guard bytes.distance(from: word.lowerBound, to: word.upperBound) == keyword.utf8CodeUnitCount else { return false }
-        var position = word.lowerBound
-        for expected in UnsafeBufferPointer(start: keyword.utf8Start, count: keyword.utf8CodeUnitCount) {
-            let byte = bytes[position]
-            let upper = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
-            guard upper == expected else { return false }
-            bytes.formIndex(after: &position)
-        }
-        return true
+        bytes[word].equalsIgnoringASCIICase(keyword)
     }
 
     /// A table name as versions key it: quotes dropped, lower-cased.

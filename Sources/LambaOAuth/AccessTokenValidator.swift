@@ -83,7 +83,7 @@ public struct AccessTokenValidator: Sendable {
     static func bearerToken(_ request: EndpointRequest) throws(OAuthError) -> String {
         let fromBody = request.method == "POST" ? try request.parameters.single("access_token") : nil
         if let header = request.authorization {
-            guard header.hasCaseInsensitivePrefix("bearer "), fromBody == nil else {
+            guard header.utf8.hasPrefixIgnoringASCIICase("bearer "), fromBody == nil else {
                 throw OAuthError.invalidRequest("send the token in exactly one way, as Authorization: Bearer")
             }
             let token = header.dropFirst(7).trimmingHTTPWhitespace()

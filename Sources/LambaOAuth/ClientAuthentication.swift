@@ -32,7 +32,7 @@ public struct ClientAuthentication: Sendable {
         let assertionType = try parameters.single("client_assertion_type")
         let assertion = try parameters.single("client_assertion")
         var methods: [Presented] = []
-        if let header = request.authorization, header.hasCaseInsensitivePrefix("basic ") {
+        if let header = request.authorization, header.utf8.hasPrefixIgnoringASCIICase("basic ") {
             let encoded = header.dropFirst(6).trimmingHTTPWhitespace()
             guard let data = Data(base64Encoded: encoded), let decoded = String(validating: data, as: UTF8.self),
                 let colon = decoded.firstIndex(of: ":")

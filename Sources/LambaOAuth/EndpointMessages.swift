@@ -192,18 +192,6 @@ public struct EndpointResponse: Sendable {
 }
 
 extension StringProtocol {
-    /// Whether the string starts with `prefix` (lower-case ASCII), ignoring case, without copying:
-    /// auth schemes (RFC 9110 §11.1) on every request.
-    public func hasCaseInsensitivePrefix(_ prefix: StaticString) -> Bool {
-        let wanted = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
-        var bytes = utf8.makeIterator()
-        for lower in wanted {
-            guard let byte = bytes.next() else { return false }
-            guard (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 == lower : byte == lower else { return false }
-        }
-        return true
-    }
-
     /// Without leading and trailing HTTP whitespace (RFC 9110 §5.6.3: spaces and tabs). Foundation's
     /// `trimmingCharacters(in:)` bridges through NSString, which showed on every token request.
     public func trimmingHTTPWhitespace() -> String {

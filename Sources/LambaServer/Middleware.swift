@@ -1,6 +1,5 @@
 internal import Hummingbird
 internal import LambaJOSE
-internal import LambaOAuth
 internal import Logging
 
 internal import Dispatch
@@ -77,7 +76,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         response.headers[.referrerPolicy] = "no-referrer"
         // API answers may hold tokens or personal data (RFC 6749 §5.1 requires no-store for tokens).
         if response.headers[.cacheControl] == nil,
-           response.headers[.contentType]?.hasCaseInsensitivePrefix("application/json") == true {
+           response.headers[.contentType]?.utf8.hasPrefixIgnoringASCIICase("application/json") == true {
             response.headers[.cacheControl] = "no-store"
         }
         return response

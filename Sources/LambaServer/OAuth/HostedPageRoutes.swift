@@ -178,9 +178,7 @@ struct HostedPageRoutes: Sendable {
         let ctx = try await OpenIDProviderRoutes.context(provider, context)
         let parameters: OAuthParameters
         do {
-            parameters = request.method == .post
-                ? try await OpenIDProviderRoutes.form(request, context).0
-                : try OAuthParameters.decode(request.uri.query ?? "")
+            parameters = try await OpenIDProviderRoutes.parameters(request, context)
         } catch let error as OAuthError {
             return Self.html(HostedPages.error(error), status: .badRequest)
         }

@@ -116,10 +116,13 @@ public struct OpenIDProviderRoutes: RouteGroup {
         var essence = header.utf8.prefix { $0 != UInt8(ascii: ";") }
         while let first = essence.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { essence.removeFirst() }
         while let last = essence.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { essence.removeLast() }
-        let wanted = UnsafeBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount)
-        return essence.elementsEqual(wanted) { byte, lower in
-            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 == lower : byte == lower
-        }
+        return essence.equalsIgnoringASCIICase(expected)
+    }
+
+    /// The request's parameters: the form body of a POST, the query string otherwise.
+    /// - Throws: `OAuthError` for a malformed query or form, `APIError` for a body too large to read.
+    static func parameters(_ request: Request, _ context: LambaRequestContext) async throws -> OAuthParameters {
+        request.method == .post ? try await form(request, context).0 : try OAuthParameters.decode(request.uri.query ?? "")
     }
 
     /// The form body (kept as sent, duplicates included) and whether it was a form at all.

@@ -129,9 +129,7 @@ struct AccountSelfServiceRoutes: Sendable {
         let ctx = try await OpenIDProviderRoutes.context(provider, context)
         let parameters: OAuthParameters
         do {
-            parameters = request.method == .post
-                ? try await OpenIDProviderRoutes.form(request, context).0
-                : try OAuthParameters.decode(request.uri.query ?? "")
+            parameters = try await OpenIDProviderRoutes.parameters(request, context)
         } catch let error as OAuthError {
             throw APIError.invalidRequest(error.message)
         }
