@@ -29,8 +29,8 @@ var claims = JWTClaims()
 claims.issuer = "https://lamba.example/p/shop/production"
 claims.subject = "usr_01HZY3J5V6W7X8Y9Z0A1B2C3D4"
 claims.setAudience(["api://shop"])
-claims.expiration = 2_000_000_000
-claims.issuedAt = 1_900_000_000
+claims.expiration = NumericDate(secondsSince1970: 2_000_000_000)
+claims.issuedAt = NumericDate(secondsSince1970: 1_900_000_000)
 claims.jwtID = "at_01HZY3J5V6W7X8Y9Z0A1B2C3D4"
 claims["client_id"] = "shop-web"
 claims["scope"] = "openid profile"

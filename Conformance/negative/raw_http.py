@@ -550,6 +550,32 @@ def main() -> int:
 
             refused("alg none", alg_none, "RFC 7523 §3 (9) / RFC 8725 §3.1")
 
+            # Hostile numbers: exp, nbf and iat from the assertion are bounded before any arithmetic.
+            # Each once took the whole server down (an Int64 overflow trap), so after each the server
+            # must still answer.
+            for label, claim, value in [
+                ("exp near 2^63", "exp", 2**63 - 1),
+                ("exp between 9.3e15 and 9.2e18", "exp", 9_300_000_000_000_000),
+                ("exp past 2^63 as a real", "exp", 1e19),
+                ("exp in year 10000", "exp", 253_402_300_800),
+                ("exp before 1970", "exp", -1),
+                ("nbf near 2^63", "nbf", 2**63 - 1),
+                ("nbf near -2^63", "nbf", -(2**63)),
+                ("iat near 2^63", "iat", 2**63 - 1),
+            ]:
+                def hostile(claim=claim, value=value):
+                    response = with_assertion(assertion(**{claim: value}))
+                    expect_error(response, 401, "invalid_client", "RFC 7519 §2: a NumericDate out of range is refused")
+                    alive = http.get(meta["jwks_uri"])
+                    expect(alive.status_code == 200, "the server stopped answering after a hostile NumericDate", alive)
+                suite.step(f"private_key_jwt/{label} -> 401 invalid_client, server alive", hostile)
+
+            def nbf_in_future():
+                response = with_assertion(assertion(nbf=int(time.time()) + 3600))
+                expect_error(response, 401, "invalid_client", "RFC 7519 §4.1.5: not before nbf")
+
+            suite.step("private_key_jwt/nbf an hour ahead -> 401 invalid_client", nbf_in_future)
+
             def secret_for_pkjwt_client():
                 response = http.post(token_url, data={"grant_type": "client_credentials"}, auth=(pk_client, "guess"))
                 expect_error(response, 401, "invalid_client", "OIDC Core §9: a client uses its registered authentication method")
@@ -784,6 +810,28 @@ def main() -> int:
         fixture = suite.step("second Project/fixture (console: same Workspace, same user) and its tokens", second_project_fixture)
         if fixture:
             refused_here("second Project", fixture[1], fixture[0], "a foreign Project's token (DESIGN: Project-scoped tokens)")
+
+        def refresh_reuse_grace():
+            def refresh(token: str):
+                return http.post(token_url, data={"grant_type": "refresh_token", "refresh_token": token}, auth=basic)
+
+            console.call("PATCH", f"/projects/{project_id}/environments/sandbox", {"refresh_token_reuse_grace_seconds": 30}, 200)
+            try:
+                first_token = tokens()["refresh_token"]
+                first = refresh(first_token)
+                expect(first.status_code == 200, "the first refresh failed", first)
+                lost = expect_json(first)["refresh_token"]
+                retry = refresh(first_token)
+                expect(retry.status_code == 200, "within the reuse grace, the rotated token's one retry must yield a fresh successor", retry)
+                fresh = expect_json(retry)["refresh_token"]
+                expect(fresh not in (lost, first_token), "the retry must yield a new refresh token", retry)
+                expect_error(refresh(lost), 400, "invalid_grant", "the unused successor is revoked by the retry")
+                expect_error(refresh(first_token), 400, "invalid_grant", "a second retry is reuse (Security BCP §4.14.2)")
+                expect_error(refresh(fresh), 400, "invalid_grant", "reuse revokes the family, the retried successor with it")
+            finally:
+                console.call("PATCH", f"/projects/{project_id}/environments/sandbox", {"refresh_token_reuse_grace_seconds": 0}, 200)
+
+        suite.step("token/refresh reuse grace: one retry yields a fresh successor, a second is reuse", refresh_reuse_grace)
 
     # ------------------------------------------------------------------ content types, duplicates, sizes
     def json_body(url: str, label: str):

@@ -72,6 +72,9 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, Expressi
     public static let runtimeScopeRevoked: EventType = "runtime_scope.revoked"
     public static let tokenRevoked: EventType = "token.revoked"
     public static let refreshTokenReused: EventType = "refresh_token.reused"
+    /// A rotated refresh token was presented again within its environment's reuse grace: its unused
+    /// successor was revoked and a fresh one issued, the family and runtime scope stay.
+    public static let refreshTokenRetried: EventType = "refresh_token.retried"
     public static let authorizationCodeReplayed: EventType = "authorization_code.replayed"
     public static let signingKeyRotated: EventType = "signing_key.rotated"
     public static let providerCreated: EventType = "provider.created"

@@ -93,6 +93,14 @@ public struct EnvironmentSettings: Sendable, Codable, Hashable {
     /// Access token signing algorithm (`ES256` by default); ID tokens may use others per client.
     public var accessTokenAlgorithm: String
     public var dynamicClientRegistration: DynamicClientRegistration
+    /// Seconds after a refresh token's rotation in which presenting it once more yields a fresh
+    /// successor (its unused one is revoked) instead of reuse detection, so a client whose answer
+    /// was lost does not sign its user out; nil or 0 is off (the default). Optional so that
+    /// settings stored before it existed still read.
+    public var refreshTokenReuseGraceSeconds: Int?
+
+    /// The largest grace an environment may set: a retry window, not a second life for a token.
+    public static let maximumRefreshTokenReuseGraceSeconds = 120
 
     public init(projectID: String, environment: Environment) {
         self.projectID = projectID

@@ -96,6 +96,7 @@ public struct ProjectAdministration: Sendable {
         public var refreshTokenLifetimeSeconds: Int?
         public var accessTokenAlgorithm: String?
         public var dynamicClientRegistration: DynamicClientRegistration?
+        public var refreshTokenReuseGraceSeconds: Int?
         public init() {}
     }
 
@@ -108,6 +109,9 @@ public struct ProjectAdministration: Sendable {
         if let lifetime = changes.accessTokenLifetimeSeconds { try Self.checkLifetime(lifetime, "access_token_lifetime_seconds", 60...86_400) }
         if let lifetime = changes.idTokenLifetimeSeconds { try Self.checkLifetime(lifetime, "id_token_lifetime_seconds", 60...86_400) }
         if let lifetime = changes.refreshTokenLifetimeSeconds { try Self.checkLifetime(lifetime, "refresh_token_lifetime_seconds", 300...(365 * 86_400)) }
+        if let grace = changes.refreshTokenReuseGraceSeconds {
+            try Self.checkLifetime(grace, "refresh_token_reuse_grace_seconds", 0...EnvironmentSettings.maximumRefreshTokenReuseGraceSeconds)
+        }
         if let alg = changes.accessTokenAlgorithm, JWSAlgorithm(rawValue: alg) == nil {
             throw DomainError.invalid(field: "access_token_algorithm", reason: "must be one of RS256, PS256, ES256, EdDSA")
         }
@@ -141,6 +145,7 @@ public struct ProjectAdministration: Sendable {
             if let value = changes.refreshTokenLifetimeSeconds { settings.refreshTokenLifetimeSeconds = value }
             if let value = changes.accessTokenAlgorithm { settings.accessTokenAlgorithm = value }
             if let value = changes.dynamicClientRegistration { settings.dynamicClientRegistration = value }
+            if let value = changes.refreshTokenReuseGraceSeconds { settings.refreshTokenReuseGraceSeconds = value }
             try tx.save(settings)
             let event = DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
                                     environment: environment, data: [

@@ -9,6 +9,9 @@ public import LambaModel
 public struct AccessTokenValidator: Sendable {
     let provider: OpenIDProvider
 
+    /// Seconds by which another Lamba process's clock may run ahead when it signed a token (`nbf`, `iat`).
+    static let clockSkew: Int64 = 5
+
     public struct Validated: Sendable {
         public let claims: JWTClaims
         public let clientID: String
@@ -23,14 +26,15 @@ public struct AccessTokenValidator: Sendable {
     /// the environment's keys change, and its expiry is checked on every use. - Throws: `invalid_token`.
     func verifySignature(_ token: String, _ context: ProviderContext, allowExpired: Bool = false) async throws(OAuthError) -> JWTClaims {
         guard token.utf8.count <= 8192 else { throw OAuthError.invalidToken("the token is too long") }
-        let now = Int64(provider.now.timeIntervalSince1970)
+        let now = NumericDate(provider.now).secondsSince1970
         let provider = provider
         let claims = try await provider.caches.verifiedAccessTokens.value(context.issuer + " " + token) { () throws(OAuthError) -> JWTClaims? in
             do {
                 let verifier = try await provider.keys.verifier(projectID: context.project.id, environment: context.environment)
-                // Expiry is left to the check below, so that a remembered token is held to it too.
-                let validation = JWTValidation(issuer: context.issuer, type: JWT.accessTokenType, leeway: Int64.max / 4,
-                                               requiredClaims: ["sub", "client_id", "jti", "exp"], now: now)
+                // Expiry is left to the check below, so that a remembered token is held to it too; nbf and
+                // iat are checked here (RFC 7519 §4.1.5–4.1.6), with a few seconds for clocks of other processes.
+                let validation = JWTValidation(issuer: context.issuer, type: JWT.accessTokenType, leeway: Self.clockSkew,
+                                               expiry: .requiredButMayHavePassed, requiredClaims: ["sub", "client_id", "jti"], now: now)
                 let verified = try JWT.verify(token, with: verifier, validation: validation)
                 guard verified.claims["project_id"]?.stringValue == context.project.id,
                     verified.claims["environment"]?.stringValue == context.environment.rawValue
@@ -45,7 +49,7 @@ public struct AccessTokenValidator: Sendable {
         guard let claims else { throw OAuthError.invalidToken("the token could not be verified") }
         if !allowExpired {
             // RFC 9068 §4 / RFC 7519 §4.1.4: no leeway for Lamba's own tokens.
-            guard let exp = claims.expiration, now < exp else { throw OAuthError.invalidToken("the token expired") }
+            guard let exp = claims.expiration, NumericDate(clamping: now) < exp else { throw OAuthError.invalidToken("the token expired") }
         }
         return claims
     }
@@ -152,7 +156,7 @@ public struct TokenRevocation: Sendable {
                 claims["client_id"]?.stringValue == client.id, let jti = claims.jwtID, let exp = claims.expiration
             {
                 try await provider.write { tx in
-                    try tx.revokeAccessToken(jti: jti, clientID: client.id, expiresAt: Date(timeIntervalSince1970: TimeInterval(exp)), at: now)
+                    try tx.revokeAccessToken(jti: jti, clientID: client.id, expiresAt: exp.date, at: now)
                     try tx.append(DomainEvent(type: .tokenRevoked, actor: client.id, workspaceID: context.workspace.id, projectID: context.project.id,
                                               environment: context.environment, occurredAt: now, data: [
                         "client_id": .string(client.id), "token_type": "access_token", "jti": .string(jti),

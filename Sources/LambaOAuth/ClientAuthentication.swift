@@ -101,8 +101,8 @@ public struct ClientAuthentication: Sendable {
             let set = try JWKSet(jsonBytes: Array(jwks.utf8))
             let verifier = try JWSVerifier(allowedAlgorithms: Set(JWSAlgorithm.allCases), jwks: set)
             verified = try JWT.verify(assertion, with: verifier, validation: JWTValidation(
-                issuer: client.id, leeway: 30, requireExpiration: true, requiredClaims: ["jti", "sub", "aud"],
-                now: Int64(provider.now.timeIntervalSince1970)))
+                issuer: client.id, leeway: 30, expiry: .required, requiredClaims: ["jti", "sub", "aud"],
+                now: NumericDate(provider.now).secondsSince1970))
         } catch {
             throw OAuthError.invalidClient("client assertion refused: \(error)")
         }
@@ -113,7 +113,7 @@ public struct ClientAuthentication: Sendable {
             throw OAuthError.invalidClient("assertion audience is not this token endpoint")
         }
         guard let jti = claims.jwtID, let exp = claims.expiration else { throw OAuthError.invalidClient("assertion without jti or exp") }
-        let expiresAt = Date(timeIntervalSince1970: TimeInterval(exp))
+        let expiresAt = exp.date
         let clientID = client.id
         let fresh = try await provider.write { tx in try tx.useClientAssertion(clientID: clientID, jti: jti, expiresAt: expiresAt) }
         guard fresh else { throw OAuthError.invalidClient("client assertion jti replayed") }

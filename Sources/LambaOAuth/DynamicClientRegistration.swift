@@ -2,12 +2,30 @@ public import Foundation
 public import LambaJOSE
 public import LambaModel
 
+/// How much an open registration endpoint may be used (RFC 7591 §3 leaves it to the server; §5
+/// warns of clients registering en masse). Counted in the database, so every `lamba` process on it
+/// enforces the same numbers.
+public struct ClientRegistrationLimits: Sendable, Equatable {
+    /// Clients one address may register in one environment within `window`.
+    public var perAddress: Int
+    public var window: TimeInterval
+    /// Self-registered clients one environment may hold at once; deleting some frees room.
+    public var perEnvironment: Int
+
+    public init(perAddress: Int = 20, window: TimeInterval = 3600, perEnvironment: Int = 1000) {
+        self.perAddress = perAddress
+        self.window = window
+        self.perEnvironment = perEnvironment
+    }
+}
+
 /// `POST /register` (RFC 7591 §3), when the environment's `dynamicClientRegistration` is on;
 /// `loopback_only` admits only clients whose redirect URIs are loopback (conformance tools).
 public struct DynamicClientRegistrationEndpoint: Sendable {
     let provider: OpenIDProvider
 
-    public func handle(body: [UInt8], isJSON: Bool, _ context: ProviderContext) async -> EndpointResponse {
+    /// `clientAddress` is the peer's IP address as the server saw it, the key of the per-address limit.
+    public func handle(body: [UInt8], isJSON: Bool, clientAddress: String, _ context: ProviderContext) async -> EndpointResponse {
         do {
             let mode = context.settings.dynamicClientRegistration
             guard mode != .off else { throw OAuthError(.notFound, "dynamic client registration is not enabled") }
@@ -34,8 +52,13 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
             }
             let client = made.0
             let now = provider.now
+            let limits = provider.configuration.registrationLimits
+            let addressHash = OpaqueSecret.hash("client-registration " + clientAddress)
             try await provider.write { tx in
+                try Self.checkLimits(tx, limits, addressHash: addressHash, context, now: now)
                 try tx.insert(client)
+                try tx.recordRegistration(clientID: client.id, projectID: context.project.id, environment: context.environment,
+                                          addressHash: addressHash, at: now)
                 try tx.append(DomainEvent(type: .clientCreated, actor: "dynamic_registration", workspaceID: context.workspace.id,
                                           projectID: context.project.id, environment: context.environment, occurredAt: now, data: [
                     "client_id": .string(client.id), "type": .string(client.type.rawValue), "first_party": false, "dynamic": true,
@@ -65,6 +88,26 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
             return .json(response, status: 201)
         } catch {
             return .error(OAuthError.wrap(error))
+        }
+    }
+
+    /// Refuses the registration when the address registered `perAddress` clients within the window
+    /// (429 with `Retry-After`: when its oldest registration leaves the window) or the environment
+    /// holds `perEnvironment` self-registered clients (403). Runs in the registering transaction,
+    /// after the lock, so concurrent registrations are counted one after another.
+    static func checkLimits(_ tx: any OAuthRecords, _ limits: ClientRegistrationLimits, addressHash: String, _ context: ProviderContext,
+                            now: Date) throws {
+        try tx.lockClientRegistrations(projectID: context.project.id, environment: context.environment)
+        let recent = try tx.registrations(projectID: context.project.id, environment: context.environment, addressHash: addressHash,
+                                          since: now.addingTimeInterval(-limits.window))
+        if recent.count >= limits.perAddress {
+            var error = OAuthError(.tooManyRequests, "too many client registrations from this address; retry later")
+            let reopens = (recent.first ?? now).addingTimeInterval(limits.window).timeIntervalSince(now)
+            error.retryAfter = Int(max(1, min(limits.window, reopens.rounded(.up))))
+            throw error
+        }
+        guard try tx.dynamicClientCount(projectID: context.project.id, environment: context.environment) < limits.perEnvironment else {
+            throw OAuthError(.accessDenied, "this environment holds the most self-registered clients it allows (\(limits.perEnvironment))")
         }
     }
 

@@ -36,6 +36,8 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidClientMetadata: Code = "invalid_client_metadata"
         /// Not an RFC code: the issuer (Project environment) does not exist or is deactivated.
         public static let notFound: Code = "not_found"
+        /// Not an RFC code: an abuse limit was reached; `retryAfter` says when to try again (RFC 6585 §4).
+        public static let tooManyRequests: Code = "too_many_requests"
     }
 
     public var code: Code
@@ -46,6 +48,8 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Set when a protected resource request carried no token at all: RFC 6750 §3.1 then wants a
     /// bare challenge, without an error code.
     public var lacksCredentials: Bool = false
+    /// Seconds after which a refused request may be retried, sent as `Retry-After` (RFC 9110 §10.2.3).
+    public var retryAfter: Int?
 
     public init(_ code: Code, _ message: String, debug: String? = nil) {
         self.code = code
@@ -65,6 +69,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidClient, .invalidToken: 401
         case .insufficientScope, .accessDenied: 403
         case .notFound: 404
+        case .tooManyRequests: 429
         case .serverError: 500
         case .temporarilyUnavailable: 503
         default: 400

@@ -167,6 +167,10 @@ public protocol RefreshTokenStorage {
     /// Revokes every live token of a family; returns how many. - Throws: the store's errors.
     @discardableResult
     func revokeRefreshFamily(_ familyID: String, at date: Date) throws -> Int
+    /// The tokens issued in exchange for the token with `parentHash`, oldest first. - Throws: the store's errors.
+    func refreshTokens(parentHash: String) throws -> [RefreshTokenRecord]
+    /// Revokes one token that was neither rotated nor revoked; false when it was. - Throws: the store's errors.
+    func revokeUnusedRefreshToken(hash: String, at date: Date) throws -> Bool
 }
 
 /// What a user allowed a client to ask for (OIDC Core §3.1.2.4).
@@ -191,9 +195,23 @@ public protocol ClientAssertionReplayStorage {
     func useClientAssertion(clientID: String, jti: String, expiresAt: Date) throws -> Bool
 }
 
+/// Dynamic registrations (RFC 7591) counted per environment and per client address, for the
+/// endpoint's abuse limits.
+public protocol ClientRegistrationStorage {
+    /// Serializes registrations of one environment until the transaction ends, so that two
+    /// concurrent ones cannot both pass a count. - Throws: the store's errors.
+    func lockClientRegistrations(projectID: String, environment: Environment) throws
+    /// Clients of the environment that registered themselves and still exist. - Throws: the store's errors.
+    func dynamicClientCount(projectID: String, environment: Environment) throws -> Int
+    /// When the address registered clients in the environment since `date`, oldest first. - Throws: the store's errors.
+    func registrations(projectID: String, environment: Environment, addressHash: String, since date: Date) throws -> [Date]
+    /// - Throws: the store's errors.
+    func recordRegistration(clientID: String, projectID: String, environment: Environment, addressHash: String, at date: Date) throws
+}
+
 /// Everything the engine reads and writes inside one transaction.
 public protocol OAuthRecords: IdentityWriter, SigningKeyStorage, AuthorizationCodeStorage, RefreshTokenStorage, ConsentStorage,
-    AccessTokenRevocationStorage, ClientAssertionReplayStorage, ProviderSignInStorage, SignInThrottleStorage {}
+    AccessTokenRevocationStorage, ClientAssertionReplayStorage, ProviderSignInStorage, SignInThrottleStorage, ClientRegistrationStorage {}
 
 /// Transactions over the engine's records and the identity model.
 public protocol OAuthStore: Sendable {

@@ -13,6 +13,8 @@ public struct ProviderConfiguration: Sendable {
     public var now: @Sendable () -> Date
     /// Outbound HTTP to social providers; without it, social sign-in answers temporarily_unavailable.
     public var upstreamHTTP: (any UpstreamHTTPClient)?
+    /// Abuse limits of dynamic client registration.
+    public var registrationLimits = ClientRegistrationLimits()
 
     public init(publicBaseURL: String, masterKey: MasterKey, csrfKey: [UInt8]? = nil, now: @escaping @Sendable () -> Date = { Date() },
                 upstreamHTTP: (any UpstreamHTTPClient)? = nil) {

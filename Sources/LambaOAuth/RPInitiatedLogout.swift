@@ -29,7 +29,8 @@ public struct RPInitiatedLogout: Sendable {
             let claims: JWTClaims
             do {
                 let verifier = try await provider.keys.verifier(projectID: context.project.id, environment: context.environment)
-                claims = try JWT.verify(hint, with: verifier, validation: JWTValidation(issuer: context.issuer, leeway: Int64.max / 4)).claims
+                claims = try JWT.verify(hint, with: verifier, validation: JWTValidation(issuer: context.issuer, expiry: .requiredButMayHavePassed,
+                                                                                                 now: NumericDate(provider.now).secondsSince1970)).claims
             } catch {
                 throw OAuthError.invalidRequest("id_token_hint is not an ID token of this issuer")
             }

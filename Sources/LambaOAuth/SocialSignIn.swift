@@ -209,7 +209,7 @@ public struct SocialSignIn: Sendable {
             // A kid the cached set lacks fetches the set again, within the cache's rate limit (OIDC Core §10.1.1).
             let jwks = try await cache.keys(http, metadata, upstream, kid: UpstreamIDToken.kid(idToken), now: provider.now)
             let claims = try UpstreamIDToken.validate(idToken, jwks: jwks, metadata: metadata, provider: upstream, nonceHash: nonceHash,
-                                                      now: Int64(provider.now.timeIntervalSince1970))
+                                                      now: NumericDate(provider.now).secondsSince1970)
             return (upstream, claims)
         } catch let error as UpstreamError {
             throw OAuthError(.accessDenied, "the sign-in with \(upstream.name) could not be verified", debug: error.description)

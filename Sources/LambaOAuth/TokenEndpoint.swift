@@ -177,6 +177,12 @@ struct AuthorizationCodeGrant: GrantHandler {
 /// RFC 6749 §6 with rotation and reuse detection (OAuth 2.0 Security BCP §4.14.2): a rotated
 /// token presented again revokes its whole runtime scope and every token of its family.
 ///
+/// An environment may set a reuse grace (`refreshTokenReuseGraceSeconds`, off by default, as
+/// Hydra's rotation grace period or Auth0's reuse interval): within it, the direct parent of a
+/// still-unused successor may be presented once more and yields a fresh successor, the unused one
+/// being revoked, so a client whose token response was lost does not sign its user out. A second
+/// retry, a used successor or a retry past the grace is reuse as before.
+///
 /// The token is looked up in a read snapshot, the new tokens are signed outside any transaction,
 /// and one write transaction then checks the runtime state again, rotates (only if nobody did
 /// meanwhile) and stores the successor, so the single SQLite writer does one short step per grant.
@@ -223,7 +229,8 @@ struct RefreshTokenGrant: GrantHandler {
         guard token.projectID == context.project.id, token.environment == context.environment, token.clientID == client.id else {
             throw OAuthError.invalidGrant("the refresh token is not valid")
         }
-        if case .reused = found {
+        let grace = TimeInterval(min(max(context.settings.refreshTokenReuseGraceSeconds ?? 0, 0), EnvironmentSettings.maximumRefreshTokenReuseGraceSeconds))
+        if case .reused = found, !Self.isWithinGrace(token, grace, now: now) {
             try await provider.write { tx in try Self.revokeReused(tx, token, client: client, context, now: now) }
             throw OAuthError.invalidGrant("the refresh token was already used")
         }
@@ -253,6 +260,15 @@ struct RefreshTokenGrant: GrantHandler {
                     guard let current = try tx.refreshToken(hash: hash) else { return .failed(.invalidGrant("the refresh token is not valid")) }
                     switch Self.standing(current, now: now) {
                     case .reused(let reused):
+                        if Self.isWithinGrace(reused, grace, now: now), try Self.retireUnusedSuccessor(tx, of: reused, now: now) {
+                            try tx.insert(next.record)
+                            try tx.append(DomainEvent(type: .refreshTokenRetried, actor: client.id, workspaceID: context.workspace.id,
+                                                      projectID: context.project.id, environment: context.environment, sessionID: reused.sessionID,
+                                                      occurredAt: now, data: [
+                                "client_id": .string(client.id), "family_id": .string(reused.familyID), "runtime_scope_id": .string(reused.runtimeScopeID),
+                            ]))
+                            return .rotated
+                        }
                         try Self.revokeReused(tx, reused, client: client, context, now: now)
                         return .reused
                     case .failed(let error): return .failed(error)
@@ -272,6 +288,20 @@ struct RefreshTokenGrant: GrantHandler {
         } catch {
             throw OAuthError.wrap(error)
         }
+    }
+
+    /// Whether a rotated token was rotated at most `grace` seconds ago (never, when grace is 0).
+    static func isWithinGrace(_ token: RefreshTokenRecord, _ grace: TimeInterval, now: Date) -> Bool {
+        guard grace > 0, token.revokedAt == nil, let rotatedAt = token.rotatedAt else { return false }
+        return now.timeIntervalSince(rotatedAt) <= grace
+    }
+
+    /// The grace's one retry: the token has exactly one successor (no retry yet) and nobody used it;
+    /// it is revoked here, in the write that stores the fresh one. False when the retry does not apply.
+    static func retireUnusedSuccessor(_ tx: any OAuthRecords, of parent: RefreshTokenRecord, now: Date) throws -> Bool {
+        let successors = try tx.refreshTokens(parentHash: parent.tokenHash)
+        guard successors.count == 1, let successor = successors.first, successor.familyID == parent.familyID else { return false }
+        return try tx.revokeUnusedRefreshToken(hash: successor.tokenHash, at: now)
     }
 
     /// The token's record from the store, when this process did not issue it (or forgot it).

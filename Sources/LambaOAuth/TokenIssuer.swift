@@ -20,24 +20,25 @@ public struct TokenIssuer: Sendable {
         let algorithm = JWSAlgorithm(rawValue: context.settings.accessTokenAlgorithm) ?? .es256
         let key = try await provider.keys.signingKey(projectID: context.project.id, environment: context.environment, algorithm: algorithm)
         let now = provider.now
-        let iat = Int64(now.timeIntervalSince1970)
+        let iat = NumericDate(now)
         let lifetime = context.settings.accessTokenLifetimeSeconds
+        let exp = iat.advanced(by: Int64(lifetime))
         let jti = try SecureRandom.token(byteCount: 16)
         var claims = JWTClaims()
         claims.members["iss"] = .string(context.issuer)
         claims.members["sub"] = .string(subject)
         claims.members["aud"] = .string(clientID)
         claims.members["client_id"] = .string(clientID)
-        claims.members["exp"] = .integer(iat + Int64(lifetime))
-        claims.members["iat"] = .integer(iat)
+        claims.expiration = exp
+        claims.issuedAt = iat
         claims.members["jti"] = .string(jti)
         claims.members["scope"] = .string(scopes.joined(separator: " "))
         claims.members["project_id"] = .string(context.project.id)
         claims.members["environment"] = .string(context.environment.rawValue)
         if let runtimeScopeID { claims.members["sid"] = .string(runtimeScopeID) }
-        if let authTime { claims.members["auth_time"] = .integer(Int64(authTime.timeIntervalSince1970)) }
+        if let authTime { claims.members["auth_time"] = JSONValue(NumericDate(authTime)) }
         let token = try JWT.sign(claims, algorithm: key.algorithm, key: key.key, kid: key.kid, typ: JWT.accessTokenType)
-        return AccessToken(token: token, jti: jti, expiresIn: lifetime, expiresAt: Date(timeIntervalSince1970: Double(iat + Int64(lifetime))))
+        return AccessToken(token: token, jti: jti, expiresIn: lifetime, expiresAt: exp.date)
     }
 
     /// OIDC Core §2, §3.1.3.6 (`at_hash`). RS256 unless the client registered another algorithm.
@@ -45,14 +46,14 @@ public struct TokenIssuer: Sendable {
                         amr: [String], runtimeScopeID: String, accessToken: String) async throws -> String {
         let algorithm = JWSAlgorithm(rawValue: client.idTokenSignedResponseAlg) ?? .rs256
         let key = try await provider.keys.signingKey(projectID: context.project.id, environment: context.environment, algorithm: algorithm)
-        let iat = Int64(provider.now.timeIntervalSince1970)
+        let iat = NumericDate(provider.now)
         var claims = JWTClaims()
         claims.members["iss"] = .string(context.issuer)
         claims.members["sub"] = .string(user.id)
         claims.members["aud"] = .string(client.id)
-        claims.members["exp"] = .integer(iat + Int64(context.settings.idTokenLifetimeSeconds))
-        claims.members["iat"] = .integer(iat)
-        claims.members["auth_time"] = .integer(Int64(authTime.timeIntervalSince1970))
+        claims.expiration = iat.advanced(by: Int64(context.settings.idTokenLifetimeSeconds))
+        claims.issuedAt = iat
+        claims.members["auth_time"] = JSONValue(NumericDate(authTime))
         if let nonce { claims.members["nonce"] = .string(nonce) }
         claims.members["at_hash"] = .string(Self.atHash(accessToken, algorithm: algorithm))
         claims.members["sid"] = .string(runtimeScopeID)

@@ -201,7 +201,7 @@ enum UpstreamIDToken {
         } else if audiences.count > 1 {
             throw UpstreamError("the ID token has several audiences and no azp")
         }
-        guard let iat = claims.issuedAt, iat >= now - maximumAge else { throw UpstreamError("the ID token was issued too long ago") }
+        guard let iat = claims.issuedAt, iat >= NumericDate(clamping: now).advanced(by: -maximumAge) else { throw UpstreamError("the ID token was issued too long ago") }
         guard let nonce = claims["nonce"]?.stringValue,
             constantTimeEquals(Array(OpaqueSecret.hash(nonce).utf8), Array(nonceHash.utf8))
         else { throw UpstreamError("the ID token's nonce does not match this sign-in") }

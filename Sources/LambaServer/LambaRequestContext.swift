@@ -12,10 +12,13 @@ public struct LambaRequestContext: RequestContext {
 
     /// The event loop of the request's connection, where its handler runs (`ConnectionExecutor`).
     public let eventLoop: any EventLoop
+    /// The peer's IP address as the socket saw it (no proxy headers are trusted), for per-address limits.
+    public let clientAddress: String
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.eventLoop = source.channel.eventLoop
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
         self.requestID = ""
         self.maxRequestBodySize = ServerConfiguration.defaultMaxRequestBodySize
     }

@@ -74,10 +74,12 @@ public enum Migrations {
         ),
         IdentitySchema.migration,
         OAuthSchema.migration,
+        OAuthSchema.refreshTokenParents,
         WebhookSchema.migration,
         ProviderSchema.migration,
         ProviderSchema.signInMethodOfEarlierSessions,
         SignInThrottleSchema.migration,
+        ClientRegistrationSchema.migration,
     ]
 }
 

@@ -72,7 +72,7 @@ public struct OutboxEvent: Sendable, Hashable {
     // Fixed-width UTC with milliseconds (`2026-01-02T03:04:05.678Z`), so text order is time order
     // on both databases. Whole milliseconds both ways, so a date survives the round trip exactly.
     static func formatTimestamp(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let milliseconds = SQLValue.epochMilliseconds(date, rounding: .toNearestOrAwayFromZero)
         var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
         var fraction = milliseconds % 1000
         if fraction < 0 { fraction += 1000; seconds -= 1 }

@@ -36,7 +36,7 @@ struct JWTCommand: ParsableCommand {
                 })
             let set = try JWKSet(jsonBytes: Array(Data(contentsOf: URL(fileURLWithPath: jwks))))
             let verifier = try JWSVerifier(allowedAlgorithms: allowed, jwks: set)
-            let validation = JWTValidation(issuer: iss, audience: aud, type: typ, requireExpiration: !noExp)
+            let validation = JWTValidation(issuer: iss, audience: aud, type: typ, expiry: noExp ? .ifPresent : .required)
             do {
                 let verified = try JWT.verify(token.trimmingCharacters(in: .whitespacesAndNewlines), with: verifier, validation: validation)
                 print(JSON.encodeString(.object(["header": .object(verified.header.members), "claims": .object(verified.claims.members)])))

@@ -12,8 +12,8 @@ struct JWTTests {
         claims.issuer = "https://lamba.test/p/shop/production"
         claims.subject = "usr_1"
         claims.setAudience(["api://shop"])
-        claims.expiration = Self.now + 300
-        claims.issuedAt = Self.now
+        claims.expiration = NumericDate(secondsSince1970: Self.now + 300)
+        claims.issuedAt = NumericDate(secondsSince1970: Self.now)
         claims.jwtID = "jti-1"
         edit(&claims)
         return try JWT.sign(claims, algorithm: .es256, key: Self.key, kid: "k", typ: typ)
@@ -44,11 +44,11 @@ struct JWTTests {
 
     @Test("exp in the past, beyond the leeway, is refused (§4.1.4)")
     func expired() throws {
-        let t = try token { $0.expiration = Self.now - 61 }
+        let t = try token { $0.expiration = NumericDate(secondsSince1970: Self.now - 61) }
         #expect(throws: JOSEError.expired) { try JWT.verify(t, with: Self.verifier, validation: validation()) }
-        let withinLeeway = try token { $0.expiration = Self.now - 59 }
+        let withinLeeway = try token { $0.expiration = NumericDate(secondsSince1970: Self.now - 59) }
         _ = try JWT.verify(withinLeeway, with: Self.verifier, validation: validation())
-        let exactlyNow = try token { $0.expiration = Self.now }
+        let exactlyNow = try token { $0.expiration = NumericDate(secondsSince1970: Self.now) }
         #expect(throws: JOSEError.expired) { try JWT.verify(exactlyNow, with: Self.verifier, validation: validation { $0.leeway = 0 }) }
     }
 
@@ -56,18 +56,18 @@ struct JWTTests {
     func missingExp() throws {
         let t = try token { $0.expiration = nil }
         #expect(throws: JOSEError.missingClaim("exp")) { try JWT.verify(t, with: Self.verifier, validation: validation()) }
-        _ = try JWT.verify(t, with: Self.verifier, validation: validation { $0.requireExpiration = false })
+        _ = try JWT.verify(t, with: Self.verifier, validation: validation { $0.expiry = .ifPresent })
     }
 
     @Test("nbf in the future is refused (§4.1.5)")
     func notBefore() throws {
-        let t = try token { $0.notBefore = Self.now + 120 }
+        let t = try token { $0.notBefore = NumericDate(secondsSince1970: Self.now + 120) }
         #expect(throws: JOSEError.notYetValid) { try JWT.verify(t, with: Self.verifier, validation: validation()) }
     }
 
     @Test("iat in the future is refused")
     func issuedInFuture() throws {
-        let t = try token { $0.issuedAt = Self.now + 120 }
+        let t = try token { $0.issuedAt = NumericDate(secondsSince1970: Self.now + 120) }
         #expect(throws: JOSEError.issuedInFuture) { try JWT.verify(t, with: Self.verifier, validation: validation()) }
     }
 

@@ -360,14 +360,14 @@ struct OpenIDProviderRuleTests {
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let good = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:5000/cb"],"client_name":"Conformance"}"#.utf8),
-                                                        isJSON: true, ctx)
+                                                        isJSON: true, clientAddress: "127.0.0.1", ctx)
         #expect(good.status == 201)
         #expect(good.object["client_secret"]?.stringValue != nil)
-        let bad = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["https://rp.example.com/cb"]}"#.utf8), isJSON: true, ctx)
+        let bad = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["https://rp.example.com/cb"]}"#.utf8), isJSON: true, clientAddress: "127.0.0.1", ctx)
         #expect(bad.status == 400)
         #expect(bad.errorCode == "invalid_redirect_uri")
         let production = try await f.context("alpha", "production")
-        let off = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:5000/cb"]}"#.utf8), isJSON: true, production)
+        let off = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:5000/cb"]}"#.utf8), isJSON: true, clientAddress: "127.0.0.1", production)
         #expect(off.status == 404)
         #expect(f.provider.discovery.metadata(production)["registration_endpoint"] == nil)
         #expect(f.provider.discovery.metadata(ctx)["registration_endpoint"] != nil)

@@ -40,19 +40,20 @@ public struct JWTClaims: Sendable, Equatable {
         members["aud"] = audiences.count == 1 ? .string(audiences[0]) : .array(audiences.map(JSONValue.string))
     }
 
-    public var expiration: Int64? {
-        get { members["exp"]?.integerValue }
-        set { members["exp"] = newValue.map(JSONValue.integer) }
+    /// `exp`, when present and a NumericDate in range; `JWT.verify` has refused any other value.
+    public var expiration: NumericDate? {
+        get { members["exp"].flatMap { try? NumericDate(claim: $0, name: "exp") } }
+        set { members["exp"] = newValue.map(JSONValue.init) }
     }
 
-    public var notBefore: Int64? {
-        get { members["nbf"]?.integerValue }
-        set { members["nbf"] = newValue.map(JSONValue.integer) }
+    public var notBefore: NumericDate? {
+        get { members["nbf"].flatMap { try? NumericDate(claim: $0, name: "nbf") } }
+        set { members["nbf"] = newValue.map(JSONValue.init) }
     }
 
-    public var issuedAt: Int64? {
-        get { members["iat"]?.integerValue }
-        set { members["iat"] = newValue.map(JSONValue.integer) }
+    public var issuedAt: NumericDate? {
+        get { members["iat"].flatMap { try? NumericDate(claim: $0, name: "iat") } }
+        set { members["iat"] = newValue.map(JSONValue.init) }
     }
 
     public var jwtID: String? {
@@ -63,6 +64,21 @@ public struct JWTClaims: Sendable, Equatable {
 
 /// What a relying party checks beyond the signature (RFC 7519 §7.2, RFC 8725 §3.8–3.11).
 public struct JWTValidation: Sendable {
+    /// How `exp` is held against the clock.
+    public enum Expiry: Sendable, Equatable {
+        /// Present, and the clock is before it (RFC 7519 §4.1.4).
+        case required
+        /// Checked against the clock when present.
+        case ifPresent
+        /// Present and well-formed but not compared with the clock: the caller compares it itself
+        /// (a token remembered across uses) or the spec accepts a passed one (an ID token hint,
+        /// OpenID RP-Initiated Logout §2). `nbf` and `iat` are still checked.
+        case requiredButMayHavePassed
+    }
+
+    /// The largest leeway honoured: a bigger one would switch the time checks off.
+    public static let maximumLeeway: Int64 = 600
+
     /// Required `iss`, compared exactly.
     public var issuer: String?
     /// An audience that must be among `aud`.
@@ -70,9 +86,9 @@ public struct JWTValidation: Sendable {
     /// Required `typ` header, e.g. `at+jwt` for access tokens (RFC 9068 §4); the `application/`
     /// prefix may be present and case does not matter (RFC 7515 §4.1.9).
     public var type: String?
-    /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+    /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds; held to 0…`maximumLeeway`.
     public var leeway: Int64
-    public var requireExpiration: Bool
+    public var expiry: Expiry
     /// Claims that must be present, beyond those implied above (e.g. `jti`, `sub`).
     public var requiredClaims: [String]
     /// The current time in seconds since the epoch; nil reads the clock.
@@ -80,13 +96,13 @@ public struct JWTValidation: Sendable {
 
     public init(
         issuer: String? = nil, audience: String? = nil, type: String? = nil, leeway: Int64 = 60,
-        requireExpiration: Bool = true, requiredClaims: [String] = [], now: Int64? = nil
+        expiry: Expiry = .required, requiredClaims: [String] = [], now: Int64? = nil
     ) {
         self.issuer = issuer
         self.audience = audience
         self.type = type
         self.leeway = leeway
-        self.requireExpiration = requireExpiration
+        self.expiry = expiry
         self.requiredClaims = requiredClaims
         self.now = now
     }
@@ -128,15 +144,19 @@ public enum JWT {
                 throw .typeMismatch(expected: expected, actual: header.typ)
             }
         }
-        let now = validation.now ?? Int64(time(nil))
+        // Every date is bounded (NumericDate) and the leeway too, so the sums below cannot overflow.
+        let now = NumericDate(clamping: validation.now ?? Int64(time(nil)))
+        let leeway = min(max(validation.leeway, 0), JWTValidation.maximumLeeway)
         let exp = try numericDate(claims, "exp")
         let nbf = try numericDate(claims, "nbf")
         let iat = try numericDate(claims, "iat")
-        if validation.requireExpiration, exp == nil { throw .missingClaim("exp") }
+        if validation.expiry != .ifPresent, exp == nil { throw .missingClaim("exp") }
         // RFC 7519 §4.1.4: the token is valid strictly before exp.
-        if let exp, now >= exp + validation.leeway { throw .expired }
-        if let nbf, now + validation.leeway < nbf { throw .notYetValid }
-        if let iat, now + validation.leeway < iat { throw .issuedInFuture }
+        if validation.expiry != .requiredButMayHavePassed, let exp, now >= exp.advanced(by: leeway) { throw .expired }
+        // RFC 7519 §4.1.5: not before nbf.
+        if let nbf, now.advanced(by: leeway) < nbf { throw .notYetValid }
+        // RFC 7519 §4.1.6: iat is when the token was made; one made after now (past the leeway) is refused.
+        if let iat, now.advanced(by: leeway) < iat { throw .issuedInFuture }
 
         if let issuer = validation.issuer {
             guard let iss = claims["iss"] else { throw .missingClaim("iss") }
@@ -157,14 +177,9 @@ public enum JWT {
         if let sub = claims["sub"], sub.stringValue == nil { throw .malformedClaims("sub is not a string") }
     }
 
-    /// A NumericDate (RFC 7519 §2) as whole seconds; fractions are truncated toward the past.
-    private static func numericDate(_ claims: JWTClaims, _ name: String) throws(JOSEError) -> Int64? {
+    private static func numericDate(_ claims: JWTClaims, _ name: String) throws(JOSEError) -> NumericDate? {
         guard let value = claims[name] else { return nil }
-        switch value {
-        case .integer(let seconds): return seconds
-        case .real(let seconds) where seconds.isFinite && abs(seconds) < 1e15: return Int64(seconds.rounded(.down))
-        default: throw .malformedClaims("\(name) is not a NumericDate")
-        }
+        return try NumericDate(claim: value, name: name)
     }
 
     private static func normalizedType(_ typ: String) -> String {

@@ -51,6 +51,7 @@ enum ConsoleJSON {
             "refresh_token_lifetime_seconds": .integer(Int64(e.refreshTokenLifetimeSeconds)),
             "access_token_algorithm": .string(e.accessTokenAlgorithm),
             "dynamic_client_registration": .string(e.dynamicClientRegistration.rawValue),
+            "refresh_token_reuse_grace_seconds": .integer(Int64(e.refreshTokenReuseGraceSeconds ?? 0)),
         ])
     }
 
@@ -140,7 +141,7 @@ enum ConsoleSchemas {
             ("project_id", id), ("environment", environmentName), ("auth_methods", strings), ("allow_public_join", .boolean()),
             ("allow_register", .boolean()), ("default_join_role", .string()), ("access_token_lifetime_seconds", .integer()),
             ("id_token_lifetime_seconds", .integer()), ("refresh_token_lifetime_seconds", .integer()), ("access_token_algorithm", .string()),
-            ("dynamic_client_registration", .string(values: ["off", "loopback_only", "open"])),
+            ("dynamic_client_registration", .string(values: ["off", "loopback_only", "open"])), ("refresh_token_reuse_grace_seconds", .integer()),
         ])),
         ("Client", .object([
             ("client_id", id), ("project_id", id), ("environment", environmentName), ("client_name", .string()),

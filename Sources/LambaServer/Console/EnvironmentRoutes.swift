@@ -19,6 +19,7 @@ enum EnvironmentRoutes {
                          ("id_token_lifetime_seconds", .integer()), ("refresh_token_lifetime_seconds", .integer()),
                          ("access_token_algorithm", .string(values: ["RS256", "PS256", "ES256", "EdDSA"])),
                          ("dynamic_client_registration", .string(values: ["off", "loopback_only", "open"])),
+                         ("refresh_token_reuse_grace_seconds", .integer(description: "0 (off) to 120: a rotated refresh token presented once more within this many seconds yields a fresh successor instead of revoking the family")),
                      ]),
                      response: .ref("Environment")) { call in
             var changes = ProjectAdministration.EnvironmentChanges()
@@ -36,6 +37,7 @@ enum EnvironmentRoutes {
             changes.refreshTokenLifetimeSeconds = try call.int("refresh_token_lifetime_seconds")
             changes.accessTokenAlgorithm = call.string("access_token_algorithm")
             changes.dynamicClientRegistration = call.string("dynamic_client_registration").flatMap(DynamicClientRegistration.init(rawValue:))
+            changes.refreshTokenReuseGraceSeconds = try call.int("refresh_token_reuse_grace_seconds")
             return ConsoleJSON.environment(try await call.services.projects.updateEnvironment(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment, changes))
         },

@@ -320,12 +320,15 @@ enum EventsJSON {
     }
 
     static func deliveryCursor(_ delivery: WebhookDeliveryRecord) -> String {
-        "\(Int64((delivery.createdAt.timeIntervalSince1970 * 1000).rounded(.down))).\(delivery.id)"
+        "\(SQLValue.epochMilliseconds(delivery.createdAt)).\(delivery.id)"
     }
 
     static func parseDeliveryCursor(_ text: String) throws -> (Date, String) {
         let parts = text.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let milliseconds = Int64(parts[0]) else {
+        // Bounded to NumericDate's years before any arithmetic: the cursor comes from the caller.
+        guard parts.count == 2, let milliseconds = Int64(parts[0]),
+            (0...(NumericDate.latestSeconds * 1000)).contains(milliseconds)
+        else {
             throw APIError.invalidRequest("cursor is not one this API returned", field: "cursor")
         }
         return (Date(timeIntervalSince1970: Double(milliseconds) / 1000), String(parts[1]))

@@ -77,7 +77,8 @@ public struct OpenIDProviderRoutes: RouteGroup {
         issuer.post("register") { request, context -> Response in
             let ctx = try await Self.context(provider, context)
             let body = try await request.readBody(context: context)
-            return Self.response(await provider.registration.handle(body: body, isJSON: Self.hasMediaType(request, "application/json"), ctx))
+            return Self.response(await provider.registration.handle(body: body, isJSON: Self.hasMediaType(request, "application/json"),
+                                                                    clientAddress: context.clientAddress, ctx))
         }
         issuer.get("logout") { request, context -> Response in try await pages.logout(request, context) }
         issuer.post("logout") { request, context -> Response in try await pages.logout(request, context) }

@@ -5,7 +5,18 @@ import LambaJOSE
 extension SQLValue {
     /// Epoch milliseconds: integer comparison is time order on both databases.
     public init(_ date: Date) {
-        self = .integer(Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+        self = .integer(Self.epochMilliseconds(date))
+    }
+
+    /// A date as whole milliseconds since 1970, held to `Int64`'s range: dates come from clocks and
+    /// bounded input, and a value past the range (a corrupt clock, a forged cursor) must not trap.
+    public static func epochMilliseconds(_ date: Date, rounding rule: FloatingPointRoundingRule = .down) -> Int64 {
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded(rule)
+        guard milliseconds.isFinite else { return milliseconds > 0 ? .max : (milliseconds < 0 ? .min : 0) }
+        // 2^63 is exactly representable; anything at or past it is out of range.
+        if milliseconds >= 9_223_372_036_854_775_808.0 { return .max }
+        if milliseconds < -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(milliseconds)
     }
 
     public init(_ date: Date?) {

@@ -76,4 +76,9 @@ enum OAuthSchema {
             PRIMARY KEY (client_id, jti)
         );
         """)
+
+    /// The refresh token grant's reuse grace finds a rotated token's successors by their parent.
+    static let refreshTokenParents = Migration(version: 4, name: "refresh token parents", sql: """
+        CREATE INDEX refresh_tokens_parent ON refresh_tokens (parent_hash);
+        """)
 }

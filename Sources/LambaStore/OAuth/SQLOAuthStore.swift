@@ -120,14 +120,26 @@ extension SQLIdentityRecords: OAuthRecords {
     }
 
     public func refreshToken(hash: String) throws -> RefreshTokenRecord? {
-        try reader.query("SELECT * FROM refresh_tokens WHERE token_hash = $1", [.text(hash)]).first.map { row in
-            RefreshTokenRecord(
-                tokenHash: try row.string("token_hash"), familyID: try row.string("family_id"), parentHash: try row.optionalString("parent_hash"),
-                runtimeScopeID: try row.string("runtime_scope_id"), sessionID: try row.string("session_id"), userID: try row.string("user_id"),
-                clientID: try row.string("client_id"), projectID: try row.string("project_id"), environment: try row.enumeration("environment"),
-                scopes: try row.stringList("scopes"), authTime: try row.date("auth_time"), createdAt: try row.date("created_at"),
-                expiresAt: try row.date("expires_at"), rotatedAt: try row.optionalDate("rotated_at"), revokedAt: try row.optionalDate("revoked_at"))
-        }
+        try reader.query("SELECT * FROM refresh_tokens WHERE token_hash = $1", [.text(hash)]).first.map(Self.refreshToken)
+    }
+
+    public func refreshTokens(parentHash: String) throws -> [RefreshTokenRecord] {
+        try reader.query("SELECT * FROM refresh_tokens WHERE parent_hash = $1 ORDER BY created_at, token_hash", [.text(parentHash)])
+            .map(Self.refreshToken)
+    }
+
+    public func revokeUnusedRefreshToken(hash: String, at date: Date) throws -> Bool {
+        try writer.execute("UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+                           [.text(hash), SQLValue(date)]) == 1
+    }
+
+    private static func refreshToken(_ row: Row) throws -> RefreshTokenRecord {
+        RefreshTokenRecord(
+            tokenHash: try row.string("token_hash"), familyID: try row.string("family_id"), parentHash: try row.optionalString("parent_hash"),
+            runtimeScopeID: try row.string("runtime_scope_id"), sessionID: try row.string("session_id"), userID: try row.string("user_id"),
+            clientID: try row.string("client_id"), projectID: try row.string("project_id"), environment: try row.enumeration("environment"),
+            scopes: try row.stringList("scopes"), authTime: try row.date("auth_time"), createdAt: try row.date("created_at"),
+            expiresAt: try row.date("expires_at"), rotatedAt: try row.optionalDate("rotated_at"), revokedAt: try row.optionalDate("revoked_at"))
     }
 
     public func rotateRefreshToken(hash: String, at date: Date) throws -> Bool {
