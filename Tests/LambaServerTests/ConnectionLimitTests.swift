@@ -6,6 +6,7 @@ import LambaStore
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -109,12 +110,19 @@ func withLimitedServer(
             portContinuation.yield(port ?? 0)
             portContinuation.finish()
         })
+    // Stopped by a graceful shutdown, as HummingbirdTesting stops its live server, not by cancellation.
+    let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.runService() }
+        group.addTask { try await services.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw CancellationError() }
-        defer { group.cancelAll() }
-        try await test(port)
+        do {
+            try await test(port)
+        } catch {
+            await services.triggerGracefulShutdown()
+            throw error
+        }
+        await services.triggerGracefulShutdown()
     }
     await store.close()
 }
