@@ -42,6 +42,7 @@ public enum LambaApplication {
         let configuration = dependencies.configuration
         return Application(
             router: router,
+            server: .http1(limits: ConnectionLimits(configuration)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port) },
             logger: logger

@@ -26,6 +26,18 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var databaseURL: DatabaseURL
     public var maxRequestBodySize: Int
     public var logLevel: Logger.Level
+    /// How long a client may take to send a request head: from accept, or from the first byte of a
+    /// request on a kept-alive connection, until the head is complete (RFC 9112 §2.2, §9.5).
+    public var headerReadTimeout: Duration
+    /// How long a client may take to send a whole request body, from its head to its last byte. A total,
+    /// not a gap between chunks, so dribbling a byte at a time cannot stretch it.
+    public var bodyReadTimeout: Duration
+    /// How long a kept-alive connection may wait, with no request in progress, for the next request (RFC 9112 §9.3).
+    public var idleTimeout: Duration
+    /// Open connections this process serves at once; one past it is closed on accept.
+    public var maxConnections: Int
+    /// Open connections one client address may hold at once; 0 turns the cap off.
+    public var maxConnectionsPerAddress: Int
 
     public enum Variable {
         public static let host = "LAMBA_HOST"
@@ -34,11 +46,25 @@ public struct ServerConfiguration: Sendable, Equatable {
         public static let databaseURL = DatabaseURL.environmentVariable
         public static let maxRequestBodySize = "LAMBA_MAX_BODY_BYTES"
         public static let logLevel = "LAMBA_LOG_LEVEL"
+        public static let headerReadTimeout = "LAMBA_HEADER_READ_TIMEOUT_SECONDS"
+        public static let bodyReadTimeout = "LAMBA_BODY_READ_TIMEOUT_SECONDS"
+        public static let idleTimeout = "LAMBA_IDLE_TIMEOUT_SECONDS"
+        public static let maxConnections = "LAMBA_MAX_CONNECTIONS"
+        public static let maxConnectionsPerAddress = "LAMBA_MAX_CONNECTIONS_PER_ADDRESS"
     }
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
     public static let defaultMaxRequestBodySize = 64 * 1024
+    public static let defaultHeaderReadTimeout = Duration.seconds(10)
+    public static let defaultBodyReadTimeout = Duration.seconds(30)
+    public static let defaultIdleTimeout = Duration.seconds(60)
+    public static let defaultMaxConnections = 10_000
+    public static let defaultMaxConnectionsPerAddress = 256
+    /// Timeouts are whole seconds in this range: long enough for any client, short enough that no
+    /// conversion to the event loop's nanoseconds can overflow.
+    public static let timeoutSecondsRange = 1...3600
+    public static let maxConnectionsRange = 1...1_000_000
 
     public init(
         host: String = ServerConfiguration.defaultHost,
@@ -46,7 +72,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         publicBaseURL: String? = nil,
         databaseURL: DatabaseURL = .sqlite(path: DatabaseURL.defaultSQLitePath),
         maxRequestBodySize: Int = ServerConfiguration.defaultMaxRequestBodySize,
-        logLevel: Logger.Level = .info
+        logLevel: Logger.Level = .info,
+        headerReadTimeout: Duration = ServerConfiguration.defaultHeaderReadTimeout,
+        bodyReadTimeout: Duration = ServerConfiguration.defaultBodyReadTimeout,
+        idleTimeout: Duration = ServerConfiguration.defaultIdleTimeout,
+        maxConnections: Int = ServerConfiguration.defaultMaxConnections,
+        maxConnectionsPerAddress: Int = ServerConfiguration.defaultMaxConnectionsPerAddress
     ) throws(ConfigurationError) {
         guard !host.isEmpty else { throw ConfigurationError(setting: Variable.host, reason: "must not be empty") }
         guard (0...65535).contains(port) else {
@@ -55,12 +86,35 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard maxRequestBodySize > 0 else {
             throw ConfigurationError(setting: Variable.maxRequestBodySize, reason: "must be a positive number of bytes")
         }
+        // Sub-second values are allowed here (tests use them); the environment speaks whole seconds.
+        let timeoutLimit = Duration.seconds(Self.timeoutSecondsRange.upperBound)
+        for (setting, timeout) in [
+            (Variable.headerReadTimeout, headerReadTimeout), (Variable.bodyReadTimeout, bodyReadTimeout), (Variable.idleTimeout, idleTimeout),
+        ] where timeout <= .zero || timeout > timeoutLimit {
+            throw ConfigurationError(setting: setting, reason: "must be between 1 and \(Self.timeoutSecondsRange.upperBound) seconds")
+        }
+        guard Self.maxConnectionsRange.contains(maxConnections) else {
+            throw ConfigurationError(
+                setting: Variable.maxConnections,
+                reason: "must be between 1 and \(Self.maxConnectionsRange.upperBound), got \(maxConnections)")
+        }
+        // Above the process cap it is simply never reached, so only the range is checked.
+        guard (0...Self.maxConnectionsRange.upperBound).contains(maxConnectionsPerAddress) else {
+            throw ConfigurationError(
+                setting: Variable.maxConnectionsPerAddress,
+                reason: "must be between 0 (off) and \(Self.maxConnectionsRange.upperBound), got \(maxConnectionsPerAddress)")
+        }
         self.host = host
         self.port = port
         self.publicBaseURL = try Self.validatePublicURL(publicBaseURL ?? "http://127.0.0.1:\(port)")
         self.databaseURL = databaseURL
         self.maxRequestBodySize = maxRequestBodySize
         self.logLevel = logLevel
+        self.headerReadTimeout = headerReadTimeout
+        self.bodyReadTimeout = bodyReadTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
     }
 
     /// Reads the environment; each non-nil override (a command-line flag) wins over its variable.
@@ -98,13 +152,32 @@ public struct ServerConfiguration: Sendable, Equatable {
         let resolvedPort = port ?? environmentPort ?? defaultPort
         let environmentBodySize = try integer(Variable.maxRequestBodySize)
         let maxRequestBodySize = environmentBodySize ?? defaultMaxRequestBodySize
+        func seconds(_ name: String, default fallback: Duration) throws(ConfigurationError) -> Duration {
+            guard let number = try integer(name) else { return fallback }
+            guard timeoutSecondsRange.contains(number) else {
+                throw ConfigurationError(setting: name, reason: "must be between 1 and \(timeoutSecondsRange.upperBound) seconds, got \(number)")
+            }
+            return .seconds(number)
+        }
+        let headerReadTimeout = try seconds(Variable.headerReadTimeout, default: defaultHeaderReadTimeout)
+        let bodyReadTimeout = try seconds(Variable.bodyReadTimeout, default: defaultBodyReadTimeout)
+        let idleTimeout = try seconds(Variable.idleTimeout, default: defaultIdleTimeout)
+        let environmentMaxConnections = try integer(Variable.maxConnections)
+        let maxConnections = environmentMaxConnections ?? defaultMaxConnections
+        let environmentPerAddress = try integer(Variable.maxConnectionsPerAddress)
+        let maxConnectionsPerAddress = environmentPerAddress ?? defaultMaxConnectionsPerAddress
         return try ServerConfiguration(
             host: host ?? value(Variable.host) ?? defaultHost,
             port: resolvedPort,
             publicBaseURL: publicURL ?? value(Variable.publicURL),
             databaseURL: databaseURL,
             maxRequestBodySize: maxRequestBodySize,
-            logLevel: logLevel
+            logLevel: logLevel,
+            headerReadTimeout: headerReadTimeout,
+            bodyReadTimeout: bodyReadTimeout,
+            idleTimeout: idleTimeout,
+            maxConnections: maxConnections,
+            maxConnectionsPerAddress: maxConnectionsPerAddress
         )
     }
 
