@@ -1,3 +1,4 @@
+public import LambaOAuth
 public import LambaStore
 public import Logging
 
@@ -38,6 +39,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var maxConnections: Int
     /// Open connections one client address may hold at once; 0 turns the cap off.
     public var maxConnectionsPerAddress: Int
+    /// Dynamic client registrations (RFC 7591) one address may make per environment and hour.
+    public var registrationsPerAddressPerHour: Int
+    /// Self-registered clients one environment may hold at once.
+    public var selfRegisteredClientsPerEnvironment: Int
 
     public enum Variable {
         public static let host = "LAMBA_HOST"
@@ -51,6 +56,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         public static let idleTimeout = "LAMBA_IDLE_TIMEOUT_SECONDS"
         public static let maxConnections = "LAMBA_MAX_CONNECTIONS"
         public static let maxConnectionsPerAddress = "LAMBA_MAX_CONNECTIONS_PER_ADDRESS"
+        public static let registrationsPerAddressPerHour = "LAMBA_REGISTRATIONS_PER_ADDRESS_PER_HOUR"
+        public static let selfRegisteredClientsPerEnvironment = "LAMBA_SELF_REGISTERED_CLIENTS_PER_ENVIRONMENT"
     }
 
     public static let defaultHost = "127.0.0.1"
@@ -77,7 +84,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         bodyReadTimeout: Duration = ServerConfiguration.defaultBodyReadTimeout,
         idleTimeout: Duration = ServerConfiguration.defaultIdleTimeout,
         maxConnections: Int = ServerConfiguration.defaultMaxConnections,
-        maxConnectionsPerAddress: Int = ServerConfiguration.defaultMaxConnectionsPerAddress
+        maxConnectionsPerAddress: Int = ServerConfiguration.defaultMaxConnectionsPerAddress,
+        registrationsPerAddressPerHour: Int = ClientRegistrationLimits().perAddress,
+        selfRegisteredClientsPerEnvironment: Int = ClientRegistrationLimits().perEnvironment
     ) throws(ConfigurationError) {
         guard !host.isEmpty else { throw ConfigurationError(setting: Variable.host, reason: "must not be empty") }
         guard (0...65535).contains(port) else {
@@ -104,6 +113,13 @@ public struct ServerConfiguration: Sendable, Equatable {
                 setting: Variable.maxConnectionsPerAddress,
                 reason: "must be between 0 (off) and \(Self.maxConnectionsRange.upperBound), got \(maxConnectionsPerAddress)")
         }
+        for (setting, value) in [(Variable.registrationsPerAddressPerHour, registrationsPerAddressPerHour),
+                                 (Variable.selfRegisteredClientsPerEnvironment, selfRegisteredClientsPerEnvironment)]
+        where !(1...1_000_000).contains(value) {
+            throw ConfigurationError(setting: setting, reason: "must be between 1 and 1000000, got \(value)")
+        }
+        self.registrationsPerAddressPerHour = registrationsPerAddressPerHour
+        self.selfRegisteredClientsPerEnvironment = selfRegisteredClientsPerEnvironment
         self.host = host
         self.port = port
         self.publicBaseURL = try Self.validatePublicURL(publicBaseURL ?? "http://127.0.0.1:\(port)")
@@ -166,6 +182,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         let maxConnections = environmentMaxConnections ?? defaultMaxConnections
         let environmentPerAddress = try integer(Variable.maxConnectionsPerAddress)
         let maxConnectionsPerAddress = environmentPerAddress ?? defaultMaxConnectionsPerAddress
+        let environmentRegistrations = try integer(Variable.registrationsPerAddressPerHour)
+        let environmentSelfRegistered = try integer(Variable.selfRegisteredClientsPerEnvironment)
         return try ServerConfiguration(
             host: host ?? value(Variable.host) ?? defaultHost,
             port: resolvedPort,
@@ -177,7 +195,9 @@ public struct ServerConfiguration: Sendable, Equatable {
             bodyReadTimeout: bodyReadTimeout,
             idleTimeout: idleTimeout,
             maxConnections: maxConnections,
-            maxConnectionsPerAddress: maxConnectionsPerAddress
+            maxConnectionsPerAddress: maxConnectionsPerAddress,
+            registrationsPerAddressPerHour: environmentRegistrations ?? ClientRegistrationLimits().perAddress,
+            selfRegisteredClientsPerEnvironment: environmentSelfRegistered ?? ClientRegistrationLimits().perEnvironment
         )
     }
 

@@ -13,8 +13,10 @@ public struct OpenIDProviderRoutes: RouteGroup {
     public let provider: OpenIDProvider
 
     public init(dependencies: ServerDependencies) {
-        let configuration = ProviderConfiguration(publicBaseURL: dependencies.configuration.publicBaseURL, masterKey: dependencies.masterKey,
+        var configuration = ProviderConfiguration(publicBaseURL: dependencies.configuration.publicBaseURL, masterKey: dependencies.masterKey,
                                                   upstreamHTTP: dependencies.upstreamHTTP)
+        configuration.registrationLimits.perAddress = dependencies.configuration.registrationsPerAddressPerHour
+        configuration.registrationLimits.perEnvironment = dependencies.configuration.selfRegisteredClientsPerEnvironment
         self.provider = OpenIDProvider(configuration: configuration, store: SQLOAuthStore(store: dependencies.store))
     }
 
