@@ -306,8 +306,13 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .body:
             break
         case .end:
-            phase = .responding
-            deadline = nil
+            if awaitingResponses == 0 {
+                // Answered before its body was read (an early error): the connection is now between requests.
+                awaitNextRequest()
+            } else {
+                phase = .responding
+                deadline = nil
+            }
         }
         context.fireChannelRead(data)
     }
@@ -322,18 +327,21 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .end:
             writingResponse = false
             if awaitingResponses > 0 { awaitingResponses -= 1 }
-            if awaitingResponses == 0, phase == .responding {
-                if nextRequestStarted {
-                    phase = .readingHead
-                    headStarted = true
-                    setDeadline(.now() + timeouts.headerRead)
-                } else {
-                    phase = .idle
-                    setDeadline(.now() + timeouts.idle)
-                }
-            }
+            if awaitingResponses == 0, phase == .responding { awaitNextRequest() }
         }
         context.write(data, promise: promise)
+    }
+
+    /// Every response is written and no request is being read: idle, unless the next one has begun.
+    private func awaitNextRequest() {
+        if nextRequestStarted {
+            phase = .readingHead
+            headStarted = true
+            setDeadline(.now() + timeouts.headerRead)
+        } else {
+            phase = .idle
+            setDeadline(.now() + timeouts.idle)
+        }
     }
 
     private func setDeadline(_ newDeadline: NIODeadline) {

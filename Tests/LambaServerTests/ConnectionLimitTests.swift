@@ -202,6 +202,24 @@ let keepAliveHealthRequest = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
         }
     }
 
+    @Test func bodyFinishedAfterAnEarlyAnswer_isThenHeldOnlyForTheIdleTimeout() async throws {
+        try await withLimitedServer({
+            $0.headerReadTimeout = .seconds(5)
+            $0.bodyReadTimeout = .seconds(5)
+            $0.idleTimeout = .seconds(1)
+        }) { port in
+            let connection = try await RawConnection.connect(port: port)
+            // 413 from the body size limit, written before the body is read.
+            await connection.send("POST /probe/json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n")
+            #expect(await connection.waitFor("\r\n\r\n", within: .seconds(5)), "\(connection.received)")
+            await connection.send(String(repeating: "a", count: 2000))
+            let bodySentAfter = connection.openedAt.duration(to: .now)
+            let closedAfter = try #require(await connection.serverClose(within: .seconds(8)))
+            #expect(closedAfter - bodySentAfter < .milliseconds(3500))
+            #expect(connection.received.hasPrefix("HTTP/1.1 413 "), "\(connection.received)")
+        }
+    }
+
     @Test func perAddressCap_closesTheNextConnectionAtOnce_andFreesASlotOnClose() async throws {
         try await withLimitedServer({ $0.maxConnectionsPerAddress = 3 }) { port in
             try await expectCap(of: 3, port: port)
