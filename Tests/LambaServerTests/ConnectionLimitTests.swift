@@ -281,12 +281,23 @@ let keepAliveHealthRequest = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
         #expect(set.maxConnectionsPerAddress == 0)
     }
 
+    @Test func registrationLimits_defaultsAndEnvironmentValues() throws {
+        let defaults = try ServerConfiguration.load(environment: [:])
+        #expect(defaults.registrationsPerAddressPerHour == 20)
+        #expect(defaults.selfRegisteredClientsPerEnvironment == 1000)
+        let set = try ServerConfiguration.load(environment: ["LAMBA_REGISTRATIONS_PER_ADDRESS_PER_HOUR": "5",
+                                                             "LAMBA_SELF_REGISTERED_CLIENTS_PER_ENVIRONMENT": "50"])
+        #expect(set.registrationsPerAddressPerHour == 5)
+        #expect(set.selfRegisteredClientsPerEnvironment == 50)
+    }
+
     @Test(arguments: [
         ("LAMBA_HEADER_READ_TIMEOUT_SECONDS", "0"), ("LAMBA_HEADER_READ_TIMEOUT_SECONDS", "ten"),
         ("LAMBA_BODY_READ_TIMEOUT_SECONDS", "-1"), ("LAMBA_BODY_READ_TIMEOUT_SECONDS", "3601"),
         ("LAMBA_IDLE_TIMEOUT_SECONDS", "0"), ("LAMBA_IDLE_TIMEOUT_SECONDS", "99999999999999999999"),
         ("LAMBA_MAX_CONNECTIONS", "0"), ("LAMBA_MAX_CONNECTIONS", "1000001"),
         ("LAMBA_MAX_CONNECTIONS_PER_ADDRESS", "-1"), ("LAMBA_MAX_CONNECTIONS_PER_ADDRESS", "many"),
+        ("LAMBA_REGISTRATIONS_PER_ADDRESS_PER_HOUR", "0"), ("LAMBA_SELF_REGISTERED_CLIENTS_PER_ENVIRONMENT", "1000001"),
     ])
     func invalidSetting_isRefused_namingIt(variable: String, value: String) {
         let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(environment: [variable: value]) }
