@@ -61,14 +61,18 @@ enum OpenAPIDocument {
 
     private static func operation(_ route: ConsoleRoute) -> JSONObject {
         var operation: JSONObject = ["operationId": .string(route.operationID), "summary": .string(route.summary)]
-        let parameters: [JSONValue] = route.parameters.map { name in
+        var parameters: [JSONValue] = route.parameters.map { name in
             var schema: JSONObject = ["type": "string"]
             if name == "environment" { schema["enum"] = .array(LambaModel.Environment.allCases.map { .string($0.rawValue) }) }
             return .object(["name": .string(name), "in": "path", "required": true, "schema": .object(schema)])
         }
+        for (name, schema) in route.query {
+            parameters.append(.object(["name": .string(name), "in": "query", "required": false, "schema": schema.json]))
+        }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let request = route.request {
-            operation["requestBody"] = .object(["required": true, "content": .object(["application/json": .object(["schema": request.json])])])
+            operation["requestBody"] = .object(["required": .bool(!route.requestOptional),
+                                                "content": .object(["application/json": .object(["schema": request.json])])])
         }
         var responses = JSONObject()
         var success: JSONObject = ["description": .string(route.status.reasonPhrase)]
