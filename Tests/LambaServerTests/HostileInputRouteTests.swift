@@ -53,10 +53,11 @@ struct HostileInputRouteTests {
                 let template = route.path.description
                 for filling in [nil] + Self.garbageIDs.map(Optional.some) {
                     let path = try Self.fill(template, filling: filling, ids: ids)
-                    var cases: [(uri: String, headers: HTTPFields, body: [UInt8]?)] = Self.queries.map { (path + "?" + $0, bearer(key, json: false), nil) }
+                    var cases = Self.queries.map { Sent(uri: path + "?" + $0, headers: bearer(key, json: false), body: nil) }
                     if route.method != .get {
-                        cases += Self.forms.map { (path, [.authorization: "Bearer \(key)", .contentType: "application/x-www-form-urlencoded"], $0) }
-                        cases += Self.jsons.map { (path, bearer(key), $0) }
+                        let form: HTTPFields = [.authorization: "Bearer \(key)", .contentType: "application/x-www-form-urlencoded"]
+                        cases += Self.forms.map { Sent(uri: path, headers: form, body: $0) }
+                        cases += Self.jsons.map { Sent(uri: path, headers: bearer(key), body: $0) }
                     }
                     for sent in cases {
                         let response = try await client.execute(uri: sent.uri, method: route.method, headers: sent.headers,
@@ -140,6 +141,12 @@ struct HostileInputRouteTests {
     }
 
     // MARK: Helpers
+
+    struct Sent {
+        let uri: String
+        let headers: HTTPFields
+        let body: [UInt8]?
+    }
 
     static func expectSpecShaped(_ response: TestResponse, route: String, hosted: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(response.status.code < 500, "\(route) answered \(response.status.code): \(response.text.prefix(200))", sourceLocation: sourceLocation)

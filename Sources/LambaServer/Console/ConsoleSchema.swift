@@ -72,7 +72,8 @@ public indirect enum ConsoleSchema: Sendable {
             }
             return ["oneOf": .array([.object(object), .object(["type": "null"])])]
         case .any(let description):
-            return description.map { ["description": .string($0)] } ?? [:]
+            guard let description else { return [:] }
+            return ["description": .string(description)]
         case .ref(let name):
             return ["$ref": .string("#/components/schemas/\(name)")]
         }
@@ -146,7 +147,7 @@ public struct TextRule: Sendable {
         pattern: "^[^\\u0000-\\u001F\\u007F]*[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F]*$",
         explanation: "must be printable text that is not only white space") { text in
         let scalars = text.unicodeScalars
-        return !scalars.contains { $0.value < 0x20 || $0.value == 0x7F } && scalars.contains { !isWhiteSpaceOrC1($0.value) }
+        return !scalars.contains { $0.value < 0x20 || $0.value == 0x7F } && scalars.contains { !TextRule.isWhiteSpaceOrC1($0.value) }
     }
 
     /// The slug rule of `LambaModel.Slug`: a lowercase letter, then lowercase letters and digits with single inner hyphens.

@@ -31,7 +31,8 @@ enum OpenAPIDocument {
             "info": .object([
                 "title": "Lamba console API", "version": "1",
                 "description": .string("""
-                    Operate a Workspace: its Projects, environments, OAuth clients, role catalogs, Team Members and Project Members. \
+                    Operate a Workspace: its Projects, environments, OAuth clients, role catalogs, Team Members and Project Members, \
+                    and read what happened: the audit log, the event stream, webhook endpoints and their deliveries. \
                     Authenticate with a Workspace API key as a Bearer token. Each operation names the console capability it needs \
                     (`x-lamba-capability`); `x-lamba-permissions` lists what each Workspace role and Project console role grants. \
                     Console roles never grant runtime access, and Project roles never grant console access.

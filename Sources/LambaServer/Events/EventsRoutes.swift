@@ -27,9 +27,9 @@ public struct EventsRoutes: RouteGroup {
 
     static let environmentPath = "/console/v1/projects/{project_id}/environments/{environment}"
     static let endpointPath = environmentPath + "/webhooks/{endpoint_id}"
-    static let limit = ConsoleSchema.integer(description: "page size, 50 when left out", minimum: 1, maximum: maxPageSize)
+    static let pageSize = ConsoleSchema.integer(description: "page size, 50 when left out", minimum: 1, maximum: maxPageSize)
     static let auditQuery: [(String, ConsoleSchema)] = [
-        ("limit", limit), ("cursor", .integer(description: "next_cursor of the previous page", minimum: 1)),
+        ("limit", pageSize), ("cursor", .integer(description: "next_cursor of the previous page", minimum: 1)),
         ("environment", ConsoleSchemas.environmentName), ("actor", .string(maxLength: 200)), ("type", .string(maxLength: 100)),
         ("since", .string(format: "date-time")), ("until", .string(format: "date-time")),
     ]
@@ -44,50 +44,50 @@ public struct EventsRoutes: RouteGroup {
     static let routes: [ConsoleRoute] = [
         ConsoleRoute(.get, "/console/v1/audit", "listAuditEvents", "The Workspace's audit log, newest first", access: .apiKey(.auditRead),
                      query: [("project_id", ConsoleSchemas.id)] + auditQuery, response: .ref("AuditPage")) { call in
-            try await audit(call, projectID: nil)
+            try await EventsRoutes.audit(call, projectID: nil)
         },
         ConsoleRoute(.get, "/console/v1/projects/{project_id}/audit", "listProjectAuditEvents", "One Project's audit log, newest first",
                      access: .apiKey(.auditRead), query: auditQuery, response: .ref("AuditPage")) { call in
-            try await audit(call, projectID: try call.parameter("project_id"))
+            try await EventsRoutes.audit(call, projectID: try call.parameter("project_id"))
         },
         ConsoleRoute(.get, "/console/v1/events/stream", "streamEvents",
                      "Events after a sequence number, oldest first; waits up to `wait` seconds for the first one",
                      access: .apiKey(.auditRead),
                      query: [("project_id", ConsoleSchemas.id), ("after", .integer(description: "the cursor of the previous answer", minimum: 0)),
-                             ("wait", .integer(minimum: 0, maximum: maxStreamWait)), ("limit", limit)],
+                             ("wait", .integer(minimum: 0, maximum: maxStreamWait)), ("limit", pageSize)],
                      response: .ref("EventStreamPage")) { call in
-            try await stream(call)
+            try await EventsRoutes.stream(call)
         },
         ConsoleRoute(.get, environmentPath + "/webhooks", "listWebhookEndpoints", "The environment's webhook endpoints",
                      access: .apiKey(.webhooksRead), response: .ref("WebhookEndpointList")) { call in
-            let (caller, project, env) = try scope(call)
+            let (caller, project, env) = try EventsRoutes.scope(call)
             let endpoints = try await call.services.webhooks.endpoints(caller, projectID: project, environment: env)
             return .object(["endpoints": .array(endpoints.map { .object(EventsJSON.endpoint($0)) })])
         },
         ConsoleRoute(.post, environmentPath + "/webhooks", "createWebhookEndpoint",
                      "Add a webhook endpoint; its signing secret is in this response only", access: .apiKey(.webhooksManage),
                      request: .object(endpointChanges, required: ["url"]), status: .created, response: .ref("WebhookEndpoint")) { call in
-            let (caller, project, env) = try scope(call)
-            let (endpoint, secret) = try await call.services.webhooks.createEndpoint(caller, projectID: project, environment: env, changes(call))
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let (endpoint, secret) = try await call.services.webhooks.createEndpoint(caller, projectID: project, environment: env, EventsRoutes.changes(call))
             var json = EventsJSON.endpoint(endpoint)
             json["secret"] = .string(secret)
             return .object(json)
         },
         ConsoleRoute(.get, endpointPath, "getWebhookEndpoint", "One webhook endpoint", access: .apiKey(.webhooksRead),
                      response: .ref("WebhookEndpoint")) { call in
-            let (caller, project, env) = try scope(call)
+            let (caller, project, env) = try EventsRoutes.scope(call)
             return .object(EventsJSON.endpoint(try await call.services.webhooks.endpoint(
                 caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))))
         },
         ConsoleRoute(.patch, endpointPath, "updateWebhookEndpoint", "Change a webhook endpoint", access: .apiKey(.webhooksManage),
                      request: .object(endpointChanges), response: .ref("WebhookEndpoint")) { call in
-            let (caller, project, env) = try scope(call)
+            let (caller, project, env) = try EventsRoutes.scope(call)
             return .object(EventsJSON.endpoint(try await call.services.webhooks.updateEndpoint(
-                caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"), changes(call))))
+                caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"), EventsRoutes.changes(call))))
         },
         ConsoleRoute(.delete, endpointPath, "deleteWebhookEndpoint", "Remove a webhook endpoint and its pending deliveries",
                      access: .apiKey(.webhooksManage), status: .noContent, response: nil) { call in
-            let (caller, project, env) = try scope(call)
+            let (caller, project, env) = try EventsRoutes.scope(call)
             try await call.services.webhooks.deleteEndpoint(caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))
             return nil
         },
@@ -97,8 +97,8 @@ public struct EventsRoutes: RouteGroup {
                      request: .object([("grace_period_seconds", .integer(description: "24 hours when left out", minimum: 0,
                                                                           maximum: Int(WebhookAdministration.maxRotationGrace)))]),
                      requestOptional: true, response: .ref("WebhookEndpoint")) { call in
-            let (caller, project, env) = try scope(call)
-            let grace = try call.int("grace_period_seconds").map(TimeInterval.init)
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let grace = try call.int("grace_period_seconds").map { TimeInterval($0) }
             let (endpoint, secret) = try await call.services.webhooks.rotateSecret(
                 caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"), grace: grace)
             var json = EventsJSON.endpoint(endpoint)
@@ -107,17 +107,17 @@ public struct EventsRoutes: RouteGroup {
         },
         ConsoleRoute(.post, endpointPath + "/enable", "enableWebhookEndpoint", "Enable an endpoint that failures disabled",
                      access: .apiKey(.webhooksManage), response: .ref("WebhookEndpoint")) { call in
-            let (caller, project, env) = try scope(call)
+            let (caller, project, env) = try EventsRoutes.scope(call)
             return .object(EventsJSON.endpoint(try await call.services.webhooks.enableEndpoint(
                 caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))))
         },
         ConsoleRoute(.get, endpointPath + "/deliveries", "listWebhookDeliveries", "An endpoint's delivery log, newest first",
                      access: .apiKey(.webhooksRead),
-                     query: [("limit", limit), ("state", .string(values: ["pending", "in_flight", "succeeded", "failed_permanently"])),
+                     query: [("limit", pageSize), ("state", .string(values: ["pending", "in_flight", "succeeded", "failed_permanently"])),
                              ("cursor", .string(description: "next_cursor of the previous page", maxLength: 200))],
                      response: .ref("WebhookDeliveryPage")) { call in
-            let (caller, project, env) = try scope(call)
-            let limit = try Self.limit(call.query["limit"])
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let limit = try EventsRoutes.limit(call.query["limit"])
             let state = call.query["state"].flatMap(WebhookDeliveryRecord.State.init(rawValue:))
             let before = try call.query["cursor"].map(EventsJSON.parseDeliveryCursor)
             let deliveries = try await call.services.webhooks.deliveries(caller, projectID: project, environment: env,
@@ -131,7 +131,7 @@ public struct EventsRoutes: RouteGroup {
                      request: .object([("event_id", .nullable(ConsoleSchemas.id)), ("since", .nullable(ConsoleSchemas.time)),
                                        ("until", .nullable(ConsoleSchemas.time))]),
                      status: .accepted, response: .object([("queued", .integer(minimum: 0))])) { call in
-            let (caller, project, env) = try scope(call)
+            let (caller, project, env) = try EventsRoutes.scope(call)
             let since = try call.string("since").map { try EventsJSON.parseTime($0, field: "since") }
             let until = try call.string("until").map { try EventsJSON.parseTime($0, field: "until") }
             let queued = try await call.services.webhooks.replay(caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"),
@@ -140,7 +140,7 @@ public struct EventsRoutes: RouteGroup {
         },
         ConsoleRoute(.get, environmentPath + "/webhook-settings", "getWebhookSettings", "Whether webhooks may target private addresses",
                      access: .apiKey(.webhooksRead), response: .ref("WebhookSettings")) { call in
-            let (caller, project, env) = try scope(call)
+            let (caller, project, env) = try EventsRoutes.scope(call)
             let allow = try await call.services.webhooks.allowsPrivateTargets(caller, projectID: project, environment: env)
             return .object(["environment": .string(env.rawValue), "allow_private_targets": .bool(allow)])
         },
@@ -148,7 +148,7 @@ public struct EventsRoutes: RouteGroup {
                      "Allow or forbid private and loopback webhook targets", access: .apiKey(.webhooksManage),
                      request: .object([("allow_private_targets", .boolean())], required: ["allow_private_targets"]),
                      response: .ref("WebhookSettings")) { call in
-            let (caller, project, env) = try scope(call)
+            let (caller, project, env) = try EventsRoutes.scope(call)
             let allow = try require(call.bool("allow_private_targets"), field: "allow_private_targets")
             try await call.services.webhooks.setAllowPrivateTargets(caller, projectID: project, environment: env, allow)
             return .object(["environment": .string(env.rawValue), "allow_private_targets": .bool(allow)])
