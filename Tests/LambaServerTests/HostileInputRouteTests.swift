@@ -12,8 +12,9 @@ import Testing
 
 /// Every route of the router, whatever it is sent, answers without a server error, and every
 /// refusal is spec-shaped: the RFC 6749 §5.2 JSON body (`error`, `error_description`) with
-/// `WWW-Authenticate` on 401 (RFC 9110 §15.5.2) and `Allow` on 405, or for the hosted pages a
-/// 400 HTML page. The routes come from the router itself, so a route added later is walked too.
+/// `WWW-Authenticate` on 401 (RFC 9110 §15.5.2) and `Allow` on 405, or for the hosted pages an
+/// HTML page that says what went wrong. The routes come from the router itself, so a route added
+/// later is walked too.
 @Suite("Hostile input on every route", .serialized)
 struct HostileInputRouteTests {
     /// Malformed query strings: invalid UTF-8, NUL, broken and truncated percent-encoding, an
@@ -63,7 +64,8 @@ struct HostileInputRouteTests {
                         let response = try await client.execute(uri: sent.uri, method: route.method, headers: sent.headers,
                                                                 body: sent.body.map { ByteBuffer(bytes: $0) })
                         requests += 1
-                        Self.expectSpecShaped(response, route: "\(route.method) \(sent.uri)", hosted: template.hasPrefix("/p/"))
+                        Self.expectSpecShaped(response, route: "\(route.method) \(sent.uri)", hosted: template.hasPrefix("/p/"),
+                                              sentForm: sent.headers[.contentType] == "application/x-www-form-urlencoded")
                     }
                 }
             }
@@ -148,7 +150,8 @@ struct HostileInputRouteTests {
         let body: [UInt8]?
     }
 
-    static func expectSpecShaped(_ response: TestResponse, route: String, hosted: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectSpecShaped(_ response: TestResponse, route: String, hosted: Bool, sentForm: Bool,
+                                 sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(response.status.code < 500, "\(route) answered \(response.status.code): \(response.text.prefix(200))", sourceLocation: sourceLocation)
         guard response.status.kind == .clientError else { return }
         let contentType = response.headers[.contentType] ?? ""
@@ -161,8 +164,12 @@ struct HostileInputRouteTests {
             #expect(response.headers[.allow] != nil, "\(route): 405 without Allow", sourceLocation: sourceLocation)
         }
         if contentType.hasPrefix("text/html") {
+            // A hosted page refuses a person with a page: 400 for malformed input, 415 when what was
+            // posted is not a form (RFC 9110 §15.5.16), 403 when the page's flow denies access.
             #expect(hosted, "\(route): an HTML refusal outside the hosted pages", sourceLocation: sourceLocation)
-            #expect(response.status == .badRequest, "\(route): HTML refusal \(response.status.code)", sourceLocation: sourceLocation)
+            #expect([400, 403, 415].contains(response.status.code), "\(route): HTML refusal \(response.status.code)", sourceLocation: sourceLocation)
+            #expect(response.status != .unsupportedMediaType || !sentForm, "\(route): a form refused as not a form", sourceLocation: sourceLocation)
+            #expect(response.text.contains("class=\"error\""), "\(route): HTML refusal without its error", sourceLocation: sourceLocation)
             return
         }
         #expect(contentType.hasPrefix("application/json"), "\(route): \(response.status.code) as \(contentType)", sourceLocation: sourceLocation)
@@ -213,9 +220,10 @@ struct HostileInputRouteTests {
             .createProvider(owner, projectID: projectID, environment: .sandbox, settings, checkIssuer: { _, _ in })
         let (endpoint, _) = try await WebhookAdministration(store: dependencies.store, masterKey: dependencies.masterKey)
             .createEndpoint(owner, projectID: projectID, environment: .sandbox, .init(url: "https://hooks.a.example/in"))
+        let userID = ids["user_id"]!, workspaceID = fixture.a.workspace.id
         let sessionID = try await identity.write { tx in
             let now = Date()
-            let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: fixture.a.workspace.id, userID: ids["user_id"]!,
+            let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: workspaceID, userID: userID,
                                           tokenHash: OpaqueSecret.generate().hash, authTime: now, amr: ["pwd"], createdAt: now,
                                           expiresAt: now.addingTimeInterval(3600), revokedAt: nil, revokeReason: nil)
             try tx.insert(session)

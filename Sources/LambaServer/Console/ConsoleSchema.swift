@@ -10,7 +10,7 @@ public indirect enum ConsoleSchema: Sendable {
                 minLength: Int? = nil, maxLength: Int? = nil, rule: TextRule? = nil)
     case integer(description: String? = nil, minimum: Int? = nil, maximum: Int? = nil)
     case boolean(description: String? = nil)
-    case array(ConsoleSchema, maxItems: Int? = nil, uniqueItems: Bool = false)
+    case array(ConsoleSchema, minItems: Int? = nil, maxItems: Int? = nil, uniqueItems: Bool = false)
     /// Members in order; `required` names the members a request must hold.
     case object([(String, ConsoleSchema)], required: [String] = [])
     /// An object whose member names are free (e.g. Project id → console role).
@@ -48,8 +48,9 @@ public indirect enum ConsoleSchema: Sendable {
             var object: JSONObject = ["type": "boolean"]
             if let description { object["description"] = .string(description) }
             return object
-        case .array(let items, let maxItems, let uniqueItems):
+        case .array(let items, let minItems, let maxItems, let uniqueItems):
             var object: JSONObject = ["type": "array", "items": items.json]
+            if let minItems { object["minItems"] = .integer(Int64(minItems)) }
             if let maxItems { object["maxItems"] = .integer(Int64(maxItems)) }
             if uniqueItems { object["uniqueItems"] = true }
             return object
@@ -102,7 +103,8 @@ public indirect enum ConsoleSchema: Sendable {
             if let maximum, number > Int64(maximum) { throw .invalidRequest("\(field) must be at most \(maximum)", field: field) }
         case (.boolean, .bool):
             return
-        case (.array(let items, let maxItems, let uniqueItems), .array(let elements)):
+        case (.array(let items, let minItems, let maxItems, let uniqueItems), .array(let elements)):
+            if let minItems, elements.count < minItems { throw .invalidRequest("\(field) must hold at least \(minItems) elements", field: field) }
             let bound = maxItems ?? Self.defaultMaxItems
             guard elements.count <= bound else { throw .invalidRequest("\(field) must hold at most \(bound) elements", field: field) }
             for element in elements { try items.check(element, field: field) }

@@ -6,7 +6,7 @@ import LambaModel
 /// permission table of Workspace roles and Project console roles under `x-lamba-permissions`.
 enum OpenAPIDocument {
     static let route = ConsoleRoute(.get, "/console/v1/openapi.json", "getOpenAPIDocument", "This document", access: .anonymous,
-                                    response: .object([("openapi", .string())])) { _ in document }
+                                    response: .map(.any(description: "OpenAPI 3.1 document members"))) { _ in document }
 
     static let errorStatuses: [(String, String)] = [
         ("400", "invalid_request: malformed, oversized or unknown input (with `field`)"),

@@ -34,7 +34,8 @@ public struct EventsRoutes: RouteGroup {
         ("since", .string(format: "date-time")), ("until", .string(format: "date-time")),
     ]
     static let endpointChanges: [(String, ConsoleSchema)] = [
-        ("url", .string(description: "https URL; private and loopback targets only when the environment allows them", maxLength: 2048)),
+        ("url", .string(description: "https URL; private and loopback targets (and http) only where the environment allows them",
+                        format: "uri", maxLength: 2048)),
         ("description", .string(maxLength: 500)),
         ("event_types", .array(.string(description: "an event type such as user.created; none means every type",
                                        minLength: 1, maxLength: 100, rule: .eventType), maxItems: WebhookAdministration.maxEventTypes)),
@@ -114,7 +115,7 @@ public struct EventsRoutes: RouteGroup {
         ConsoleRoute(.get, endpointPath + "/deliveries", "listWebhookDeliveries", "An endpoint's delivery log, newest first",
                      access: .apiKey(.webhooksRead),
                      query: [("limit", pageSize), ("state", .string(values: ["pending", "in_flight", "succeeded", "failed_permanently"])),
-                             ("cursor", .string(description: "next_cursor of the previous page", maxLength: 200))],
+                             ("cursor", .string(description: "next_cursor of the previous page", maxLength: 100, rule: .deliveryCursor))],
                      response: .ref("WebhookDeliveryPage")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             let limit = try EventsRoutes.limit(call.query["limit"])
@@ -325,5 +326,16 @@ enum EventsJSON {
             throw APIError.invalidRequest("cursor is not one this API returned", field: "cursor")
         }
         return (Date(timeIntervalSince1970: Double(milliseconds) / 1000), String(parts[1]))
+    }
+}
+
+extension TextRule {
+    /// A delivery log cursor as `EventsJSON.deliveryCursor` writes it: milliseconds, a dot, a delivery id.
+    static let deliveryCursor = TextRule(pattern: "^[0-9]{1,18}\\.[A-Za-z0-9_-]{1,64}$", explanation: "is not a cursor this API returned") { text in
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits: (UInt8) -> Bool = { (0x30...0x39).contains($0) }
+        let idCharacter: (UInt8) -> Bool = { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || digits($0) || $0 == 0x5F || $0 == 0x2D }
+        return parts.count == 2 && (1...18).contains(parts[0].utf8.count) && parts[0].utf8.allSatisfy(digits)
+            && (1...64).contains(parts[1].utf8.count) && parts[1].utf8.allSatisfy(idCharacter)
     }
 }
