@@ -21,7 +21,7 @@ enum ClientRoutes {
                          ("grant_types", .array(.string(values: ["authorization_code", "refresh_token", "client_credentials"]), maxItems: 3, uniqueItems: true)),
                          ("token_endpoint_auth_method", .string(values: OAuthClient.AuthMethod.allCases.map(\.rawValue))),
                          ("first_party", .boolean()), ("id_token_signed_response_alg", .string(values: ["RS256", "PS256", "ES256", "EdDSA"])),
-                         ("jwks", .string(description: "JWK Set JSON text", maxLength: 65_536)),
+                         ("jwks", .string(description: "JWK Set JSON text", maxLength: 16_384)),
                      ], required: ["client_name", "client_type"]),
                      status: .created, response: .ref("Client")) { call in
             let type = try require(call.string("client_type").flatMap(OAuthClient.ClientType.init(rawValue:)), field: "client_type")

@@ -90,7 +90,7 @@ struct ConsoleCall: Sendable {
     func string(_ name: String) -> String? { body[name]?.stringValue }
     func bool(_ name: String) -> Bool? { body[name]?.boolValue }
     func int(_ name: String) throws -> Int? {
-        guard let value = body[name]?.integerValue else { return nil }
+        guard let value = body[name].flatMap(ConsoleSchema.integer(of:)) else { return nil }
         guard let int = Int(exactly: value) else { throw APIError.invalidRequest("\(name) is out of range", field: name) }
         return int
     }

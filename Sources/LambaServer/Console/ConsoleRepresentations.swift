@@ -130,7 +130,7 @@ enum ConsoleSchemas {
     static let roleName = ConsoleSchema.string(minLength: 2, maxLength: 40, rule: .roleName)
     static let permissions = ConsoleSchema.array(.string(description: "resource:action, resource:* or *", maxLength: 100, rule: .permission),
                                                  minItems: 1, maxItems: 200)
-    static let projectRoles = ConsoleSchema.array(roleName, maxItems: 20, uniqueItems: true)
+    static let projectRoles = ConsoleSchema.array(roleName, minItems: 1, maxItems: 20, uniqueItems: true)
     static let uris = ConsoleSchema.array(.string(format: "uri", maxLength: 2048), maxItems: 20)
     static let description = ConsoleSchema.string(maxLength: 500)
     static let password = ConsoleSchema.string(minLength: 10, maxLength: 256, rule: .noControls)

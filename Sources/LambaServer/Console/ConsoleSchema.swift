@@ -22,6 +22,16 @@ public indirect enum ConsoleSchema: Sendable {
     /// A component of the document, `#/components/schemas/{name}`.
     case ref(String)
 
+    /// A JSON number with no fraction, as JSON Schema counts integers (2020-12 §6.1.1: `2.0` is
+    /// one); a real is taken only while a Double holds it exactly (|x| ≤ 2^53).
+    static func integer(of value: JSONValue) -> Int64? {
+        switch value {
+        case .integer(let number): return number
+        case .real(let number) where number.rounded(.towardZero) == number && abs(number) <= 9_007_199_254_740_992: return Int64(number)
+        default: return nil
+        }
+    }
+
     /// Bound of arrays and maps in request bodies when the schema gives none.
     static let defaultMaxItems = 200
 
@@ -98,7 +108,8 @@ public indirect enum ConsoleSchema: Sendable {
             if let minLength, length < minLength { throw .invalidRequest("\(field) must be at least \(minLength) characters", field: field) }
             if let maxLength, length > maxLength { throw .invalidRequest("\(field) must be at most \(maxLength) characters", field: field) }
             if let rule, !rule.matches(text) { throw .invalidRequest("\(field) \(rule.explanation)", field: field) }
-        case (.integer(_, let minimum, let maximum), .integer(let number)):
+        case (.integer(_, let minimum, let maximum), .integer), (.integer(_, let minimum, let maximum), .real):
+            guard let number = Self.integer(of: value) else { throw .invalidRequest("\(field) must be an integer", field: field) }
             if let minimum, number < Int64(minimum) { throw .invalidRequest("\(field) must be at least \(minimum)", field: field) }
             if let maximum, number > Int64(maximum) { throw .invalidRequest("\(field) must be at most \(maximum)", field: field) }
         case (.boolean, .bool):

@@ -29,7 +29,7 @@ public struct EventsRoutes: RouteGroup {
     static let endpointPath = environmentPath + "/webhooks/{endpoint_id}"
     static let pageSize = ConsoleSchema.integer(description: "page size, 50 when left out", minimum: 1, maximum: maxPageSize)
     static let auditQuery: [(String, ConsoleSchema)] = [
-        ("limit", pageSize), ("cursor", .integer(description: "next_cursor of the previous page", minimum: 1)),
+        ("limit", pageSize), ("cursor", .integer(description: "next_cursor of the previous page", minimum: 1, maximum: Int(Int64.max))),
         ("environment", ConsoleSchemas.environmentName), ("actor", .string(maxLength: 200)), ("type", .string(maxLength: 100)),
         ("since", .string(format: "date-time")), ("until", .string(format: "date-time")),
     ]
@@ -54,7 +54,7 @@ public struct EventsRoutes: RouteGroup {
         ConsoleRoute(.get, "/console/v1/events/stream", "streamEvents",
                      "Events after a sequence number, oldest first; waits up to `wait` seconds for the first one",
                      access: .apiKey(.auditRead),
-                     query: [("project_id", ConsoleSchemas.id), ("after", .integer(description: "the cursor of the previous answer", minimum: 0)),
+                     query: [("project_id", ConsoleSchemas.id), ("after", .integer(description: "the cursor of the previous answer", minimum: 0, maximum: Int(Int64.max))),
                              ("wait", .integer(minimum: 0, maximum: maxStreamWait)), ("limit", pageSize)],
                      response: .ref("EventStreamPage")) { call in
             try await EventsRoutes.stream(call)
