@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaOAuthTests", dependencies: ["LambaOAuth", "LambaModel", "LambaStore", "LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaServerTests", dependencies: [
-            "LambaServer", "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth",
+            "LambaServer", "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaStoreTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),

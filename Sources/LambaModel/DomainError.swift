@@ -25,3 +25,12 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A store failure that says whether the database was unreachable (connection refused or lost,
+/// locked past the busy timeout, conflicts past the retries) rather than the request being wrong.
+/// Protocol layers answer those with a retryable "temporarily unavailable" (RFC 6749 §5.2,
+/// RFC 9110 §15.6.4) instead of a 500 or a "not found". Declared here so that modules below the
+/// stores can ask without importing them.
+public protocol StoreAvailabilityError: Error {
+    var meansStoreUnavailable: Bool { get }
+}

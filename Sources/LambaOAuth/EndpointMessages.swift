@@ -187,7 +187,7 @@ public struct EndpointResponse: Sendable {
             // RFC 6749 §5.2 wants the challenge when Basic was used; RFC 9110 §15.5.2 on every 401.
             extra.append(("WWW-Authenticate", "Basic realm=\"lamba\""))
         }
-        if let retryAfter = error.retryAfter { extra.append(("Retry-After", String(retryAfter))) }
+        if let seconds = error.retryAfterSeconds { extra.append(("Retry-After", String(seconds))) }
         return json(object, status: error.status, extraHeaders: extra)
     }
 }

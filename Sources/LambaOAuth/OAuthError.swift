@@ -1,3 +1,5 @@
+import LambaModel
+
 /// The one protocol error of the OpenID Provider (RFC 6749 §4.1.2.1, §5.2; OIDC Core §3.1.2.6;
 /// RFC 6750 §3.1; RFC 7591 §3.2.2). The status follows from the code; `debug` is never serialized.
 public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -84,9 +86,21 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(code.rawValue): \(message)" + (debug.map { " (\($0))" } ?? "") }
 
-    /// Anything thrown that is not an OAuthError becomes `server_error`, with the cause in debug.
+    /// Anything thrown that is not an OAuthError becomes `server_error`, with the cause in debug; an
+    /// unreachable store becomes `temporarily_unavailable` (RFC 6749 §5.2): retrying later can succeed.
     public static func wrap(_ error: any Error) -> OAuthError {
         if let error = error as? OAuthError { return error }
+        if let error = error as? any StoreAvailabilityError, error.meansStoreUnavailable {
+            return OAuthError(.temporarilyUnavailable, "the service is temporarily unavailable; retry later", debug: String(describing: error))
+        }
         return .server(String(describing: error))
+    }
+
+    /// Seconds a client should wait before retrying a `temporarily_unavailable` answer (RFC 9110 §10.2.3).
+    public static let retryAfterSeconds = 5
+
+    /// The `Retry-After` of this answer: the error's own, or the default for `temporarily_unavailable`.
+    public var retryAfterSeconds: Int? {
+        retryAfter ?? (code == .temporarilyUnavailable ? Self.retryAfterSeconds : nil)
     }
 }

@@ -1,3 +1,5 @@
+public import LambaModel
+
 /// Errors of every store, whichever database is underneath. Driver errors never cross the store
 /// boundary: SQLSTATEs and SQLite result codes are mapped here.
 ///
@@ -47,6 +49,15 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "database schema is at version \(db) but this binary knows up to \(bin); upgrade Lamba"
         case .invalidURL(let m): "LAMBA_DATABASE_URL: \(m)"
         case .transactionClosed: "transaction used after its body returned"
+        }
+    }
+}
+
+extension StoreError: StoreAvailabilityError {
+    public var meansStoreUnavailable: Bool {
+        switch self {
+        case .connectionLost, .busy, .serializationFailure: true
+        default: false
         }
     }
 }

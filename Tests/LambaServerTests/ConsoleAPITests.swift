@@ -82,6 +82,9 @@ func sampleBody(_ route: ConsoleRoute, _ ids: [String: String]) -> JSONObject? {
     case "promoteToTeamMember": return ["user_id": .string(ids["user_id"] ?? ""), "workspace_role": "viewer"]
     case "acceptInvite": return ["token": "lmb_inv_nope", "email": "x@b.example", "password": "long enough password"]
     case "updateTeamMember": return ["workspace_role": "developer"]
+    case "createWebhookEndpoint": return ["url": "https://hooks.example/in"]
+    case "replayWebhookEvents": return ["event_id": "evt_nope"]
+    case "updateWebhookSettings": return ["allow_private_targets": false]
     default: return [:]
     }
 }

@@ -11,7 +11,7 @@ enum APIKeyRoutes {
         },
         ConsoleRoute(.post, "/console/v1/api-keys", "createAPIKey", "Create an API key; its secret is in this response only",
                      access: .apiKey(.apiKeysManage),
-                     request: .object([("name", .string()), ("role", ConsoleSchemas.workspaceRole)], required: ["name", "role"]),
+                     request: .object([("name", ConsoleSchemas.name), ("role", ConsoleSchemas.workspaceRole)], required: ["name", "role"]),
                      status: .created, response: .ref("APIKey")) { call in
             let role = try require(call.string("role").flatMap(WorkspaceRole.init(rawValue:)), field: "role")
             let (key, secret) = try await call.services.workspaces.createAPIKey(try call.caller, name: call.string("name") ?? "", role: role)

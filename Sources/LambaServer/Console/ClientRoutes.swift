@@ -16,10 +16,12 @@ enum ClientRoutes {
         ConsoleRoute(.post, base, "createClient", "Register an OAuth client; a confidential client's secret is in this response only",
                      access: .apiKey(.clientsManage),
                      request: .object([
-                         ("client_name", .string()), ("client_type", .string(values: ["confidential", "public"])),
-                         ("redirect_uris", .array(.string())), ("post_logout_redirect_uris", .array(.string())), ("grant_types", .array(.string())),
+                         ("client_name", ConsoleSchemas.name), ("client_type", .string(values: ["confidential", "public"])),
+                         ("redirect_uris", ConsoleSchemas.uris), ("post_logout_redirect_uris", ConsoleSchemas.uris),
+                         ("grant_types", .array(.string(values: ["authorization_code", "refresh_token", "client_credentials"]), maxItems: 3, uniqueItems: true)),
                          ("token_endpoint_auth_method", .string(values: OAuthClient.AuthMethod.allCases.map(\.rawValue))),
-                         ("first_party", .boolean()), ("id_token_signed_response_alg", .string()), ("jwks", .string(description: "JWK Set JSON text")),
+                         ("first_party", .boolean()), ("id_token_signed_response_alg", .string(values: ["RS256", "PS256", "ES256", "EdDSA"])),
+                         ("jwks", .string(description: "JWK Set JSON text", maxLength: 16_384)),
                      ], required: ["client_name", "client_type"]),
                      status: .created, response: .ref("Client")) { call in
             let type = try require(call.string("client_type").flatMap(OAuthClient.ClientType.init(rawValue:)), field: "client_type")

@@ -22,12 +22,17 @@ public struct ConsoleRoute: Sendable {
     public let summary: String
     public let access: Access
     public let request: ConsoleSchema?
+    /// Whether a body may be left out (then it reads as `{}`); bodies are JSON when sent.
+    public let requestOptional: Bool
+    /// Query parameters, all optional; their values are checked against these schemas.
+    public let query: [(String, ConsoleSchema)]
     public let status: HTTPResponse.Status
     public let response: ConsoleSchema?
     let handler: @Sendable (ConsoleCall) async throws -> JSONValue?
 
     init(_ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ summary: String, access: Access,
-         request: ConsoleSchema? = nil, status: HTTPResponse.Status = .ok, response: ConsoleSchema?,
+         request: ConsoleSchema? = nil, requestOptional: Bool = false, query: [(String, ConsoleSchema)] = [],
+         status: HTTPResponse.Status = .ok, response: ConsoleSchema?,
          handler: @escaping @Sendable (ConsoleCall) async throws -> JSONValue?) {
         self.method = method
         self.path = path
@@ -35,6 +40,8 @@ public struct ConsoleRoute: Sendable {
         self.summary = summary
         self.access = access
         self.request = request
+        self.requestOptional = requestOptional
+        self.query = query
         self.status = status
         self.response = response
         self.handler = handler
@@ -51,6 +58,8 @@ struct ConsoleCall: Sendable {
     let services: ConsoleServices
     let callerOrNil: ConsoleCaller?
     let parameters: [String: String]
+    /// The query, its declared parameters checked already.
+    let query: FormParameters
     let body: JSONObject
 
     var caller: ConsoleCaller {
@@ -81,7 +90,7 @@ struct ConsoleCall: Sendable {
     func string(_ name: String) -> String? { body[name]?.stringValue }
     func bool(_ name: String) -> Bool? { body[name]?.boolValue }
     func int(_ name: String) throws -> Int? {
-        guard let value = body[name]?.integerValue else { return nil }
+        guard let value = body[name].flatMap(ConsoleSchema.integer(of:)) else { return nil }
         guard let int = Int(exactly: value) else { throw APIError.invalidRequest("\(name) is out of range", field: name) }
         return int
     }
@@ -104,42 +113,67 @@ struct ConsoleCall: Sendable {
 
 /// The domain services the console calls, over the server's store.
 struct ConsoleServices: Sendable {
+    let store: any Store
     let workspaces: WorkspaceAdministration
     let projects: ProjectAdministration
     let members: MemberLifecycle
     let providers: UpstreamProviderAdministration
     /// Proves a social provider's issuer over HTTP before it is saved.
     let issuerCheck: UpstreamProviderAdministration.IssuerCheck
+    let webhooks: WebhookAdministration
+    /// How often a waiting event stream request looks at the outbox again.
+    let streamPollInterval: Duration
 
-    init(store: any IdentityStore, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient) {
-        workspaces = WorkspaceAdministration(store: store)
-        projects = ProjectAdministration(store: store)
-        members = MemberLifecycle(store: store)
-        providers = UpstreamProviderAdministration(store: store, masterKey: masterKey)
+    init(store: any Store, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient, streamPollInterval: Duration = .milliseconds(200)) {
+        let identity = SQLIdentityStore(store: store)
+        self.store = store
+        workspaces = WorkspaceAdministration(store: identity)
+        projects = ProjectAdministration(store: identity)
+        members = MemberLifecycle(store: identity)
+        providers = UpstreamProviderAdministration(store: identity, masterKey: masterKey)
         issuerCheck = ServerUpstreamHTTPClient.issuerCheck(upstreamHTTP)
+        webhooks = WebhookAdministration(store: store, masterKey: masterKey)
+        self.streamPollInterval = streamPollInterval
     }
 }
 
-/// The console REST API under `/console/v1`, registered as one feature.
+/// The console REST API under `/console/v1`, registered as one feature; the events surface
+/// (`EventsRoutes`) registers its part of the same table.
 public struct ConsoleRoutes: RouteGroup {
     public static let prefix = "/console/v1"
-    let services: ConsoleServices
-    let authentication: ConsoleAuthentication
+    let registrar: ConsoleRouteRegistrar
 
     public init(store: any Store, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient = ServerUpstreamHTTPClient()) {
-        let identity = SQLIdentityStore(store: store)
-        services = ConsoleServices(store: identity, masterKey: masterKey, upstreamHTTP: upstreamHTTP)
-        authentication = ConsoleAuthentication(workspaces: services.workspaces)
+        registrar = ConsoleRouteRegistrar(services: ConsoleServices(store: store, masterKey: masterKey, upstreamHTTP: upstreamHTTP))
     }
 
-    /// Every console operation, the OpenAPI document's included.
-    public static var table: [ConsoleRoute] {
+    /// Every console operation, the OpenAPI document's and the events surface's included.
+    public static var table: [ConsoleRoute] { operations + EventsRoutes.routes }
+
+    /// The operations this group registers.
+    static var operations: [ConsoleRoute] {
         [OpenAPIDocument.route] + WorkspaceRoutes.routes + APIKeyRoutes.routes + ProjectRoutes.routes + EnvironmentRoutes.routes
             + ClientRoutes.routes + ProviderRoutes.routes + RoleRoutes.routes + ProjectMemberRoutes.routes + TeamRoutes.routes + InviteRoutes.routes
     }
 
     public func register(on router: Router<LambaRequestContext>) {
-        for route in Self.table {
+        registrar.register(Self.operations, on: router)
+    }
+}
+
+/// Registers entries of the console route table and runs them: authenticate, check the query and
+/// the body against the declared schemas, call the handler, render its answer.
+struct ConsoleRouteRegistrar: Sendable {
+    let services: ConsoleServices
+    let authentication: ConsoleAuthentication
+
+    init(services: ConsoleServices) {
+        self.services = services
+        authentication = ConsoleAuthentication(workspaces: services.workspaces)
+    }
+
+    func register(_ routes: [ConsoleRoute], on router: Router<LambaRequestContext>) {
+        for route in routes {
             // Hummingbird names parameters `:name`; the document uses `{name}`.
             let path = route.path.split(separator: "/").map { $0.hasPrefix("{") ? ":" + $0.dropFirst().dropLast() : String($0) }.joined(separator: "/")
             router.on(RouterPath("/" + path), method: route.method) { request, context -> Response in
@@ -153,12 +187,16 @@ public struct ConsoleRoutes: RouteGroup {
         if case .apiKey = route.access { caller = try await authentication.caller(of: request) }
         var parameters: [String: String] = [:]
         for name in route.parameters { parameters[name] = context.parameters.get(name) }
+        let query = try Self.checkedQuery(route, request)
         var body = JSONObject()
         if let schema = route.request {
-            body = try await request.readJSONObject(context: context, maxDepth: 8)
+            let sent = request.headers[.contentType] != nil || request.headers[.contentLength].map { $0 != "0" } ?? false
+            if sent || !route.requestOptional {
+                body = try await request.readJSONObject(context: context, maxDepth: 8)
+            }
             try schema.check(.object(body), field: "")
         }
-        let call = ConsoleCall(services: services, callerOrNil: caller, parameters: parameters, body: body)
+        let call = ConsoleCall(services: services, callerOrNil: caller, parameters: parameters, query: query, body: body)
         let output: JSONValue?
         do {
             output = try await route.handler(call)
@@ -170,5 +208,25 @@ public struct ConsoleRoutes: RouteGroup {
         guard let output else { return Response(status: .noContent) }
         if case .object(let object) = output { return .json(object, status: route.status) }
         return .json(["data": output], status: route.status)
+    }
+
+    /// The query without duplicates, each declared parameter's value checked against its schema
+    /// (integers parsed as such); undeclared parameters are ignored.
+    static func checkedQuery(_ route: ConsoleRoute, _ request: Request) throws -> FormParameters {
+        let query = try request.queryParameters()
+        try query.rejectDuplicates()
+        for (name, schema) in route.query {
+            guard let text = query[name] else { continue }
+            let value: JSONValue
+            switch schema {
+            case .integer:
+                guard let number = Int64(text) else { throw APIError.invalidRequest("\(name) must be an integer", field: name) }
+                value = .integer(number)
+            default:
+                value = .string(text)
+            }
+            try schema.check(value, field: name)
+        }
+        return query
     }
 }

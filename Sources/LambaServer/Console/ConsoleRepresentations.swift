@@ -112,14 +112,29 @@ enum ConsoleJSON {
     }
 }
 
-/// The component schemas of the OpenAPI document, one per representation above.
+/// The component schemas of the OpenAPI document, one per representation above, and the request
+/// fields' constraints (the domain's validation rules, as JSON Schema).
 enum ConsoleSchemas {
-    static let id = ConsoleSchema.string(description: "prefixed opaque id")
+    static let id = ConsoleSchema.string(description: "prefixed opaque id", maxLength: 64)
     static let time = ConsoleSchema.string(format: "date-time")
     static let workspaceRole = ConsoleSchema.string(values: WorkspaceRole.allCases.map(\.rawValue))
     static let consoleRole = ConsoleSchema.string(values: ProjectConsoleRole.allCases.map(\.rawValue))
     static let environmentName = ConsoleSchema.string(values: LambaModel.Environment.allCases.map(\.rawValue))
     static let strings = ConsoleSchema.array(.string())
+    static let lifecycle = ConsoleSchema.string(values: ["active", "deactivated"])
+
+    // Request fields (`MemberLifecycle.validateName`, `Slug`, `EmailAddress`, `ProjectRole`).
+    static let name = ConsoleSchema.string(maxLength: 200, rule: .displayText)
+    static let slug = ConsoleSchema.string(description: "3 to 40 characters; not a reserved word such as console or admin",
+                                           minLength: 3, maxLength: 40, rule: .slug)
+    static let email = ConsoleSchema.string(format: "email", maxLength: 254)
+    static let roleName = ConsoleSchema.string(minLength: 2, maxLength: 40, rule: .roleName)
+    static let permissions = ConsoleSchema.array(.string(description: "resource:action, resource:* or *", maxLength: 100, rule: .permission),
+                                                 minItems: 1, maxItems: 200)
+    static let projectRoles = ConsoleSchema.array(roleName, minItems: 1, maxItems: 20, uniqueItems: true)
+    static let uris = ConsoleSchema.array(.string(format: "uri", maxLength: 2048), maxItems: 20)
+    static let description = ConsoleSchema.string(maxLength: 500)
+    static let password = ConsoleSchema.string(minLength: 10, maxLength: 256, rule: .noControls)
 
     static func list(_ item: String) -> ConsoleSchema { .object([("data", .array(.ref(item)))], required: ["data"]) }
 
@@ -129,14 +144,13 @@ enum ConsoleSchemas {
         ("Workspace", .object([
             ("id", id), ("slug", .string()), ("name", .string()), ("plan", .string(values: Plan.allCases.map(\.rawValue))),
             ("plan_limits", .object([("projects", .integer()), ("team_members", .integer()), ("project_members_per_project", .integer())])),
-            ("status", .string(values: ["active", "deactivated"])), ("custom_domains", strings), ("session_max_age_seconds", .integer()),
-            ("sessions_valid_after", time), ("created_at", time),
+            ("status", lifecycle), ("custom_domains", strings), ("session_max_age_seconds", .integer()),
+            ("sessions_valid_after", .nullable(time)), ("created_at", time),
         ])),
-        ("APIKey", .object([("id", id), ("name", .string()), ("role", workspaceRole), ("prefix", .string()), ("created_by", .string()),
-                            ("created_at", time), ("revoked_at", time), ("secret", .string(description: "only in the creating response"))])),
+        ("APIKey", .object([("id", id), ("name", .string()), ("role", workspaceRole), ("prefix", .string()), ("created_by", .nullable(.string())),
+                            ("created_at", time), ("revoked_at", .nullable(time)), ("secret", .string(description: "only in the creating response"))])),
         ("Project", .object([("id", id), ("workspace_id", id), ("slug", .string()), ("name", .string()),
-                             ("visibility", .string(values: ["public", "private"])), ("status", .string(values: ["active", "deactivated"])),
-                             ("created_at", time)])),
+                             ("visibility", .string(values: ["public", "private"])), ("status", lifecycle), ("created_at", time)])),
         ("Environment", .object([
             ("project_id", id), ("environment", environmentName), ("auth_methods", strings), ("allow_public_join", .boolean()),
             ("allow_register", .boolean()), ("default_join_role", .string()), ("access_token_lifetime_seconds", .integer()),
@@ -158,13 +172,70 @@ enum ConsoleSchemas {
         ])),
         ("Role", .object([("name", .string()), ("description", .string()), ("permissions", strings), ("built_in", .boolean()), ("created_at", time)])),
         ("User", .object([("id", id), ("email", .string()), ("name", .string())])),
-        ("ProjectMember", .object([("id", id), ("project_id", id), ("user", .ref("User")), ("roles", strings),
+        ("ProjectMember", .object([("id", id), ("project_id", id), ("user", .nullable(.ref("User"))), ("roles", strings),
                                    ("status", .string(values: ["active", "removed"])), ("joined_via", .string()), ("created_at", time),
                                    ("updated_at", time)])),
-        ("TeamMember", .object([("id", id), ("user", .ref("User")), ("workspace_role", workspaceRole), ("project_console_roles", .map(consoleRole)),
-                                ("created_at", time)])),
-        ("Invite", .object([("id", id), ("kind", .string(values: ["team", "project"])), ("email", .string()), ("project_id", id),
-                            ("workspace_role", workspaceRole), ("project_console_roles", .map(consoleRole)), ("project_role", .string()),
-                            ("expires_at", time), ("accepted_at", time), ("token", .string(description: "only in the creating response"))])),
+        ("TeamMember", .object([("id", id), ("user", .nullable(.ref("User"))), ("workspace_role", workspaceRole),
+                                ("project_console_roles", .map(consoleRole)), ("created_at", time)])),
+        ("Invite", .object([("id", id), ("kind", .string(values: ["team", "project"])), ("email", .string()), ("project_id", .nullable(id)),
+                            ("workspace_role", .nullable(workspaceRole)), ("project_console_roles", .map(consoleRole)),
+                            ("project_role", .nullable(.string())), ("expires_at", time), ("accepted_at", .nullable(time)),
+                            ("token", .string(description: "only in the creating response"))])),
+        ("Event", .object([
+            ("seq", .integer(minimum: 1)), ("id", id), ("type", .string()), ("actor", .nullable(.string())), ("workspace_id", .nullable(id)),
+            ("project_id", .nullable(id)), ("environment", .nullable(environmentName)), ("session_id", .nullable(.string())),
+            ("occurred_at", time), ("data", .any(description: "the event's facts; their shape depends on the type")),
+        ])),
+        ("AuditPage", .object([("events", .array(.ref("Event"))), ("next_cursor", .nullable(.string(description: "cursor of the next page")))],
+                              required: ["events", "next_cursor"])),
+        ("EventStreamPage", .object([("events", .array(.ref("Event"))), ("cursor", .integer(description: "pass as after", minimum: 0))],
+                                    required: ["events", "cursor"])),
+        ("WebhookEndpoint", .object([
+            ("id", id), ("project_id", id), ("environment", environmentName), ("url", .string()), ("description", .string()),
+            ("event_types", strings), ("status", .string(values: ["enabled", "disabled"])), ("disabled_reason", .nullable(.string())),
+            ("failure_streak", .integer(minimum: 0)), ("max_concurrency", .integer(minimum: 1)),
+            ("previous_secret_expires_at", .nullable(time)), ("created_at", time), ("updated_at", time),
+            ("secret", .string(description: "only when created or rotated")),
+        ])),
+        ("WebhookEndpointList", .object([("endpoints", .array(.ref("WebhookEndpoint")))], required: ["endpoints"])),
+        ("WebhookDelivery", .object([
+            ("id", id), ("endpoint_id", id), ("workspace_id", id), ("project_id", id), ("environment", environmentName), ("event_id", id),
+            ("event_seq", .integer()), ("event_type", .string()), ("replay", .boolean()),
+            ("state", .string(values: ["pending", "in_flight", "succeeded", "failed_permanently"])), ("attempt_count", .integer(minimum: 0)),
+            ("next_attempt_at", .nullable(time)), ("created_at", time), ("completed_at", .nullable(time)), ("last_error", .nullable(.string())),
+            ("attempts", .array(.object([
+                ("attempt", .integer(minimum: 1)), ("attempted_at", time), ("status_code", .nullable(.integer())),
+                ("latency_ms", .integer(minimum: 0)), ("response_excerpt", .nullable(.string())), ("error", .nullable(.string())),
+            ]))),
+        ])),
+        ("WebhookDeliveryPage", .object([("deliveries", .array(.ref("WebhookDelivery"))), ("next_cursor", .nullable(.string()))],
+                                        required: ["deliveries", "next_cursor"])),
+        ("WebhookSettings", .object([("environment", environmentName), ("allow_private_targets", .boolean())],
+                                    required: ["environment", "allow_private_targets"])),
     ]
+}
+
+extension TextRule {
+    /// Permissions of a Project role (`ProjectRole.validatePermissions`).
+    static let permission = TextRule(pattern: "^(\\*|[a-z0-9._-]+:(\\*|[a-z0-9._-]+))$", explanation: "must be resource:action") { text in
+        if text == "*" { return true }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        let allowed: (UInt8) -> Bool = { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty && parts[0].utf8.allSatisfy(allowed)
+            && (parts[1] == "*" || parts[1].utf8.allSatisfy(allowed))
+    }
+}
+
+extension TextRule {
+    /// A custom domain (`WorkspaceAdministration.validateDomain`): two or more dot-separated labels
+    /// of ASCII letters, digits and inner hyphens, 63 bytes at most each.
+    static let domainName = TextRule(
+        pattern: "^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+        explanation: "must be a domain name") { text in
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return labels.count >= 2 && labels.allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                && label.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
+        }
+    }
 }

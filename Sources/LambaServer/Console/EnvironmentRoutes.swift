@@ -14,12 +14,16 @@ enum EnvironmentRoutes {
                      "Change an environment; a sign-in method change that would strand active Project Members is refused",
                      access: .apiKey(.projectManage),
                      request: .object([
-                         ("auth_methods", .array(.string(description: "password or provider:{id}"))), ("allow_public_join", .boolean()),
-                         ("allow_register", .boolean()), ("default_join_role", .string()), ("access_token_lifetime_seconds", .integer()),
-                         ("id_token_lifetime_seconds", .integer()), ("refresh_token_lifetime_seconds", .integer()),
+                         ("auth_methods", .array(.string(description: "password or provider:{id}", maxLength: 100), maxItems: 20, uniqueItems: true)),
+                         ("allow_public_join", .boolean()), ("allow_register", .boolean()), ("default_join_role", ConsoleSchemas.roleName),
+                         ("access_token_lifetime_seconds", .integer(minimum: 60, maximum: 86_400)),
+                         ("id_token_lifetime_seconds", .integer(minimum: 60, maximum: 86_400)),
+                         ("refresh_token_lifetime_seconds", .integer(minimum: 300, maximum: 365 * 86_400)),
                          ("access_token_algorithm", .string(values: ["RS256", "PS256", "ES256", "EdDSA"])),
                          ("dynamic_client_registration", .string(values: ["off", "loopback_only", "open"])),
-                         ("refresh_token_reuse_grace_seconds", .integer(description: "0 (off) to 120: a rotated refresh token presented once more within this many seconds yields a fresh successor instead of revoking the family")),
+                         ("refresh_token_reuse_grace_seconds", .integer(
+                             description: "0 (off) to 120: a rotated refresh token presented once more within this many seconds yields a fresh successor instead of revoking the family",
+                             minimum: 0, maximum: EnvironmentSettings.maximumRefreshTokenReuseGraceSeconds)),
                      ]),
                      response: .ref("Environment")) { call in
             var changes = ProjectAdministration.EnvironmentChanges()

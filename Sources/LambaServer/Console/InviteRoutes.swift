@@ -9,7 +9,8 @@ enum InviteRoutes {
     static let routes: [ConsoleRoute] = [
         ConsoleRoute(.post, "/console/v1/invites/accept", "acceptInvite", "Accept a team or Project invite with the invitee's credentials",
                      access: .anonymous,
-                     request: .object([("token", .string()), ("email", .string()), ("password", .string()), ("name", .string())],
+                     request: .object([("token", .string(maxLength: 256)), ("email", ConsoleSchemas.email), ("password", ConsoleSchemas.password),
+                                       ("name", ConsoleSchemas.name)],
                                       required: ["token", "email", "password"]),
                      response: .object([("invite", .ref("Invite")), ("user", .ref("User"))])) { call in
             let (invite, user) = try await call.services.members.acceptInvite(

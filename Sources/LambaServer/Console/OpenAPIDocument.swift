@@ -6,7 +6,7 @@ import LambaModel
 /// permission table of Workspace roles and Project console roles under `x-lamba-permissions`.
 enum OpenAPIDocument {
     static let route = ConsoleRoute(.get, "/console/v1/openapi.json", "getOpenAPIDocument", "This document", access: .anonymous,
-                                    response: .object([("openapi", .string())])) { _ in document }
+                                    response: .map(.any(description: "OpenAPI 3.1 document members"))) { _ in document }
 
     static let errorStatuses: [(String, String)] = [
         ("400", "invalid_request: malformed, oversized or unknown input (with `field`)"),
@@ -31,7 +31,8 @@ enum OpenAPIDocument {
             "info": .object([
                 "title": "Lamba console API", "version": "1",
                 "description": .string("""
-                    Operate a Workspace: its Projects, environments, OAuth clients, role catalogs, Team Members and Project Members. \
+                    Operate a Workspace: its Projects, environments, OAuth clients, role catalogs, Team Members and Project Members, \
+                    and read what happened: the audit log, the event stream, webhook endpoints and their deliveries. \
                     Authenticate with a Workspace API key as a Bearer token. Each operation names the console capability it needs \
                     (`x-lamba-capability`); `x-lamba-permissions` lists what each Workspace role and Project console role grants. \
                     Console roles never grant runtime access, and Project roles never grant console access.
@@ -61,14 +62,18 @@ enum OpenAPIDocument {
 
     private static func operation(_ route: ConsoleRoute) -> JSONObject {
         var operation: JSONObject = ["operationId": .string(route.operationID), "summary": .string(route.summary)]
-        let parameters: [JSONValue] = route.parameters.map { name in
+        var parameters: [JSONValue] = route.parameters.map { name in
             var schema: JSONObject = ["type": "string"]
             if name == "environment" { schema["enum"] = .array(LambaModel.Environment.allCases.map { .string($0.rawValue) }) }
             return .object(["name": .string(name), "in": "path", "required": true, "schema": .object(schema)])
         }
+        for (name, schema) in route.query {
+            parameters.append(.object(["name": .string(name), "in": "query", "required": false, "schema": schema.json]))
+        }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let request = route.request {
-            operation["requestBody"] = .object(["required": true, "content": .object(["application/json": .object(["schema": request.json])])])
+            operation["requestBody"] = .object(["required": .bool(!route.requestOptional),
+                                                "content": .object(["application/json": .object(["schema": request.json])])])
         }
         var responses = JSONObject()
         var success: JSONObject = ["description": .string(route.status.reasonPhrase)]

@@ -14,7 +14,7 @@ enum ProjectMemberRoutes {
         },
         ConsoleRoute(.post, base, "addProjectMember", "Add an existing Lamba User by email (operator-managed); roles default to viewer",
                      access: .apiKey(.membersManage),
-                     request: .object([("email", .string()), ("roles", .array(.string()))], required: ["email"]),
+                     request: .object([("email", ConsoleSchemas.email), ("roles", ConsoleSchemas.projectRoles)], required: ["email"]),
                      status: .created, response: .ref("ProjectMember")) { call in
             let member = try await call.services.members.addProjectMember(
                 try call.caller, projectID: try call.id("project_id", .project), email: call.string("email") ?? "", roles: call.strings("roles"))
@@ -29,7 +29,7 @@ enum ProjectMemberRoutes {
         },
         ConsoleRoute(.patch, base + "/{member_id}", "changeProjectMemberRoles",
                      "Replace a member's Project roles; their runtime scopes in the Project end", access: .apiKey(.membersManage),
-                     request: .object([("roles", .array(.string()))], required: ["roles"]), response: .ref("ProjectMember")) { call in
+                     request: .object([("roles", ConsoleSchemas.projectRoles)], required: ["roles"]), response: .ref("ProjectMember")) { call in
             let projectID = try call.id("project_id", .project)
             let member = try await call.services.members.changeProjectMemberRoles(
                 try call.caller, projectID: projectID, memberID: try call.id("member_id", .projectMember), roles: call.strings("roles") ?? [])
@@ -52,7 +52,7 @@ enum ProjectMemberRoutes {
         },
         ConsoleRoute(.post, "/console/v1/projects/{project_id}/invites", "inviteProjectMember",
                      "Invite someone to the Project with a role (viewer when none); the token is in this response only",
-                     access: .apiKey(.membersManage), request: .object([("email", .string()), ("role", .string())], required: ["email"]),
+                     access: .apiKey(.membersManage), request: .object([("email", ConsoleSchemas.email), ("role", ConsoleSchemas.roleName)], required: ["email"]),
                      status: .created, response: .ref("Invite")) { call in
             let (invite, token) = try await call.services.members.inviteProjectMember(
                 try call.caller, projectID: try call.id("project_id", .project), email: call.string("email") ?? "", role: call.string("role"))

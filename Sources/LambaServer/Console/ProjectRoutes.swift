@@ -14,7 +14,7 @@ enum ProjectRoutes {
         ConsoleRoute(.post, "/console/v1/projects", "createProject",
                      "Create a Project with both environments and the starter role catalog (private unless said otherwise)",
                      access: .apiKey(.projectsCreate),
-                     request: .object([("slug", .string()), ("name", .string()), ("visibility", visibility)], required: ["slug", "name"]),
+                     request: .object([("slug", ConsoleSchemas.slug), ("name", ConsoleSchemas.name), ("visibility", visibility)], required: ["slug", "name"]),
                      status: .created, response: .ref("Project")) { call in
             let visibility = call.string("visibility").flatMap(Project.Visibility.init(rawValue:)) ?? .private
             return ConsoleJSON.project(try await call.services.projects.createProject(
@@ -26,7 +26,7 @@ enum ProjectRoutes {
         },
         ConsoleRoute(.patch, "/console/v1/projects/{project_id}", "updateProject",
                      "Rename a Project or change its visibility; going private closes public join and register",
-                     access: .apiKey(.projectManage), request: .object([("name", .string()), ("visibility", visibility)]),
+                     access: .apiKey(.projectManage), request: .object([("name", ConsoleSchemas.name), ("visibility", visibility)]),
                      response: .ref("Project")) { call in
             ConsoleJSON.project(try await call.services.projects.updateProject(
                 try call.caller, projectID: try call.id("project_id", .project), name: call.string("name"),

@@ -8,10 +8,11 @@ enum ProviderRoutes {
     static let base = "/console/v1/projects/{project_id}/environments/{environment}/providers"
 
     static let settings: [(String, ConsoleSchema)] = [
-        ("name", .string(description: "shown as \"Continue with {name}\"")),
-        ("issuer", .string(description: "https issuer URL; its discovery document must name it exactly")),
-        ("client_id", .string()), ("client_secret", .string(description: "write-only; sealed at rest")),
-        ("scopes", .array(.string(description: "must include openid; default openid email profile"))),
+        ("name", .string(description: "shown as \"Continue with {name}\"", maxLength: 200, rule: .displayText)),
+        ("issuer", .string(description: "https issuer URL; its discovery document must name it exactly", format: "uri", maxLength: 2048)),
+        ("client_id", .string(minLength: 1, maxLength: 255, rule: .printableASCII)),
+        ("client_secret", .string(description: "write-only; sealed at rest", minLength: 1, maxLength: 256, rule: .noControls)),
+        ("scopes", .array(.string(description: "must include openid; default openid email profile", maxLength: 100), maxItems: 20, uniqueItems: true)),
         ("enabled", .boolean(description: "whether provider:{id} is among the environment's sign-in methods")),
     ]
 

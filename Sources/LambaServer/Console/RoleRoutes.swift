@@ -12,7 +12,7 @@ enum RoleRoutes {
             ConsoleJSON.list(try await call.services.projects.roles(try call.caller, projectID: try call.id("project_id", .project)).map(ConsoleJSON.role))
         },
         ConsoleRoute(.post, base, "createRole", "Add a custom Project role", access: .apiKey(.rolesManage),
-                     request: .object([("name", .string()), ("description", .string()), ("permissions", .array(.string()))],
+                     request: .object([("name", ConsoleSchemas.roleName), ("description", ConsoleSchemas.description), ("permissions", ConsoleSchemas.permissions)],
                                       required: ["name", "permissions"]),
                      status: .created, response: .ref("Role")) { call in
             ConsoleJSON.role(try await call.services.projects.createRole(
@@ -20,7 +20,7 @@ enum RoleRoutes {
                 description: call.string("description") ?? "", permissions: call.strings("permissions") ?? []))
         },
         ConsoleRoute(.patch, base + "/{role_name}", "updateRole", "Change a role's description or permissions", access: .apiKey(.rolesManage),
-                     request: .object([("description", .string()), ("permissions", .array(.string()))]), response: .ref("Role")) { call in
+                     request: .object([("description", ConsoleSchemas.description), ("permissions", ConsoleSchemas.permissions)]), response: .ref("Role")) { call in
             ConsoleJSON.role(try await call.services.projects.updateRole(
                 try call.caller, projectID: try call.id("project_id", .project), name: try call.parameter("role_name"),
                 description: call.string("description"), permissions: call.strings("permissions")))

@@ -15,7 +15,7 @@ enum TeamRoutes {
         ConsoleRoute(.post, "/console/v1/team/invites", "inviteTeamMember",
                      "Invite someone to the team with a Workspace role and optional Project console roles; the token is shown once",
                      access: .apiKey(.teamManage),
-                     request: .object([("email", .string()), ("workspace_role", ConsoleSchemas.workspaceRole), ("project_console_roles", consoleRoles)],
+                     request: .object([("email", ConsoleSchemas.email), ("workspace_role", ConsoleSchemas.workspaceRole), ("project_console_roles", consoleRoles)],
                                       required: ["email", "workspace_role"]),
                      status: .created, response: .ref("Invite")) { call in
             let role = try require(call.string("workspace_role").flatMap(WorkspaceRole.init(rawValue:)), field: "workspace_role")

@@ -12,8 +12,9 @@ enum WorkspaceRoutes {
         ConsoleRoute(.patch, "/console/v1/workspace", "updateWorkspace",
                      "Change name and custom domains (workspace:manage), plan (billing:manage), session lifetime (security:manage)",
                      access: .apiKey(nil),
-                     request: .object([("name", .string()), ("plan", .string(values: Plan.allCases.map(\.rawValue))),
-                                       ("custom_domains", .array(.string())), ("session_max_age_seconds", .integer())]),
+                     request: .object([("name", ConsoleSchemas.name), ("plan", .string(values: Plan.allCases.map(\.rawValue))),
+                                       ("custom_domains", .array(.string(maxLength: 253, rule: .domainName), maxItems: 20)),
+                                       ("session_max_age_seconds", .integer(minimum: 300, maximum: 90 * 24 * 3600))]),
                      response: .ref("Workspace")) { call in
             let changes = WorkspaceAdministration.WorkspaceChanges(
                 name: call.string("name"), plan: call.string("plan").flatMap(Plan.init(rawValue:)), customDomains: call.strings("custom_domains"),

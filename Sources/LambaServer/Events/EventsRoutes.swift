@@ -6,145 +6,169 @@ public import LambaStore
 internal import Foundation
 
 /// The console's events surface: the audit log, the event stream, webhook endpoints and settings,
-/// delivery logs and replay. Every route authenticates a Workspace API key and scopes to its Workspace.
+/// delivery logs and replay. Every route authenticates a Workspace API key and scopes to its
+/// Workspace. The routes are entries of the console route table (`ConsoleRoutes.table`), so the
+/// OpenAPI document describes them; this group registers them.
 public struct EventsRoutes: RouteGroup {
     public static let maxPageSize = 200
     public static let maxStreamWait = 30
 
-    let store: any Store
-    let authentication: ConsoleAuthentication
-    let webhooks: WebhookAdministration
-    /// How often a waiting stream request looks at the outbox again.
-    let streamPollInterval: Duration
+    let registrar: ConsoleRouteRegistrar
 
     public init(dependencies: ServerDependencies, streamPollInterval: Duration = .milliseconds(200)) {
-        self.store = dependencies.store
-        self.authentication = ConsoleAuthentication(workspaces: WorkspaceAdministration(store: SQLIdentityStore(store: dependencies.store)))
-        self.webhooks = WebhookAdministration(store: dependencies.store, masterKey: dependencies.masterKey)
-        self.streamPollInterval = streamPollInterval
+        registrar = ConsoleRouteRegistrar(services: ConsoleServices(
+            store: dependencies.store, masterKey: dependencies.masterKey, upstreamHTTP: dependencies.upstreamHTTP,
+            streamPollInterval: streamPollInterval))
     }
 
     public func register(on router: Router<LambaRequestContext>) {
-        let console = router.group("console/v1")
-        console.get("audit") { request, _ in try await self.audit(request, projectID: nil) }
-        console.get("projects/:project_id/audit") { request, context in
-            try await self.audit(request, projectID: try context.parameters.require("project_id"))
-        }
-        console.get("events/stream") { request, _ in try await self.stream(request) }
-
-        let environment = console.group("projects/:project_id/environments/:environment")
-        environment.get("webhooks") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let endpoints = try await self.webhooks.endpoints(caller, projectID: project, environment: env)
-            return Response.json(["endpoints": .array(endpoints.map { .object(EventsJSON.endpoint($0)) })])
-        }
-        environment.post("webhooks") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let body = try await request.readJSONObject(context: context)
-            let (endpoint, secret) = try await self.webhooks.createEndpoint(caller, projectID: project, environment: env, try Self.changes(body))
-            var json = EventsJSON.endpoint(endpoint)
-            json["secret"] = .string(secret)
-            return Response.json(json, status: .created)
-        }
-        environment.get("webhooks/:endpoint_id") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let endpoint = try await self.webhooks.endpoint(caller, projectID: project, environment: env, id: try context.parameters.require("endpoint_id"))
-            return Response.json(EventsJSON.endpoint(endpoint))
-        }
-        environment.patch("webhooks/:endpoint_id") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let body = try await request.readJSONObject(context: context)
-            let endpoint = try await self.webhooks.updateEndpoint(caller, projectID: project, environment: env,
-                                                                  id: try context.parameters.require("endpoint_id"), try Self.changes(body))
-            return Response.json(EventsJSON.endpoint(endpoint))
-        }
-        environment.delete("webhooks/:endpoint_id") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            try await self.webhooks.deleteEndpoint(caller, projectID: project, environment: env, id: try context.parameters.require("endpoint_id"))
-            return Response(status: .noContent)
-        }
-        environment.post("webhooks/:endpoint_id/rotate-secret") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            var grace: TimeInterval?
-            if request.headers[.contentType] != nil {
-                let body = try await request.readJSONObject(context: context)
-                try Self.allowOnly(["grace_period_seconds"], in: body)
-                if let value = body["grace_period_seconds"] {
-                    guard let seconds = value.integerValue else { throw APIError.invalidRequest("grace_period_seconds must be an integer", field: "grace_period_seconds") }
-                    grace = TimeInterval(seconds)
-                }
-            }
-            let (endpoint, secret) = try await self.webhooks.rotateSecret(caller, projectID: project, environment: env,
-                                                                          id: try context.parameters.require("endpoint_id"), grace: grace)
-            var json = EventsJSON.endpoint(endpoint)
-            json["secret"] = .string(secret)
-            return Response.json(json)
-        }
-        environment.post("webhooks/:endpoint_id/enable") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let endpoint = try await self.webhooks.enableEndpoint(caller, projectID: project, environment: env, id: try context.parameters.require("endpoint_id"))
-            return Response.json(EventsJSON.endpoint(endpoint))
-        }
-        environment.get("webhooks/:endpoint_id/deliveries") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let query = try request.queryParameters()
-            try query.rejectDuplicates()
-            let limit = try Self.limit(query["limit"])
-            var state: WebhookDeliveryRecord.State?
-            if let text = query["state"] {
-                guard let parsed = WebhookDeliveryRecord.State(rawValue: text) else {
-                    throw APIError.invalidRequest("state must be pending, in_flight, succeeded or failed_permanently", field: "state")
-                }
-                state = parsed
-            }
-            let before = try query["cursor"].map(EventsJSON.parseDeliveryCursor)
-            let deliveries = try await self.webhooks.deliveries(caller, projectID: project, environment: env,
-                                                                id: try context.parameters.require("endpoint_id"), state: state, before: before, limit: limit)
-            let next: JSONValue = deliveries.count == limit ? deliveries.last.map { .string(EventsJSON.deliveryCursor($0)) } ?? .null : .null
-            return Response.json(["deliveries": .array(deliveries.map { .object(EventsJSON.delivery($0)) }), "next_cursor": next])
-        }
-        environment.post("webhooks/:endpoint_id/replay") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let body = try await request.readJSONObject(context: context)
-            try Self.allowOnly(["event_id", "since", "until"], in: body)
-            let eventID = try Self.string(body, "event_id")
-            let since = try Self.string(body, "since").map { try EventsJSON.parseTime($0, field: "since") }
-            let until = try Self.string(body, "until").map { try EventsJSON.parseTime($0, field: "until") }
-            let queued = try await self.webhooks.replay(caller, projectID: project, environment: env, id: try context.parameters.require("endpoint_id"),
-                                                        eventID: eventID, since: since, until: until)
-            return Response.json(["queued": .integer(Int64(queued))], status: .accepted)
-        }
-        environment.get("webhook-settings") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let allow = try await self.webhooks.allowsPrivateTargets(caller, projectID: project, environment: env)
-            return Response.json(["environment": .string(env.rawValue), "allow_private_targets": .bool(allow)])
-        }
-        environment.patch("webhook-settings") { request, context in
-            let (caller, project, env) = try await self.scope(request, context)
-            let body = try await request.readJSONObject(context: context)
-            try Self.allowOnly(["allow_private_targets"], in: body)
-            guard let allow = body["allow_private_targets"]?.boolValue else {
-                throw APIError.invalidRequest("allow_private_targets must be a boolean", field: "allow_private_targets")
-            }
-            try await self.webhooks.setAllowPrivateTargets(caller, projectID: project, environment: env, allow)
-            return Response.json(["environment": .string(env.rawValue), "allow_private_targets": .bool(allow)])
-        }
+        registrar.register(Self.routes, on: router)
     }
+
+    static let environmentPath = "/console/v1/projects/{project_id}/environments/{environment}"
+    static let endpointPath = environmentPath + "/webhooks/{endpoint_id}"
+    static let pageSize = ConsoleSchema.integer(description: "page size, 50 when left out", minimum: 1, maximum: maxPageSize)
+    static let auditQuery: [(String, ConsoleSchema)] = [
+        ("limit", pageSize), ("cursor", .integer(description: "next_cursor of the previous page", minimum: 1, maximum: Int(Int64.max))),
+        ("environment", ConsoleSchemas.environmentName), ("actor", .string(maxLength: 200)), ("type", .string(maxLength: 100)),
+        ("since", .string(format: "date-time")), ("until", .string(format: "date-time")),
+    ]
+    static let endpointChanges: [(String, ConsoleSchema)] = [
+        ("url", .string(description: "https URL; private and loopback targets (and http) only where the environment allows them",
+                        format: "uri", maxLength: 2048)),
+        ("description", .string(maxLength: 500)),
+        ("event_types", .array(.string(description: "an event type such as user.created; none means every type",
+                                       minLength: 1, maxLength: 100, rule: .eventType), maxItems: WebhookAdministration.maxEventTypes)),
+        ("max_concurrency", .integer(minimum: 1, maximum: WebhookAdministration.maxConcurrencyLimit)),
+    ]
+
+    static let routes: [ConsoleRoute] = [
+        ConsoleRoute(.get, "/console/v1/audit", "listAuditEvents", "The Workspace's audit log, newest first", access: .apiKey(.auditRead),
+                     query: [("project_id", ConsoleSchemas.id)] + auditQuery, response: .ref("AuditPage")) { call in
+            try await EventsRoutes.audit(call, projectID: nil)
+        },
+        ConsoleRoute(.get, "/console/v1/projects/{project_id}/audit", "listProjectAuditEvents", "One Project's audit log, newest first",
+                     access: .apiKey(.auditRead), query: auditQuery, response: .ref("AuditPage")) { call in
+            try await EventsRoutes.audit(call, projectID: try call.parameter("project_id"))
+        },
+        ConsoleRoute(.get, "/console/v1/events/stream", "streamEvents",
+                     "Events after a sequence number, oldest first; waits up to `wait` seconds for the first one",
+                     access: .apiKey(.auditRead),
+                     query: [("project_id", ConsoleSchemas.id), ("after", .integer(description: "the cursor of the previous answer", minimum: 0, maximum: Int(Int64.max))),
+                             ("wait", .integer(minimum: 0, maximum: maxStreamWait)), ("limit", pageSize)],
+                     response: .ref("EventStreamPage")) { call in
+            try await EventsRoutes.stream(call)
+        },
+        ConsoleRoute(.get, environmentPath + "/webhooks", "listWebhookEndpoints", "The environment's webhook endpoints",
+                     access: .apiKey(.webhooksRead), response: .ref("WebhookEndpointList")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let endpoints = try await call.services.webhooks.endpoints(caller, projectID: project, environment: env)
+            return .object(["endpoints": .array(endpoints.map { .object(EventsJSON.endpoint($0)) })])
+        },
+        ConsoleRoute(.post, environmentPath + "/webhooks", "createWebhookEndpoint",
+                     "Add a webhook endpoint; its signing secret is in this response only", access: .apiKey(.webhooksManage),
+                     request: .object(endpointChanges, required: ["url"]), status: .created, response: .ref("WebhookEndpoint")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let (endpoint, secret) = try await call.services.webhooks.createEndpoint(caller, projectID: project, environment: env, EventsRoutes.changes(call))
+            var json = EventsJSON.endpoint(endpoint)
+            json["secret"] = .string(secret)
+            return .object(json)
+        },
+        ConsoleRoute(.get, endpointPath, "getWebhookEndpoint", "One webhook endpoint", access: .apiKey(.webhooksRead),
+                     response: .ref("WebhookEndpoint")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            return .object(EventsJSON.endpoint(try await call.services.webhooks.endpoint(
+                caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))))
+        },
+        ConsoleRoute(.patch, endpointPath, "updateWebhookEndpoint", "Change a webhook endpoint", access: .apiKey(.webhooksManage),
+                     request: .object(endpointChanges), response: .ref("WebhookEndpoint")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            return .object(EventsJSON.endpoint(try await call.services.webhooks.updateEndpoint(
+                caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"), EventsRoutes.changes(call))))
+        },
+        ConsoleRoute(.delete, endpointPath, "deleteWebhookEndpoint", "Remove a webhook endpoint and its pending deliveries",
+                     access: .apiKey(.webhooksManage), status: .noContent, response: nil) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            try await call.services.webhooks.deleteEndpoint(caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))
+            return nil
+        },
+        ConsoleRoute(.post, endpointPath + "/rotate-secret", "rotateWebhookSecret",
+                     "A new signing secret, shown once; the previous one keeps signing as a second signature for the grace period",
+                     access: .apiKey(.webhooksManage),
+                     request: .object([("grace_period_seconds", .integer(description: "24 hours when left out", minimum: 0,
+                                                                          maximum: Int(WebhookAdministration.maxRotationGrace)))]),
+                     requestOptional: true, response: .ref("WebhookEndpoint")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let grace = try call.int("grace_period_seconds").map { TimeInterval($0) }
+            let (endpoint, secret) = try await call.services.webhooks.rotateSecret(
+                caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"), grace: grace)
+            var json = EventsJSON.endpoint(endpoint)
+            json["secret"] = .string(secret)
+            return .object(json)
+        },
+        ConsoleRoute(.post, endpointPath + "/enable", "enableWebhookEndpoint", "Enable an endpoint that failures disabled",
+                     access: .apiKey(.webhooksManage), response: .ref("WebhookEndpoint")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            return .object(EventsJSON.endpoint(try await call.services.webhooks.enableEndpoint(
+                caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))))
+        },
+        ConsoleRoute(.get, endpointPath + "/deliveries", "listWebhookDeliveries", "An endpoint's delivery log, newest first",
+                     access: .apiKey(.webhooksRead),
+                     query: [("limit", pageSize), ("state", .string(values: ["pending", "in_flight", "succeeded", "failed_permanently"])),
+                             ("cursor", .string(description: "next_cursor of the previous page", maxLength: 100, rule: .deliveryCursor))],
+                     response: .ref("WebhookDeliveryPage")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let limit = try EventsRoutes.limit(call.query["limit"])
+            let state = call.query["state"].flatMap(WebhookDeliveryRecord.State.init(rawValue:))
+            let before = try call.query["cursor"].map(EventsJSON.parseDeliveryCursor)
+            let deliveries = try await call.services.webhooks.deliveries(caller, projectID: project, environment: env,
+                                                                         id: try call.parameter("endpoint_id"), state: state, before: before, limit: limit)
+            let next: JSONValue = deliveries.count == limit ? deliveries.last.map { .string(EventsJSON.deliveryCursor($0)) } ?? .null : .null
+            return .object(["deliveries": .array(deliveries.map { .object(EventsJSON.delivery($0)) }), "next_cursor": next])
+        },
+        ConsoleRoute(.post, endpointPath + "/replay", "replayWebhookEvents",
+                     "Deliver one event (event_id) or a range (since, until) to the endpoint again, byte for byte",
+                     access: .apiKey(.webhooksManage),
+                     request: .object([("event_id", .nullable(ConsoleSchemas.id)), ("since", .nullable(ConsoleSchemas.time)),
+                                       ("until", .nullable(ConsoleSchemas.time))]),
+                     status: .accepted, response: .object([("queued", .integer(minimum: 0))])) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let since = try call.string("since").map { try EventsJSON.parseTime($0, field: "since") }
+            let until = try call.string("until").map { try EventsJSON.parseTime($0, field: "until") }
+            let queued = try await call.services.webhooks.replay(caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"),
+                                                                 eventID: call.string("event_id"), since: since, until: until)
+            return .object(["queued": .integer(Int64(queued))])
+        },
+        ConsoleRoute(.get, environmentPath + "/webhook-settings", "getWebhookSettings", "Whether webhooks may target private addresses",
+                     access: .apiKey(.webhooksRead), response: .ref("WebhookSettings")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let allow = try await call.services.webhooks.allowsPrivateTargets(caller, projectID: project, environment: env)
+            return .object(["environment": .string(env.rawValue), "allow_private_targets": .bool(allow)])
+        },
+        ConsoleRoute(.patch, environmentPath + "/webhook-settings", "updateWebhookSettings",
+                     "Allow or forbid private and loopback webhook targets", access: .apiKey(.webhooksManage),
+                     request: .object([("allow_private_targets", .boolean())], required: ["allow_private_targets"]),
+                     response: .ref("WebhookSettings")) { call in
+            let (caller, project, env) = try EventsRoutes.scope(call)
+            let allow = try require(call.bool("allow_private_targets"), field: "allow_private_targets")
+            try await call.services.webhooks.setAllowPrivateTargets(caller, projectID: project, environment: env, allow)
+            return .object(["environment": .string(env.rawValue), "allow_private_targets": .bool(allow)])
+        },
+    ]
 
     // MARK: Audit log
 
     /// Newest first; `next_cursor` pages back in time while the page is full.
-    func audit(_ request: Request, projectID: String?) async throws -> Response {
-        let caller = try await authentication.caller(of: request)
-        let query = try request.queryParameters()
-        try query.rejectDuplicates()
+    static func audit(_ call: ConsoleCall, projectID: String?) async throws -> JSONValue {
+        let caller = try call.caller
+        let query = call.query
         var filter = AuditQuery(workspaceID: caller.workspaceID, limit: try Self.limit(query["limit"]))
         if projectID != nil, query["project_id"] != nil {
             throw APIError.invalidRequest("project_id is given by the path here", field: "project_id")
         }
         filter.projectID = projectID ?? query["project_id"]
         if let project = filter.projectID {
-            try await requireVisibleProject(caller, project)
+            try await requireVisibleProject(call, caller, project)
         }
         try caller.require(.auditRead, inProject: filter.projectID)
         filter.environment = try query["environment"].map(Self.environment)
@@ -157,20 +181,19 @@ public struct EventsRoutes: RouteGroup {
             filter.before = value
         }
         let finalFilter = filter
-        let events = try await store.read { r in try r.auditEvents(finalFilter) }
+        let events = try await call.services.store.read { r in try r.auditEvents(finalFilter) }
         let next: JSONValue = events.count == filter.limit ? events.last.map { .string(String($0.sequence)) } ?? .null : .null
-        return Response.json(["events": .array(events.map { .object(EventsJSON.event($0)) }), "next_cursor": next])
+        return .object(["events": .array(events.map { .object(EventsJSON.event($0)) }), "next_cursor": next])
     }
 
     // MARK: Event stream
 
     /// Long poll: answers at once when events after `after` exist, else waits up to `wait` seconds.
-    func stream(_ request: Request) async throws -> Response {
-        let caller = try await authentication.caller(of: request)
-        let query = try request.queryParameters()
-        try query.rejectDuplicates()
+    static func stream(_ call: ConsoleCall) async throws -> JSONValue {
+        let caller = try call.caller
+        let query = call.query
         let projectID = query["project_id"]
-        if let projectID { try await requireVisibleProject(caller, projectID) }
+        if let projectID { try await requireVisibleProject(call, caller, projectID) }
         try caller.require(.auditRead, inProject: projectID)
         var after: Int64 = 0
         if let text = query["after"] {
@@ -188,27 +211,25 @@ public struct EventsRoutes: RouteGroup {
         let workspaceID = caller.workspaceID, cursor = after
         let deadline = ContinuousClock.now + .seconds(wait)
         while true {
-            let events = try await store.read { r in try r.workspaceEvents(workspaceID: workspaceID, projectID: projectID, after: cursor, limit: limit) }
-            if !events.isEmpty || ContinuousClock.now >= deadline {
-                return Response.json(["events": .array(events.map { .object(EventsJSON.event($0)) }),
-                                      "cursor": .integer(events.last?.sequence ?? cursor)])
+            let events = try await call.services.store.read { r in
+                try r.workspaceEvents(workspaceID: workspaceID, projectID: projectID, after: cursor, limit: limit)
             }
-            try await Task.sleep(for: min(streamPollInterval, deadline - ContinuousClock.now))
+            if !events.isEmpty || ContinuousClock.now >= deadline {
+                return .object(["events": .array(events.map { .object(EventsJSON.event($0)) }), "cursor": .integer(events.last?.sequence ?? cursor)])
+            }
+            try await Task.sleep(for: min(call.services.streamPollInterval, deadline - ContinuousClock.now))
         }
     }
 
     // MARK: Helpers
 
-    func scope(_ request: Request, _ context: LambaRequestContext) async throws -> (ConsoleCaller, String, LambaModel.Environment) {
-        let caller = try await authentication.caller(of: request)
-        let project = try context.parameters.require("project_id")
-        guard let environment = LambaModel.Environment(rawValue: try context.parameters.require("environment")) else { throw APIError.notFound }
-        return (caller, project, environment)
+    static func scope(_ call: ConsoleCall) throws -> (ConsoleCaller, String, LambaModel.Environment) {
+        (try call.caller, try call.parameter("project_id"), try call.environment)
     }
 
-    func requireVisibleProject(_ caller: ConsoleCaller, _ projectID: String) async throws {
+    static func requireVisibleProject(_ call: ConsoleCall, _ caller: ConsoleCaller, _ projectID: String) async throws {
         let workspaceID = caller.workspaceID
-        let exists = try await store.read { r in
+        let exists = try await call.services.store.read { r in
             try SQLIdentityRecords(reader: r, transaction: nil).project(id: projectID, workspaceID: workspaceID) != nil
         }
         guard exists, caller.canSee(projectID: projectID) || caller.capabilities(inProject: projectID).contains(.auditRead) else {
@@ -231,34 +252,10 @@ public struct EventsRoutes: RouteGroup {
         return environment
     }
 
-    static func allowOnly(_ names: Set<String>, in body: JSONObject) throws {
-        if let unknown = body.names.first(where: { !names.contains($0) }) {
-            throw APIError.invalidRequest("unknown member \(unknown)", field: unknown)
-        }
-    }
-
-    static func string(_ body: JSONObject, _ name: String) throws -> String? {
-        guard let value = body[name], value != .null else { return nil }
-        guard let string = value.stringValue else { throw APIError.invalidRequest("\(name) must be a string", field: name) }
-        return string
-    }
-
-    static func changes(_ body: JSONObject) throws -> WebhookAdministration.EndpointChanges {
-        try allowOnly(["url", "description", "event_types", "max_concurrency"], in: body)
-        var changes = WebhookAdministration.EndpointChanges(url: try string(body, "url"), description: try string(body, "description"))
-        if let value = body["event_types"] {
-            guard let items = value.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
-                throw APIError.invalidRequest("event_types must be an array of strings", field: "event_types")
-            }
-            changes.eventTypes = items.compactMap(\.stringValue)
-        }
-        if let value = body["max_concurrency"] {
-            guard let number = value.integerValue, let int = Int(exactly: number) else {
-                throw APIError.invalidRequest("max_concurrency must be an integer", field: "max_concurrency")
-            }
-            changes.maxConcurrency = int
-        }
-        return changes
+    /// The endpoint fields of a body the route's schema checked already.
+    static func changes(_ call: ConsoleCall) throws -> WebhookAdministration.EndpointChanges {
+        WebhookAdministration.EndpointChanges(url: call.string("url"), description: call.string("description"),
+                                              eventTypes: call.strings("event_types"), maxConcurrency: try call.int("max_concurrency"))
     }
 }
 
@@ -332,5 +329,16 @@ enum EventsJSON {
             throw APIError.invalidRequest("cursor is not one this API returned", field: "cursor")
         }
         return (Date(timeIntervalSince1970: Double(milliseconds) / 1000), String(parts[1]))
+    }
+}
+
+extension TextRule {
+    /// A delivery log cursor as `EventsJSON.deliveryCursor` writes it: milliseconds, a dot, a delivery id.
+    static let deliveryCursor = TextRule(pattern: "^[0-9]{1,18}\\.[A-Za-z0-9_-]{1,64}$", explanation: "is not a cursor this API returned") { text in
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits: (UInt8) -> Bool = { (0x30...0x39).contains($0) }
+        let idCharacter: (UInt8) -> Bool = { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || digits($0) || $0 == 0x5F || $0 == 0x2D }
+        return parts.count == 2 && (1...18).contains(parts[0].utf8.count) && parts[0].utf8.allSatisfy(digits)
+            && (1...64).contains(parts[1].utf8.count) && parts[1].utf8.allSatisfy(idCharacter)
     }
 }

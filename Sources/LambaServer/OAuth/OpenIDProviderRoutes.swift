@@ -100,15 +100,16 @@ public struct OpenIDProviderRoutes: RouteGroup {
         return Response.json(provider.discovery.metadata(ctx), headers: [.cacheControl: "public, max-age=300"])
     }
 
-    /// The Project environment of the path; unknown or deactivated ones answer 404.
+    /// The Project environment of the path; unknown or deactivated ones answer 404, and an
+    /// unreachable store 503 `temporarily_unavailable` with `Retry-After` (RFC 6749 §5.2): a
+    /// database outage must not tell clients that their issuer is gone.
     static func context(_ provider: OpenIDProvider, _ context: LambaRequestContext) async throws -> ProviderContext {
         let slug = try context.parameters.require("slug")
         let environment = try context.parameters.require("environment")
         do {
             return try await provider.context(slug: slug, environment: environment)
-        } catch {
-            throw APIError(status: .notFound, code: error.code == .notFound ? "not_found" : error.code.rawValue,
-                           description: error.code == .notFound ? "no such issuer" : error.message)
+        } catch where error.code == .notFound {
+            throw APIError(status: .notFound, code: "not_found", description: "no such issuer")
         }
     }
 
