@@ -78,6 +78,7 @@ public enum Migrations {
         ProviderSchema.migration,
         ProviderSchema.signInMethodOfEarlierSessions,
         SignInThrottleSchema.migration,
+        CustomDomainSchema.migration,
     ]
 }
 

@@ -108,6 +108,7 @@ struct ConsoleServices: Sendable {
     let projects: ProjectAdministration
     let members: MemberLifecycle
     let providers: UpstreamProviderAdministration
+    let domains: CustomDomainAdministration
     /// Proves a social provider's issuer over HTTP before it is saved.
     let issuerCheck: UpstreamProviderAdministration.IssuerCheck
 
@@ -116,6 +117,7 @@ struct ConsoleServices: Sendable {
         projects = ProjectAdministration(store: store)
         members = MemberLifecycle(store: store)
         providers = UpstreamProviderAdministration(store: store, masterKey: masterKey)
+        domains = CustomDomainAdministration(store: store, fetcher: HTTPDomainProofFetcher(http: upstreamHTTP))
         issuerCheck = ServerUpstreamHTTPClient.issuerCheck(upstreamHTTP)
     }
 }
