@@ -22,14 +22,16 @@ final class ProofServer: Sendable {
             guard let text = body.withLock({ $0 }) else { return Response(status: .notFound) }
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let port = try freeLoopbackPort()
+        let (running, started) = AsyncStream<Void>.makeStream()
         var logger = Logger(label: "lamba-proof-server")
         logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                              onServerRunning: { _ in started.yield() }, logger: logger)
         task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ports.makeAsyncIterator()
-        port = await iterator.next() ?? 0
+        var iterator = running.makeAsyncIterator()
+        _ = await iterator.next()
+        self.port = port
     }
 
     func serve(_ text: String?) { body.withLock { $0 = text } }
