@@ -11,15 +11,19 @@ import Testing
 
 /// A web server on 127.0.0.1 that serves a domain's ownership proof, as the operator would.
 final class ProofServer: Sendable {
+    final class Served: Sendable {
+        let text = Mutex<String?>(nil)
+    }
+
     let port: Int
-    private let body = Mutex<String?>(nil)
+    private let served = Served()
     private let task: Task<Void, any Error>
 
     init() async throws {
         let router = Router()
-        let body = self.body
+        let served = self.served
         router.get(RouterPath(CustomDomain.proofPath)) { _, _ -> Response in
-            guard let text = body.withLock({ $0 }) else { return Response(status: .notFound) }
+            guard let text = served.text.withLock({ $0 }) else { return Response(status: .notFound) }
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         let port = try freeLoopbackPort()
@@ -34,7 +38,7 @@ final class ProofServer: Sendable {
         self.port = port
     }
 
-    func serve(_ text: String?) { body.withLock { $0 = text } }
+    func serve(_ text: String?) { served.text.withLock { $0 = text } }
 
     func stop() async {
         task.cancel()
