@@ -803,7 +803,9 @@ def main() -> int:
                 "client_name": "conformance foreign " + tag, "client_type": "confidential",
                 "redirect_uris": ["http://127.0.0.1:9878/callback"], "first_party": True,
                 "grant_types": ["authorization_code", "refresh_token", "client_credentials"]}, 201)
-            console.call("POST", f"/projects/{project['id']}/members", {"email": demo.email}, 201)
+            # Adding by email is an invite; the person accepts it to become a member.
+            invite = console.call("POST", f"/projects/{project['id']}/members", {"email": demo.email}, 201)
+            console.call("POST", "/invites/accept", {"token": invite["token"], "email": demo.email, "password": demo.password}, 200)
             issuer = demo.base_url + "/p/" + project["slug"] + "/sandbox"
             return client, other_issuer_tokens(issuer, client, "http://127.0.0.1:9878/callback")
 

@@ -18,6 +18,7 @@ public enum EntityKind: String, Sendable, CaseIterable {
     case consoleSession = "cs"
     case upstreamProvider = "idp"
     case linkedIdentity = "lid"
+    case customDomain = "dom"
 }
 
 /// Opaque, random entity ids: a kind prefix and 128 random bits, base64url (e.g. `prj_3q2-...`).

@@ -38,6 +38,11 @@ public protocol IdentityReader {
     func invite(tokenHash: String) throws -> Invite?
     func invites(workspaceID: String, projectID: String?) throws -> [Invite]
 
+    func customDomain(id: String, workspaceID: String) throws -> CustomDomain?
+    /// The claim on a domain (lowercased) by any Workspace: there is at most one.
+    func customDomain(domain: String) throws -> CustomDomain?
+    func customDomains(workspaceID: String) throws -> [CustomDomain]
+
     func apiKey(secretHash: String) throws -> APIKey?
     func apiKeys(workspaceID: String) throws -> [APIKey]
 
@@ -91,6 +96,13 @@ public protocol IdentityWriter: IdentityReader {
     func deleteClient(id: String) throws
     func insert(_ invite: Invite) throws
     func update(_ invite: Invite) throws
+    /// Holds the Workspace's row until the transaction ends, so that rules spanning several of its
+    /// records (its last owner credential) are decided by one writer at a time.
+    func lockWorkspace(id: String) throws
+    /// Throws `StoreError.uniqueViolation` when any Workspace holds a claim on the domain.
+    func insert(_ domain: CustomDomain) throws
+    func update(_ domain: CustomDomain) throws
+    func deleteCustomDomain(id: String) throws
     func insert(_ key: APIKey) throws
     func update(_ key: APIKey) throws
     func insert(_ session: IdentitySession) throws

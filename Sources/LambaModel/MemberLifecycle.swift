@@ -93,11 +93,11 @@ public struct MemberLifecycle: Sendable {
             guard var member = try tx.teamMember(id: teamMemberID, workspaceID: caller.workspaceID) else {
                 throw DomainError.notFound("team member \(teamMemberID)")
             }
-            if member.workspaceRole == .owner, workspaceRole != nil, workspaceRole != .owner {
-                try Self.requireAnotherOwner(tx, workspaceID: caller.workspaceID, besides: member.id)
-            }
             if member.workspaceRole == .owner, caller.workspaceRole != .owner {
                 throw DomainError.forbidden("only an owner may change an owner")
+            }
+            if member.workspaceRole == .owner, let workspaceRole, workspaceRole != .owner {
+                try WorkspaceOwnership.requireOwnersRemain(tx, workspaceID: caller.workspaceID, after: .teamMember(id: member.id))
             }
             if let projectConsoleRoles {
                 for projectID in projectConsoleRoles.keys {
@@ -123,7 +123,7 @@ public struct MemberLifecycle: Sendable {
             }
             if member.workspaceRole == .owner {
                 guard caller.workspaceRole == .owner else { throw DomainError.forbidden("only an owner may remove an owner") }
-                try Self.requireAnotherOwner(tx, workspaceID: caller.workspaceID, besides: member.id)
+                try WorkspaceOwnership.requireOwnersRemain(tx, workspaceID: caller.workspaceID, after: .teamMember(id: member.id))
             }
             try tx.deleteTeamMember(id: member.id)
             try tx.append(DomainEvent(type: .teamMemberRemoved, actor: caller.actor, workspaceID: caller.workspaceID, data: [
@@ -135,6 +135,12 @@ public struct MemberLifecycle: Sendable {
     // MARK: Project members (runtime access)
 
     /// Invites a person to a Project with a chosen role, `viewer` when none is chosen.
+    ///
+    /// The answer and the work done are the same whether or not the email has a Lamba account
+    /// anywhere in the installation: an invite for the email the operator typed, and nothing about
+    /// the person. No membership exists until the invitee accepts with the token
+    /// (docs/access-model.md#invites-not-lookups). The one refusal that depends on the email, "already
+    /// a member", names someone this Project's operators already see in its member list.
     public func inviteProjectMember(_ caller: ConsoleCaller, projectID: String, email: String, role: String?) async throws -> (Invite, token: String) {
         try caller.require(.membersManage, inProject: projectID)
         let email = try EmailAddress.normalize(email)
@@ -144,10 +150,21 @@ public struct MemberLifecycle: Sendable {
             let project = try Self.activeProject(tx, projectID, caller.workspaceID)
             let role = role ?? ProjectRole.viewer
             try Self.requireRole(tx, projectID: project.id, role)
-            if let user = try tx.user(email: email), try tx.projectMember(projectID: project.id, userID: user.id)?.status == .active {
+            // Both lookups run for unknown emails too (with an id no user has), so timing tells nothing.
+            let userID = try tx.user(email: email)?.id ?? ""
+            if try tx.projectMember(projectID: project.id, userID: userID)?.status == .active {
                 throw DomainError.conflict("\(email) is already a member of the project")
             }
             let now = Date()
+            // Inviting the same email again replaces its open invite (a resend): one token per person.
+            for var earlier in try tx.invites(workspaceID: caller.workspaceID, projectID: project.id)
+            where earlier.kind == .project && earlier.email == email && earlier.isOpen {
+                earlier.revokedAt = now
+                try tx.update(earlier)
+                try tx.append(DomainEvent(type: .inviteRevoked, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                    "invite_id": .string(earlier.id), "reason": .string("replaced"),
+                ]))
+            }
             let invite = Invite(
                 id: EntityID.generate(.invite), kind: .project, workspaceID: caller.workspaceID, projectID: project.id, email: email,
                 workspaceRole: nil, projectConsoleRoles: [:], projectRole: role, tokenHash: token.hash, invitedBy: caller.actor,
@@ -161,8 +178,32 @@ public struct MemberLifecycle: Sendable {
         return (invite, token.value)
     }
 
-    /// Operator-managed membership: adds an existing user (found by email) to a Project directly.
-    public func addProjectMember(_ caller: ConsoleCaller, projectID: String, email: String, roles: [String]?) async throws -> ProjectMember {
+    /// Operator-managed membership by email, as the console offers it: an invite with the chosen
+    /// role (one; `viewer` when none), never a direct attachment, so that a Workspace can neither
+    /// enumerate the installation's accounts nor plant memberships without consent.
+    public func addProjectMember(_ caller: ConsoleCaller, projectID: String, email: String, roles: [String]?) async throws -> (Invite, token: String) {
+        try caller.require(.membersManage, inProject: projectID)
+        if let roles, roles.count != 1 {
+            throw DomainError.invalid(field: "roles", reason: roles.isEmpty
+                ? "must name at least one role" : "must name one role for an invite; change the member's roles after they accept")
+        }
+        return try await inviteProjectMember(caller, projectID: projectID, email: email, role: roles?.first)
+    }
+
+    /// The Project's invites, newest last: the email the operator typed and where each stands,
+    /// never the invitee's account.
+    public func projectInvites(_ caller: ConsoleCaller, projectID: String) async throws -> [Invite] {
+        try caller.require(.membersRead, inProject: projectID)
+        return try await store.read { tx in
+            guard try tx.project(id: projectID, workspaceID: caller.workspaceID) != nil else { throw DomainError.notFound("project \(projectID)") }
+            return try tx.invites(workspaceID: caller.workspaceID, projectID: projectID).filter { $0.kind == .project }
+        }
+    }
+
+    /// Admits an existing account to a Project without its consent. For the installation's own
+    /// tooling (`lamba demo`) and test fixtures, which act for the whole installation; no console
+    /// route reaches it, since a Workspace must not attach accounts it does not know.
+    package func admitExistingUser(_ caller: ConsoleCaller, projectID: String, email: String, roles: [String]?) async throws -> ProjectMember {
         try caller.require(.membersManage, inProject: projectID)
         let email = try EmailAddress.normalize(email)
         return try await store.write { tx in
@@ -170,8 +211,7 @@ public struct MemberLifecycle: Sendable {
             guard let user = try tx.user(email: email) else { throw DomainError.notFound("user with email \(email)") }
             let roles = roles ?? [ProjectRole.viewer]
             try Self.requireRoles(tx, projectID: project.id, roles)
-            let member = try Self.admit(tx, project: project, userID: user.id, roles: roles, via: .operator, actor: caller.actor, eventType: .projectMemberAdded)
-            return member
+            return try Self.admit(tx, project: project, userID: user.id, roles: roles, via: .operator, actor: caller.actor, eventType: .projectMemberAdded)
         }
     }
 
@@ -450,12 +490,6 @@ public struct MemberLifecycle: Sendable {
         if role == .owner, caller.workspaceRole != .owner { throw .forbidden("only an owner may grant the owner role") }
         guard role.capabilities.isSubset(of: caller.workspaceRole.capabilities) else {
             throw .forbidden("the caller cannot grant \(role.rawValue)")
-        }
-    }
-
-    static func requireAnotherOwner(_ tx: any IdentityReader, workspaceID: String, besides memberID: String) throws {
-        guard try tx.teamMembers(workspaceID: workspaceID).contains(where: { $0.workspaceRole == .owner && $0.id != memberID }) else {
-            throw DomainError.refused("a workspace must keep at least one owner")
         }
     }
 

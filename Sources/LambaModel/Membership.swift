@@ -107,6 +107,20 @@ public struct Invite: Sendable, Codable, Hashable {
 
     public var isOpen: Bool { acceptedAt == nil && revokedAt == nil }
 
+    /// Where the invite stands; all an operator learns about the invitee before they accept.
+    public enum Status: String, Sendable, Hashable, CaseIterable {
+        case pending
+        case accepted
+        case revoked
+        case expired
+    }
+
+    public func status(at date: Date = Date()) -> Status {
+        if acceptedAt != nil { return .accepted }
+        if revokedAt != nil { return .revoked }
+        return expiresAt > date ? .pending : .expired
+    }
+
     public init(id: String, kind: Kind, workspaceID: String, projectID: String?, email: String, workspaceRole: WorkspaceRole?, projectConsoleRoles: [String: ProjectConsoleRole], projectRole: String?, tokenHash: String, invitedBy: String, createdAt: Date, expiresAt: Date, acceptedAt: Date?, revokedAt: Date?) {
         self.id = id
         self.kind = kind

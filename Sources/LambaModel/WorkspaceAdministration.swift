@@ -101,12 +101,14 @@ public struct WorkspaceAdministration: Sendable {
         return (key, secret.value)
     }
 
+    /// Revokes a key. The Workspace's last active owner key cannot be revoked (`WorkspaceOwnership`).
     public func revokeAPIKey(_ caller: ConsoleCaller, keyID: String) async throws {
         try caller.require(.apiKeysManage)
         try await store.write { tx in
             guard var key = try tx.apiKeys(workspaceID: caller.workspaceID).first(where: { $0.id == keyID }), key.revokedAt == nil else {
                 throw DomainError.notFound("api key \(keyID)")
             }
+            if key.role == .owner { try WorkspaceOwnership.requireOwnersRemain(tx, workspaceID: caller.workspaceID, after: .apiKey(id: key.id)) }
             key.revokedAt = Date()
             try tx.update(key)
             try tx.append(DomainEvent(type: .apiKeyRevoked, actor: caller.actor, workspaceID: caller.workspaceID, data: ["api_key_id": .string(key.id)]))
@@ -126,15 +128,19 @@ public struct WorkspaceAdministration: Sendable {
         }
     }
 
+    /// Changes name, plan and session lifetime. `custom_domains` is read-only: a domain is bound
+    /// only after its ownership proof, through `CustomDomainAdministration`.
     public func updateWorkspace(_ caller: ConsoleCaller, _ changes: WorkspaceChanges) async throws -> Workspace {
-        if changes.name != nil || changes.customDomains != nil { try caller.require(.workspaceManage) }
+        if changes.customDomains != nil {
+            throw DomainError.invalid(field: "custom_domains", reason: """
+                is read-only (the verified domains): add a domain with POST /console/v1/workspace/domains and verify it with \
+                POST /console/v1/workspace/domains/{domain_id}/verify
+                """)
+        }
+        if changes.name != nil { try caller.require(.workspaceManage) }
         if changes.plan != nil { try caller.require(.billingManage) }
         if changes.sessionMaxAgeSeconds != nil { try caller.require(.securityManage) }
         let name = try changes.name.map { try MemberLifecycle.validateName($0) }
-        if let domains = changes.customDomains {
-            guard domains.count <= 20 else { throw DomainError.invalid(field: "custom_domains", reason: "must hold at most 20 domains") }
-            for domain in domains { try Self.validateDomain(domain) }
-        }
         if let age = changes.sessionMaxAgeSeconds, !(300...(90 * 24 * 3600)).contains(age) {
             throw DomainError.invalid(field: "session_max_age_seconds", reason: "must be between 300 and 7776000")
         }
@@ -152,7 +158,6 @@ public struct WorkspaceAdministration: Sendable {
             }
             if let name { workspace.name = name }
             if let plan = changes.plan { workspace.plan = plan }
-            if let domains = changes.customDomains { workspace.customDomains = domains.map { $0.lowercased() } }
             if let age = changes.sessionMaxAgeSeconds { workspace.securityPosture.sessionMaxAgeSeconds = age }
             try tx.update(workspace)
             try tx.append(DomainEvent(type: .workspaceUpdated, actor: caller.actor, workspaceID: workspace.id, data: [
@@ -196,13 +201,5 @@ public struct WorkspaceAdministration: Sendable {
                                            DomainEvent(type: .workspaceDeactivated, actor: caller.actor, workspaceID: workspace.id,
                                                        occurredAt: now, data: ["workspace_id": .string(workspace.id)]))
         }
-    }
-
-    static func validateDomain(_ domain: String) throws(DomainError) {
-        let labels = domain.lowercased().split(separator: ".", omittingEmptySubsequences: false)
-        guard domain.utf8.count <= 253, labels.count >= 2,
-            labels.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-")
-                && $0.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D } })
-        else { throw .invalid(field: "custom_domains", reason: "\(domain) is not a domain name") }
     }
 }

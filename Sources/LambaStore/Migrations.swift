@@ -80,6 +80,7 @@ public enum Migrations {
         ProviderSchema.signInMethodOfEarlierSessions,
         SignInThrottleSchema.migration,
         ClientRegistrationSchema.migration,
+        CustomDomainSchema.migration,
     ]
 }
 

@@ -183,7 +183,7 @@ enum DemoSetup {
             return member.status == .active
         }
         if !isMember {
-            _ = try await MemberLifecycle(store: identity).addProjectMember(caller, projectID: project.id, email: userEmail, roles: [ProjectRole.member])
+            _ = try await MemberLifecycle(store: identity).admitExistingUser(caller, projectID: project.id, email: userEmail, roles: [ProjectRole.member])
         }
         let base = publicBaseURL.hasSuffix("/") ? String(publicBaseURL.dropLast()) : publicBaseURL
         return Demo(issuer: "\(base)/p/\(projectSlug)/sandbox", workspaceID: workspace.id, projectID: project.id,

@@ -26,7 +26,7 @@ struct IdentityRuleTests {
         try await World.with(backend) { world in
             let project = try await world.project("portal")
             let user = try await world.user("pat@example.com")
-            let member = try await world.members.addProjectMember(world.owner, projectID: project.id, email: user.email, roles: [ProjectRole.admin])
+            let member = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: user.email, roles: [ProjectRole.admin])
             #expect(member.roles == ["admin"])
             let (teamMember, consoleWorkspaces) = try await world.identity.read { tx in
                 (try tx.teamMember(workspaceID: world.owner.workspaceID, userID: user.id), try tx.workspaces(teamMemberUserID: user.id))
@@ -43,7 +43,7 @@ struct IdentityRuleTests {
             let portal = try await world.project("portal")
             let game = try await world.project("game")
             let user = try await world.user("pat@example.com")
-            let before = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: user.email, roles: nil)
+            let before = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: user.email, roles: nil)
             let mark = try await world.lastSequence()
 
             let promoted = try await world.members.promoteToTeamMember(world.owner, userID: user.id, workspaceRole: .developer,
@@ -175,7 +175,7 @@ struct IdentityRuleTests {
             // Custom roles come and go, but not while someone holds them or join gives them.
             _ = try await world.projects.createRole(world.owner, projectID: project.id, name: "editor", description: "", permissions: ["docs:*"])
             let user = try await world.user("pat@example.com")
-            let member = try await world.members.addProjectMember(world.owner, projectID: project.id, email: user.email, roles: ["editor"])
+            let member = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: user.email, roles: ["editor"])
             await expectDomainError({ $0.isRefused }) { try await world.projects.deleteRole(world.owner, projectID: project.id, name: "editor") }
             _ = try await world.members.changeProjectMemberRoles(world.owner, projectID: project.id, memberID: member.id, roles: ["viewer"])
             var join = ProjectAdministration.EnvironmentChanges()
@@ -199,7 +199,7 @@ struct IdentityRuleTests {
             // Console role names are not Project roles.
             for consoleRole in ["owner", "developer", "billing"] {
                 await expectDomainError(.invalid(field: "roles", reason: "\(consoleRole) is not a role of this project")) {
-                    _ = try await world.members.addProjectMember(world.owner, projectID: project.id, email: user.email, roles: [consoleRole])
+                    _ = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: user.email, roles: [consoleRole])
                 }
                 await expectDomainError({ $0.isInvalid(field: "roles") }) {
                     _ = try await world.members.inviteProjectMember(world.owner, projectID: project.id, email: user.email, role: consoleRole)
@@ -209,7 +209,7 @@ struct IdentityRuleTests {
             #expect(WorkspaceRole(rawValue: ProjectRole.member) == nil && ProjectConsoleRole(rawValue: ProjectRole.member) == nil)
 
             // A Project admin (runtime) holds no console capability anywhere.
-            let member = try await world.members.addProjectMember(world.owner, projectID: project.id, email: user.email, roles: [ProjectRole.admin])
+            let member = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: user.email, roles: [ProjectRole.admin])
             #expect(try await world.identity.read { tx in try tx.teamMember(workspaceID: world.owner.workspaceID, userID: user.id) } == nil)
             let scope = try await world.runtimeScope(userID: user.id, projectID: project.id)
             #expect(try await world.decide(scope, "billing:manage").allowed, "the Project admin role grants runtime permissions only")

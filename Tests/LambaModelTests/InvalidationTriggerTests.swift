@@ -41,10 +41,10 @@ struct InvalidationTriggerTests {
             let game = try await world.project("game")
             let ana = try await world.user("ana@example.com", password: "ana password 1")
             let bo = try await world.user("bo@example.com", password: "bo password 12")
-            let anaPortal = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: ana.email, roles: [ProjectRole.member])
-            let boPortal = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: bo.email, roles: [ProjectRole.member])
-            _ = try await world.members.addProjectMember(world.owner, projectID: game.id, email: ana.email, roles: [ProjectRole.member])
-            _ = try await world.members.addProjectMember(world.owner, projectID: game.id, email: bo.email, roles: [ProjectRole.member])
+            let anaPortal = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: ana.email, roles: [ProjectRole.member])
+            let boPortal = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: bo.email, roles: [ProjectRole.member])
+            _ = try await world.members.admitExistingUser(world.owner, projectID: game.id, email: ana.email, roles: [ProjectRole.member])
+            _ = try await world.members.admitExistingUser(world.owner, projectID: game.id, email: bo.email, roles: [ProjectRole.member])
             let anaLaptop = try await world.session(userID: ana.id)
             let anaPhone = try await world.session(userID: ana.id)
             let boBrowser = try await world.session(userID: bo.id)
@@ -498,10 +498,10 @@ struct InvalidationTriggerTests {
         try await World.with(backend) { world in
             let portal = try await world.project("portal")
             let gone = try await world.user("gone@example.com", password: "gone password 1")
-            let left = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: gone.email, roles: nil)
+            let left = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: gone.email, roles: nil)
             try await world.members.removeProjectMember(world.owner, projectID: portal.id, memberID: left.id)
             let dormant = try await world.user("dormant@example.com", password: "dormant password")
-            _ = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: dormant.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: dormant.email, roles: nil)
             try await world.identity.write { tx in
                 var user = dormant
                 user.status = .deactivated
@@ -514,7 +514,7 @@ struct InvalidationTriggerTests {
 
             // One active runtime member with only a password now blocks the same change in production.
             let active = try await world.user("active@example.com", password: "active password")
-            _ = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: active.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: active.email, roles: nil)
             let corpProduction = try await world.upstreamProvider(portal, .production, name: "Corp", enabled: false)
             disable.authMethods = [corpProduction.method]
             let mark = try await world.lastSequence()
@@ -533,7 +533,7 @@ struct InvalidationTriggerTests {
         try await World.with(backend) { world in
             let portal = try await world.project("portal")
             let pat = try await world.user("pat@example.com", password: "pat password 1")
-            _ = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: pat.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: pat.email, roles: nil)
             // Each environment has its own Corp provider, enabled beside password.
             let corpProduction = try await world.upstreamProvider(portal, .production, name: "Corp")
             let corp = try await world.upstreamProvider(portal, .sandbox, name: "Corp")
@@ -637,7 +637,7 @@ extension World {
                                                         workspaceName: "Other")
         guard let caller = try await workspaces.authenticate(apiKey: boot.apiKeySecret) else { throw SetupError(description: "other key refused") }
         let project = try await projects.createProject(caller, slug: "other-app", name: "Other app", visibility: .private)
-        let member = try await members.addProjectMember(caller, projectID: project.id, email: memberEmail, roles: nil)
+        let member = try await members.admitExistingUser(caller, projectID: project.id, email: memberEmail, roles: nil)
         let (session, scope) = try await identity.write { tx in
             let now = Date()
             let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: boot.workspace.id, userID: member.userID,

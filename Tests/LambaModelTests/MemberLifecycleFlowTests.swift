@@ -74,7 +74,7 @@ struct MemberLifecycleFlowTests {
 
             // Operator-managed membership, role change, promotion, removal.
             let bo = try await world.user("bo@example.com")
-            let member = try await world.members.addProjectMember(world.owner, projectID: project.id, email: bo.email, roles: nil)
+            let member = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: bo.email, roles: nil)
             try await expectEvents(["project_member.added"], project: project.id)
             let scope = try await world.runtimeScope(userID: bo.id, projectID: project.id)
             _ = try await world.members.changeProjectMemberRoles(world.owner, projectID: project.id, memberID: member.id, roles: ["member"])
@@ -162,7 +162,7 @@ struct MemberLifecycleFlowTests {
         try await World.with(backend) { world in
             let project = try await world.project("portal")
             let user = try await world.user("pat@example.com")
-            let member = try await world.members.addProjectMember(world.owner, projectID: project.id, email: user.email, roles: nil)
+            let member = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: user.email, roles: nil)
             let (client, _) = try await world.projects.createClient(world.owner, projectID: project.id, environment: .sandbox,
                                                                     .init(name: "web", type: .public, redirectURIs: ["https://example.com/cb"]))
             let other = try await world.workspaces.createWorkspace(email: "eve@example.com", password: nil, name: "Eve",
@@ -203,7 +203,7 @@ struct MemberLifecycleFlowTests {
             }
             // The last owner stays.
             let owner = try #require(try await world.members.teamMembers(world.owner).first)
-            await expectDomainError(.refused("a workspace must keep at least one owner")) {
+            await expectDomainError(.refused("this is the workspace's last owner Team Member: make another member owner first")) {
                 try await world.members.removeTeamMember(world.owner, teamMemberID: owner.member.id)
             }
         }

@@ -112,14 +112,14 @@ struct SocialProviderRuleTests {
             let administration = try Self.administration(world)
             // Everyone here signs in only through a provider (no password).
             let member = try await world.user("member@example.com")
-            _ = try await world.members.addProjectMember(world.owner, projectID: project.id, email: member.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: member.email, roles: nil)
             try await Self.link(world, member, sandbox, subject: "m-1")
             let teamOnly = try await world.user("operator@example.com")
             let workspaceID = world.owner.workspaceID
             try await world.identity.write { tx in try tx.insert(TeamMember(workspaceID: workspaceID, userID: teamOnly.id, workspaceRole: .viewer)) }
             try await Self.link(world, teamOnly, sandbox, subject: "t-1")
             let productionMember = try await world.user("prod@example.com")
-            _ = try await world.members.addProjectMember(world.owner, projectID: project.id, email: productionMember.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: productionMember.email, roles: nil)
             try await Self.link(world, productionMember, production, subject: "p-1")
             // The guard counts the runtime members left with no sandbox path: member, and productionMember, whose only link is
             // to production's provider (the selected environment's config decides). The Team Member does not count.
@@ -164,10 +164,10 @@ struct SocialProviderRuleTests {
             let project = try await world.project("portal", .public)
             let upstream = try await Self.provider(world, project)
             let social = try await world.user("social@example.com")
-            _ = try await world.members.addProjectMember(world.owner, projectID: project.id, email: social.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: social.email, roles: nil)
             try await Self.link(world, social, upstream, subject: "s-1")
             let password = try await world.user("pw@example.com", password: "a long password 1")
-            _ = try await world.members.addProjectMember(world.owner, projectID: project.id, email: password.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: password.email, roles: nil)
             var changes = ProjectAdministration.EnvironmentChanges()
             changes.authMethods = [.password]
             await expectDomainError({ if case .refused(let m) = $0 { m.hasPrefix("1 active project members") && m.contains(upstream.method.description) } else { false } }) {
@@ -191,7 +191,7 @@ struct SocialProviderRuleTests {
             let bystander = try await world.user("b@example.com", password: "a long password 2")
             for person in [user, bystander] {
                 for project in [portal, game] {
-                    _ = try await world.members.addProjectMember(world.owner, projectID: project.id, email: person.email, roles: nil)
+                    _ = try await world.members.admitExistingUser(world.owner, projectID: project.id, email: person.email, roles: nil)
                 }
             }
             let viaProvider = try await Self.scope(world, user, portal, method: upstream.method)
@@ -237,7 +237,7 @@ struct SocialProviderRuleTests {
             let portal = try await world.project("portal", .public)
             let upstream = try await Self.provider(world, portal)
             let user = try await world.user("u@example.com", password: "a long password 1")
-            _ = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: user.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: user.email, roles: nil)
             try await Self.link(world, user, upstream, subject: "sub-1")
             var move = UpstreamProviderAdministration.Settings()
             move.issuer = "https://elsewhere.example.com"
@@ -273,12 +273,12 @@ struct SocialProviderRuleTests {
             let portal = try await world.project("portal", .public)
             let upstream = try await Self.provider(world, portal)
             let user = try await world.user("u@example.com")
-            _ = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: user.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: user.email, roles: nil)
             try await Self.link(world, user, upstream, subject: "sub-1")
             let current = try await Self.scope(world, user, portal, method: upstream.method)
             let other = try await Self.scope(world, user, portal, method: upstream.method)
             let bystander = try await world.user("b@example.com", password: "a long password 2")
-            _ = try await world.members.addProjectMember(world.owner, projectID: portal.id, email: bystander.email, roles: nil)
+            _ = try await world.members.admitExistingUser(world.owner, projectID: portal.id, email: bystander.email, roles: nil)
             let bystanderScope = try await Self.scope(world, bystander, portal, method: .password)
             let context = AccountLinking.Context(workspaceID: world.owner.workspaceID, projectID: portal.id, environment: .sandbox,
                                                  sessionID: current.sessionID)

@@ -66,8 +66,8 @@ struct Fixture: Sendable {
 
         let user = LambaUser(email: "member@example.com", emailVerified: true, name: "Mia Member", passwordHash: try PasswordHasher.hash(password))
         try await identity.write { tx in try tx.insert(user) }
-        let member = try await MemberLifecycle(store: identity).addProjectMember(caller, projectID: alpha.id, email: user.email, roles: ["member"])
-        _ = try await MemberLifecycle(store: identity).addProjectMember(caller, projectID: beta.id, email: user.email, roles: ["member"])
+        let member = try await MemberLifecycle(store: identity).admitExistingUser(caller, projectID: alpha.id, email: user.email, roles: ["member"])
+        _ = try await MemberLifecycle(store: identity).admitExistingUser(caller, projectID: beta.id, email: user.email, roles: ["member"])
 
         let provider = OpenIDProvider(configuration: ProviderConfiguration(publicBaseURL: "http://127.0.0.1:8080", masterKey: try MasterKey.generate()),
                                       store: oauth)

@@ -26,7 +26,7 @@ struct InvalidationTriggerTokenTests {
             let f = try await Fixture.make()
             let other = LambaUser(email: "olaf@example.com", emailVerified: true, name: "Olaf", passwordHash: try PasswordHasher.hash(Fixture.password))
             try await f.oauth.identity.write { tx in try tx.insert(other) }
-            let otherMember = try await MemberLifecycle(store: f.oauth.identity).addProjectMember(f.caller, projectID: f.alpha.id, email: other.email,
+            let otherMember = try await MemberLifecycle(store: f.oauth.identity).admitExistingUser(f.caller, projectID: f.alpha.id, email: other.email,
                                                                                                     roles: ["member"])
             return Tokens(
                 f: f, other: other, otherMember: otherMember,

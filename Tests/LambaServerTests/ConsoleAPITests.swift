@@ -27,9 +27,11 @@ struct ConsoleFixture: Sendable {
         _ = try await projects.createRole(owner, projectID: project.id, name: "editor", description: "", permissions: ["docs:*"])
         let user = LambaUser(email: "member@a.example", name: "Member")
         try await identity.write { tx in try tx.insert(user) }
-        let member = try await members.addProjectMember(owner, projectID: project.id, email: user.email, roles: nil)
+        let member = try await members.admitExistingUser(owner, projectID: project.id, email: user.email, roles: nil)
         let team = try await members.teamMembers(owner)
         let (key, _) = try await workspaces.createAPIKey(owner, name: "ci", role: .developer)
+        let domain = try await CustomDomainAdministration(store: identity, fetcher: HTTPDomainProofFetcher(http: ServerUpstreamHTTPClient()))
+            .addDomain(owner, domain: "fixture.a.example")
         // The member signed in: a session and a runtime scope, so that the scope's id is a real one.
         let scopeID = try await identity.write { tx in
             let now = Date()
@@ -46,6 +48,7 @@ struct ConsoleFixture: Sendable {
         return ConsoleFixture(a: a, b: b, ids: [
             "project_id": project.id, "environment": "sandbox", "client_id": client.id, "role_name": "editor", "member_id": member.id,
             "team_member_id": team[0].member.id, "api_key_id": key.id, "user_id": user.id, "scope_id": scopeID,
+            "domain_id": domain.id,
         ])
     }
 

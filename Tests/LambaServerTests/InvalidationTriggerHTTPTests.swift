@@ -38,7 +38,7 @@ struct InvalidationTriggerHTTPTests {
         let (client, secret) = try await projects.createClient(owner, projectID: project.id, environment: .sandbox, registration)
         let user = LambaUser(email: Setup.email, emailVerified: true, name: "Rider", passwordHash: try PasswordHasher.hash(Setup.password))
         try await identity.write { tx in try tx.insert(user) }
-        let member = try await MemberLifecycle(store: identity).addProjectMember(owner, projectID: project.id, email: user.email, roles: ["member"])
+        let member = try await MemberLifecycle(store: identity).admitExistingUser(owner, projectID: project.id, email: user.email, roles: ["member"])
         return Setup(apiKey: boot.apiKeySecret, projectID: project.id, memberID: member.id, client: client, secret: secret!)
     }
 

@@ -74,7 +74,7 @@ func seed(_ dependencies: ServerDependencies) async throws -> SeededProject {
     let (client, secret) = try await ProjectAdministration(store: identity).createClient(caller, projectID: project.id, environment: .sandbox, registration)
     let user = LambaUser(email: "buyer@example.com", emailVerified: true, name: "Bea Buyer", passwordHash: try PasswordHasher.hash("buyer password 1"))
     try await identity.write { tx in try tx.insert(user) }
-    _ = try await MemberLifecycle(store: identity).addProjectMember(caller, projectID: project.id, email: user.email, roles: ["member"])
+    _ = try await MemberLifecycle(store: identity).admitExistingUser(caller, projectID: project.id, email: user.email, roles: ["member"])
     return SeededProject(client: client, secret: secret!)
 }
 

@@ -265,7 +265,7 @@ struct SocialFixture: Sendable {
         for (email, verified) in [("alice@people.example", true), ("bea@example.com", true), ("carol@example.com", false), ("dan@people.example", true)] {
             let user = LambaUser(email: email, emailVerified: verified, name: email, passwordHash: hash)
             try await idpIdentity.write { tx in try tx.insert(user) }
-            _ = try await MemberLifecycle(store: idpIdentity).addProjectMember(idpOwner, projectID: idpProject.id, email: email, roles: nil)
+            _ = try await MemberLifecycle(store: idpIdentity).admitExistingUser(idpOwner, projectID: idpProject.id, email: email, roles: nil)
         }
 
         // The downstream shop: existing password accounts for bea and carol.
@@ -284,7 +284,7 @@ struct SocialFixture: Sendable {
         for email in ["bea@example.com", "carol@example.com"] {
             let user = LambaUser(email: email, emailVerified: true, name: email, passwordHash: try PasswordHasher.hash("shop password 1"))
             try await identity.write { tx in try tx.insert(user) }
-            _ = try await MemberLifecycle(store: identity).addProjectMember(owner, projectID: shop.id, email: email, roles: nil)
+            _ = try await MemberLifecycle(store: identity).admitExistingUser(owner, projectID: shop.id, email: email, roles: nil)
         }
 
         // The provider, through the console API: its issuer is checked over HTTP (discovery).

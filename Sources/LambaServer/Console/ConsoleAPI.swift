@@ -118,6 +118,7 @@ struct ConsoleServices: Sendable {
     let projects: ProjectAdministration
     let members: MemberLifecycle
     let providers: UpstreamProviderAdministration
+    let domains: CustomDomainAdministration
     /// Proves a social provider's issuer over HTTP before it is saved.
     let issuerCheck: UpstreamProviderAdministration.IssuerCheck
     let webhooks: WebhookAdministration
@@ -131,6 +132,7 @@ struct ConsoleServices: Sendable {
         projects = ProjectAdministration(store: identity)
         members = MemberLifecycle(store: identity)
         providers = UpstreamProviderAdministration(store: identity, masterKey: masterKey)
+        domains = CustomDomainAdministration(store: identity, fetcher: HTTPDomainProofFetcher(http: upstreamHTTP))
         issuerCheck = ServerUpstreamHTTPClient.issuerCheck(upstreamHTTP)
         webhooks = WebhookAdministration(store: store, masterKey: masterKey)
         self.streamPollInterval = streamPollInterval

@@ -100,12 +100,22 @@ enum ConsoleJSON {
         ])
     }
 
+    static func customDomain(_ d: CustomDomain) -> JSONValue {
+        .object([
+            "id": .string(d.id), "domain": .string(d.domain), "status": .string(d.status.rawValue),
+            "verification_token": .string(d.verificationToken),
+            "verification_url": .string("https://\(d.domain)\(CustomDomain.proofPath)"),
+            "created_at": time(d.createdAt), "expires_at": d.status == .pending ? time(d.expiresAt) : .null, "verified_at": time(d.verifiedAt),
+        ])
+    }
+
     static func invite(_ i: Invite, token: String?) -> JSONValue {
         var object: JSONObject = [
             "id": .string(i.id), "kind": .string(i.kind.rawValue), "email": .string(i.email),
             "project_id": i.projectID.map(JSONValue.string) ?? .null, "workspace_role": i.workspaceRole.map { .string($0.rawValue) } ?? .null,
             "project_console_roles": consoleRoles(i.projectConsoleRoles), "project_role": i.projectRole.map(JSONValue.string) ?? .null,
-            "expires_at": time(i.expiresAt), "accepted_at": time(i.acceptedAt),
+            "status": .string(i.status().rawValue), "created_at": time(i.createdAt), "expires_at": time(i.expiresAt),
+            "accepted_at": time(i.acceptedAt),
         ]
         if let token { object["token"] = .string(token) }
         return .object(object)
@@ -177,9 +187,16 @@ enum ConsoleSchemas {
                                    ("updated_at", time)])),
         ("TeamMember", .object([("id", id), ("user", .nullable(.ref("User"))), ("workspace_role", workspaceRole),
                                 ("project_console_roles", .map(consoleRole)), ("created_at", time)])),
+        ("CustomDomain", .object([
+            ("id", id), ("domain", .string()), ("status", .string(values: CustomDomain.Status.allCases.map(\.rawValue))),
+            ("verification_token", .string(description: "serve exactly this as the body of verification_url; proves control, grants nothing")),
+            ("verification_url", .string()), ("created_at", time),
+            ("expires_at", .nullable(.string(description: "when a pending claim lapses", format: "date-time"))), ("verified_at", .nullable(time)),
+        ])),
         ("Invite", .object([("id", id), ("kind", .string(values: ["team", "project"])), ("email", .string()), ("project_id", .nullable(id)),
                             ("workspace_role", .nullable(workspaceRole)), ("project_console_roles", .map(consoleRole)),
-                            ("project_role", .nullable(.string())), ("expires_at", time), ("accepted_at", .nullable(time)),
+                            ("project_role", .nullable(.string())), ("status", .string(values: Invite.Status.allCases.map(\.rawValue))),
+                            ("created_at", time), ("expires_at", time), ("accepted_at", .nullable(time)),
                             ("token", .string(description: "only in the creating response"))])),
         ("Event", .object([
             ("seq", .integer(minimum: 1)), ("id", id), ("type", .string()), ("actor", .nullable(.string())), ("workspace_id", .nullable(id)),

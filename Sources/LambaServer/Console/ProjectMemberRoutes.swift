@@ -3,6 +3,8 @@ import LambaJOSE
 import LambaModel
 
 /// Project Members (runtime access) and Project invites. Nothing here touches console access.
+/// Adding someone by email is an invite: nothing here says whether an email has an account, and no
+/// one becomes a member without accepting (docs/access-model.md#invites-not-lookups).
 enum ProjectMemberRoutes {
     static let base = "/console/v1/projects/{project_id}/members"
 
@@ -12,14 +14,15 @@ enum ProjectMemberRoutes {
             ConsoleJSON.list(try await call.services.members.projectMembers(try call.caller, projectID: try call.id("project_id", .project))
                 .map { ConsoleJSON.projectMember($0.member, $0.user) })
         },
-        ConsoleRoute(.post, base, "addProjectMember", "Add an existing Lamba User by email (operator-managed); roles default to viewer",
+        ConsoleRoute(.post, base, "addProjectMember",
+                     "Invite someone by email with one Project role (viewer when none): the same answer whether or not the email has an account; the membership exists once they accept; the token is in this response only",
                      access: .apiKey(.membersManage),
-                     request: .object([("email", ConsoleSchemas.email), ("roles", ConsoleSchemas.projectRoles)], required: ["email"]),
-                     status: .created, response: .ref("ProjectMember")) { call in
-            let member = try await call.services.members.addProjectMember(
+                     request: .object([("email", ConsoleSchemas.email), ("roles", .array(ConsoleSchemas.roleName, minItems: 1, maxItems: 1))],
+                                      required: ["email"]),
+                     status: .created, response: .ref("Invite")) { call in
+            let (invite, token) = try await call.services.members.addProjectMember(
                 try call.caller, projectID: try call.id("project_id", .project), email: call.string("email") ?? "", roles: call.strings("roles"))
-            let listed = try await call.services.members.projectMember(try call.caller, projectID: member.projectID, memberID: member.id)
-            return ConsoleJSON.projectMember(listed.member, listed.user)
+            return ConsoleJSON.invite(invite, token: token)
         },
         ConsoleRoute(.get, base + "/{member_id}", "getProjectMember", "One Project Member", access: .apiKey(.membersRead),
                      response: .ref("ProjectMember")) { call in
@@ -57,6 +60,12 @@ enum ProjectMemberRoutes {
             let (invite, token) = try await call.services.members.inviteProjectMember(
                 try call.caller, projectID: try call.id("project_id", .project), email: call.string("email") ?? "", role: call.string("role"))
             return ConsoleJSON.invite(invite, token: token)
+        },
+        ConsoleRoute(.get, "/console/v1/projects/{project_id}/invites", "listProjectInvites",
+                     "The Project's invites: the invited email and the invite's status, never the invitee's account",
+                     access: .apiKey(.membersRead), response: ConsoleSchemas.list("Invite")) { call in
+            ConsoleJSON.list(try await call.services.members.projectInvites(try call.caller, projectID: try call.id("project_id", .project))
+                .map { ConsoleJSON.invite($0, token: nil) })
         },
     ]
 }

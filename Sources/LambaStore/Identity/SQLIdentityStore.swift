@@ -394,6 +394,47 @@ public struct SQLIdentityRecords: IdentityWriter {
             revokedAt: try row.optionalDate("revoked_at"))
     }
 
+    // MARK: Custom domains
+
+    public func customDomain(id: String, workspaceID: String) throws -> CustomDomain? {
+        try one("SELECT * FROM custom_domains WHERE id = $1 AND workspace_id = $2", [.text(id), .text(workspaceID)], Self.customDomain)
+    }
+
+    public func customDomain(domain: String) throws -> CustomDomain? {
+        try one("SELECT * FROM custom_domains WHERE lower(domain) = $1", [.text(domain.lowercased())], Self.customDomain)
+    }
+
+    public func customDomains(workspaceID: String) throws -> [CustomDomain] {
+        try all("SELECT * FROM custom_domains WHERE workspace_id = $1 ORDER BY domain", [.text(workspaceID)], Self.customDomain)
+    }
+
+    public func insert(_ domain: CustomDomain) throws {
+        try tx.execute(
+            """
+            INSERT INTO custom_domains (id, workspace_id, domain, status, verification_token, created_at, expires_at, verified_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            """,
+            [.text(domain.id), .text(domain.workspaceID), .text(domain.domain.lowercased()), .text(domain.status.rawValue),
+             .text(domain.verificationToken), SQLValue(domain.createdAt), SQLValue(domain.expiresAt), SQLValue(domain.verifiedAt)])
+    }
+
+    public func update(_ domain: CustomDomain) throws {
+        try tx.execute(
+            "UPDATE custom_domains SET status = $3, verified_at = $4 WHERE id = $1 AND workspace_id = $2",
+            [.text(domain.id), .text(domain.workspaceID), .text(domain.status.rawValue), SQLValue(domain.verifiedAt)])
+    }
+
+    public func deleteCustomDomain(id: String) throws {
+        try tx.execute("DELETE FROM custom_domains WHERE id = $1", [.text(id)])
+    }
+
+    static func customDomain(_ row: Row) throws -> CustomDomain {
+        CustomDomain(
+            id: try row.string("id"), workspaceID: try row.string("workspace_id"), domain: try row.string("domain"),
+            status: try row.enumeration("status"), verificationToken: try row.string("verification_token"),
+            createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"), verifiedAt: try row.optionalDate("verified_at"))
+    }
+
     // MARK: API keys
 
     public func apiKey(secretHash: String) throws -> APIKey? {
@@ -402,6 +443,14 @@ public struct SQLIdentityRecords: IdentityWriter {
 
     public func apiKeys(workspaceID: String) throws -> [APIKey] {
         try all("SELECT * FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id", [.text(workspaceID)], Self.apiKey)
+    }
+
+    /// PostgreSQL: a row lock that a concurrent writer waits for. SQLite: nothing to do, since a
+    /// write transaction (`BEGIN IMMEDIATE`) already holds the database's one writer lock.
+    public func lockWorkspace(id: String) throws {
+        let tx = try tx
+        guard tx.dialect == .postgres else { return }
+        _ = try tx.query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE", [.text(id)])
     }
 
     public func insert(_ key: APIKey) throws {
