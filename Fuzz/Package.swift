@@ -1,4 +1,6 @@
-// swift-tools-version: 6.0
+// swift-tools-version:5.4
+// 5.4, not newer: from 5.5 on, SwiftPM renames an executable's entry point and links `main` to it,
+// which fails for a libFuzzer target (built -parse-as-library; libFuzzer's runtime provides main).
 import Foundation
 import PackageDescription
 
@@ -11,30 +13,23 @@ let lamba = root.lastPathComponent
 
 func lambaProduct(_ name: String) -> Target.Dependency { .product(name: name, package: lamba) }
 
-let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("InternalImportsByDefault"),
-    .enableUpcomingFeature("MemberImportVisibility"),
-]
-
 let package = Package(
     name: "LambaFuzz",
-    platforms: [.macOS(.v15)],
     dependencies: [.package(path: "..")],
     targets: [
         .target(name: "FuzzSupport", dependencies: [
             lambaProduct("LambaJOSE"), lambaProduct("LambaModel"), lambaProduct("LambaOAuth"), lambaProduct("LambaStore"),
-        ], swiftSettings: strict),
-        .executableTarget(name: "FuzzJWT", dependencies: ["FuzzSupport", lambaProduct("LambaJOSE")], swiftSettings: strict),
-        .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", lambaProduct("LambaJOSE")], swiftSettings: strict),
-        .executableTarget(name: "FuzzForm", dependencies: ["FuzzSupport", lambaProduct("LambaOAuth"), lambaProduct("LambaServer")], swiftSettings: strict),
-        .executableTarget(name: "FuzzCookie", dependencies: ["FuzzSupport", lambaProduct("LambaServer")], swiftSettings: strict),
+        ]),
+        .executableTarget(name: "FuzzJWT", dependencies: ["FuzzSupport", lambaProduct("LambaJOSE")]),
+        .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", lambaProduct("LambaJOSE")]),
+        .executableTarget(name: "FuzzForm", dependencies: ["FuzzSupport", lambaProduct("LambaOAuth"), lambaProduct("LambaServer")]),
+        .executableTarget(name: "FuzzCookie", dependencies: ["FuzzSupport", lambaProduct("LambaServer")]),
         .executableTarget(name: "FuzzAuthorize", dependencies: [
             "FuzzSupport", lambaProduct("LambaOAuth"), lambaProduct("LambaModel"), lambaProduct("LambaJOSE"),
-        ], swiftSettings: strict),
+        ]),
         .executableTarget(name: "FuzzRegistration", dependencies: [
             "FuzzSupport", lambaProduct("LambaOAuth"), lambaProduct("LambaModel"), lambaProduct("LambaJOSE"),
-        ], swiftSettings: strict),
-        .executableTarget(name: "FuzzJWK", dependencies: ["FuzzSupport", lambaProduct("LambaJOSE")], swiftSettings: strict),
+        ]),
+        .executableTarget(name: "FuzzJWK", dependencies: ["FuzzSupport", lambaProduct("LambaJOSE")]),
     ]
 )

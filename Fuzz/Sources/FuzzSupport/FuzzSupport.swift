@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import LambaJOSE
 public import LambaModel
 public import LambaOAuth
@@ -20,8 +20,7 @@ public func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosur
 
 /// Runs async code from libFuzzer's synchronous callback and waits for it.
 public func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
-    final class Box: @unchecked Sendable { var value: T? }
-    let box = Box()
+    let box = Box<T>()
     let done = DispatchSemaphore(value: 0)
     Task {
         box.value = await body()
@@ -30,6 +29,9 @@ public func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> 
     done.wait()
     return box.value!
 }
+
+/// Written by one task before the semaphore is signalled, read by the waiter after.
+private final class Box<T>: @unchecked Sendable { var value: T? }
 
 /// An RFC appendix vector from `Keys/vectors/`, used as it is.
 public func vector(_ name: String) -> JSONObject {
