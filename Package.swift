@@ -14,6 +14,11 @@ let package = Package(
     products: [
         .executable(name: "lamba", targets: ["lamba"]),
         .library(name: "LambaJOSE", targets: ["LambaJOSE"]),
+        // For the fuzz package in Fuzz/, which links the parsers without this package's tests.
+        .library(name: "LambaModel", targets: ["LambaModel"]),
+        .library(name: "LambaOAuth", targets: ["LambaOAuth"]),
+        .library(name: "LambaStore", targets: ["LambaStore"]),
+        .library(name: "LambaServer", targets: ["LambaServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

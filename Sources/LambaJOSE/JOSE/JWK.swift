@@ -62,6 +62,9 @@ public struct JWK: Sendable, Equatable, Hashable {
             guard n.count * 8 >= AsymmetricKey.minimumRSABits else {
                 throw .unsupportedKey("RSA modulus of \(n.count * 8) bits; at least \(AsymmetricKey.minimumRSABits) required")
             }
+            guard n.count * 8 <= AsymmetricKey.maximumRSABits else {
+                throw .unsupportedKey("RSA modulus of \(n.count * 8) bits; at most \(AsymmetricKey.maximumRSABits) supported")
+            }
         case .ec:
             curve = try Self.optionalString(json, "crv")
             guard curve == "P-256" else { throw .unsupportedKey("EC curve \(curve ?? "(none)")") }

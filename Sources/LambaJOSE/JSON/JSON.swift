@@ -134,7 +134,7 @@ public enum JSON {
                 let name = string(json_object_iter_key(current), length: json_object_iter_key_len(current))
                 let value = try convert(json_object_iter_value(current)!, depth: depth + 1, limits: limits)
                 // Names are unique already: the parser refused duplicates.
-                object[name] = value
+                object.appendNew(name, value)
                 iterator = json_object_iter_next(node, current)
             }
             return .object(object)

@@ -51,6 +51,12 @@ public struct JSONObject: Sendable, Equatable, Hashable, Sequence, ExpressibleBy
         }
     }
 
+    /// Appends a member the caller knows to be new. The decoder uses it: jansson already refused
+    /// duplicate names, and the subscript's search per member made decoding quadratic in their number.
+    mutating func appendNew(_ name: String, _ value: JSONValue) {
+        members.append((name, value))
+    }
+
     public func makeIterator() -> IndexingIterator<[(name: String, value: JSONValue)]> {
         members.makeIterator()
     }

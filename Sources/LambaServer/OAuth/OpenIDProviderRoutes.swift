@@ -156,13 +156,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
 /// Cookies: the global session per Workspace (`lamba_session_{workspace id}`) and the CSRF cookie.
 enum Cookies {
     static func read(_ request: Request, _ name: String) -> String? {
-        for header in request.headers[values: .cookie] {
-            for part in header.split(separator: ";") {
-                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if pair.count == 2, pair[0] == name { return pair[1] }
-            }
-        }
-        return nil
+        CookieHeader.value(of: name, in: request.headers[values: .cookie])
     }
 
     static func sessionName(_ context: ProviderContext) -> String { "lamba_session_" + context.workspace.id }
