@@ -18,7 +18,6 @@ let package = Package(
         .library(name: "LambaModel", targets: ["LambaModel"]),
         .library(name: "LambaOAuth", targets: ["LambaOAuth"]),
         .library(name: "LambaStore", targets: ["LambaStore"]),
-        .library(name: "LambaServer", targets: ["LambaServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

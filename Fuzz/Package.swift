@@ -22,8 +22,8 @@ let package = Package(
         ]),
         .executableTarget(name: "FuzzJWT", dependencies: ["FuzzSupport", lambaProduct("LambaJOSE")]),
         .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", lambaProduct("LambaJOSE")]),
-        .executableTarget(name: "FuzzForm", dependencies: ["FuzzSupport", lambaProduct("LambaOAuth"), lambaProduct("LambaServer")]),
-        .executableTarget(name: "FuzzCookie", dependencies: ["FuzzSupport", lambaProduct("LambaServer")]),
+        .executableTarget(name: "FuzzForm", dependencies: ["FuzzSupport", lambaProduct("LambaOAuth")]),
+        .executableTarget(name: "FuzzCookie", dependencies: ["FuzzSupport", lambaProduct("LambaOAuth")]),
         .executableTarget(name: "FuzzAuthorize", dependencies: [
             "FuzzSupport", lambaProduct("LambaOAuth"), lambaProduct("LambaModel"), lambaProduct("LambaJOSE"),
         ]),

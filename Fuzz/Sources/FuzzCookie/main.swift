@@ -1,6 +1,6 @@
 import Foundation
 import FuzzSupport
-import LambaServer
+import LambaOAuth
 
 // The Cookie request header (RFC 6265 §5.4). Input: the cookie name to look up, a newline, then one
 // header line per further line. Properties: a found value's bytes were sent in some line, and it has

@@ -267,9 +267,65 @@ enum EventsJSON {
 
     /// RFC 3339 with or without fractional seconds.
     static func parseTime(_ text: String, field: String) throws -> Date {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle(timeZone: .gmt).parse(text) { return date }
-        throw APIError.invalidRequest("\(field) must be an RFC 3339 time such as 2025-01-31T12:00:00Z", field: field)
+        guard let date = rfc3339(text) else {
+            throw APIError.invalidRequest("\(field) must be an RFC 3339 time such as 2025-01-31T12:00:00Z", field: field)
+        }
+        return date
+    }
+
+    /// RFC 3339 §5.6 `date-time`: any number of fraction digits, `Z` or a numeric offset, `T`/`t`
+    /// and `Z`/`z` in either case, a leap second read as the next second. Every field has a fixed
+    /// width, so nothing here can overflow.
+    static func rfc3339(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        func digits(_ at: Int, _ count: Int) -> Int? {
+            guard at + count <= b.count else { return nil }
+            var value = 0
+            for byte in b[at..<(at + count)] {
+                guard (0x30...0x39).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        guard b.count >= 20, b.count <= 64, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74, b[13] == 0x3A, b[16] == 0x3A,
+            let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), let hour = digits(11, 2), let minute = digits(14, 2),
+            let second = digits(17, 2), (1...12).contains(month), (1...31).contains(day), hour <= 23, minute <= 59, second <= 60
+        else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if index < b.count, b[index] == 0x2E {
+            index += 1
+            var scale = 0.1
+            let start = index
+            while index < b.count, (0x30...0x39).contains(b[index]) {
+                fraction += Double(b[index] - 0x30) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index > start else { return nil }
+        }
+        guard index < b.count else { return nil }
+        var offset = 0
+        switch b[index] {
+        case 0x5A, 0x7A:
+            guard index + 1 == b.count else { return nil }
+        case 0x2B, 0x2D:
+            guard index + 6 == b.count, b[index + 3] == 0x3A, let hours = digits(index + 1, 2), let minutes = digits(index + 4, 2),
+                hours <= 23, minutes <= 59
+            else { return nil }
+            offset = (hours * 3600 + minutes * 60) * (b[index] == 0x2D ? -1 : 1)
+        default:
+            return nil
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: 0)
+        // The day must exist in its month (no 2025-02-30).
+        guard let midnight = calendar.date(from: DateComponents(year: year, month: month, day: 1)),
+            let days = calendar.range(of: .day, in: .month, for: midnight), days.contains(day),
+            let base = calendar.date(from: components)
+        else { return nil }
+        return base.addingTimeInterval(TimeInterval(second - offset) + fraction)
     }
 
     static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
