@@ -79,8 +79,8 @@ public enum Migrations {
         ProviderSchema.migration,
         ProviderSchema.signInMethodOfEarlierSessions,
         SignInThrottleSchema.migration,
-        ClientRegistrationSchema.migration,
         CustomDomainSchema.migration,
+        ClientRegistrationSchema.migration,
     ]
 }
 
