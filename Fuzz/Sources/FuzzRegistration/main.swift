@@ -14,7 +14,7 @@ let fixture = FuzzProvider.shared
 public func fuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let body = fuzzInput(start, count)
     for context in [fixture.alpha, fixture.beta] {
-        let response = blocking { await fixture.provider.registration.handle(body: body, isJSON: true, context) }
+        let response = blocking { await fixture.provider.registration.handle(body: body, isJSON: true, clientAddress: "127.0.0.1", context) }
         let object = try? JSON.decodeObject(response.body, limits: JSONLimits(maxBytes: 1 << 20, maxDepth: 32))
         require(response.status < 500, "status \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         require(object != nil, "the response is not a JSON object")

@@ -92,8 +92,11 @@ public struct FuzzProvider: Sendable {
         }
         let confidential = try await client(.confidential)
         let publicClient = try await client(.public)
-        let provider = OpenIDProvider(configuration: ProviderConfiguration(publicBaseURL: "http://127.0.0.1:8080", masterKey: try MasterKey.generate()),
-                                      store: oauth)
+        var configuration = ProviderConfiguration(publicBaseURL: "http://127.0.0.1:8080", masterKey: try MasterKey.generate())
+        // The fuzzer registers far more clients than any caller may; the limits themselves are tested
+        // with the store tests, and here would only hide the metadata parser behind 429s.
+        configuration.registrationLimits = ClientRegistrationLimits(perAddress: 1_000_000_000, window: 3600, perEnvironment: 1_000_000_000)
+        let provider = OpenIDProvider(configuration: configuration, store: oauth)
         return FuzzProvider(provider: provider, alpha: try await provider.context(slug: "alpha", environment: "sandbox"),
                             beta: try await provider.context(slug: "beta", environment: "sandbox"),
                             confidential: confidential, publicClient: publicClient)

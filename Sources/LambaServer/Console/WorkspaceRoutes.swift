@@ -29,7 +29,7 @@ enum WorkspaceRoutes {
         },
         ConsoleRoute(.post, domains, "addCustomDomain",
                      "Claim a domain, pending until verified; 409 when this or another Workspace holds it (which one is not said); a pending claim lapses after 7 days",
-                     access: .apiKey(.workspaceManage), request: .object([("domain", .string())], required: ["domain"]),
+                     access: .apiKey(.workspaceManage), request: .object([("domain", .string(maxLength: 253, rule: .domainName))], required: ["domain"]),
                      status: .created, response: .ref("CustomDomain")) { call in
             ConsoleJSON.customDomain(try await call.services.domains.addDomain(try call.caller, domain: call.string("domain") ?? ""))
         },
