@@ -81,7 +81,10 @@ struct HostileInputRouteTests {
         let uri = try cluster.createDatabase("hostile")
         let store = try await PostgresStore(uri: uri, poolSize: 2)
         try await store.migrate()
-        let configuration = try ServerConfiguration(port: 0, databaseURL: .postgres(uri: uri), maxRequestBodySize: 64 * 1024)
+        // One kept-alive test client connects before the test's own setup runs; on a loaded machine that
+        // setup can outlast the production header and idle timeouts (ConnectionLimitTests tests those).
+        let configuration = try ServerConfiguration(port: 0, databaseURL: .postgres(uri: uri), maxRequestBodySize: 64 * 1024,
+                                                    headerReadTimeout: .seconds(600), idleTimeout: .seconds(600))
         let dependencies = ServerDependencies(configuration: configuration, store: store, masterKey: try MasterKey(bytes: try SecureRandom.bytes(32)))
         _ = try await ConsoleFixture.make(dependencies)
         var logger = Logger(label: "lamba-test")

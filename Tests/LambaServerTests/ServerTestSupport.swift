@@ -37,9 +37,11 @@ func withServer<Value: Sendable>(
 ) async throws -> Value {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-server-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: directory) }
+    // One kept-alive test client connects before the test's own setup runs; on a loaded machine that
+    // setup can outlast the production header and idle timeouts (ConnectionLimitTests tests those).
     let configuration = try ServerConfiguration(
         port: 0, databaseURL: .sqlite(path: directory.appendingPathComponent("lamba.sqlite").path),
-        maxRequestBodySize: maxRequestBodySize)
+        maxRequestBodySize: maxRequestBodySize, headerReadTimeout: .seconds(600), idleTimeout: .seconds(600))
     let store = try await SQLiteStore(path: directory.appendingPathComponent("lamba.sqlite").path)
     try await store.migrate()
     if closeStoreFirst { await store.close() }

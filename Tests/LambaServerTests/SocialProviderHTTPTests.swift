@@ -216,8 +216,10 @@ struct SocialFixture: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = try freeLoopbackPort()
         let path = directory.appendingPathComponent("lamba.sqlite").path
+        // One kept-alive test client connects before the test's own setup runs; on a loaded machine that
+        // setup can outlast the production header and idle timeouts (ConnectionLimitTests tests those).
         let configuration = try ServerConfiguration(port: port, publicBaseURL: "http://127.0.0.1:\(port)", databaseURL: .sqlite(path: path),
-                                                    maxRequestBodySize: 64 * 1024)
+                                                    maxRequestBodySize: 64 * 1024, headerReadTimeout: .seconds(600), idleTimeout: .seconds(600))
         let store = try await SQLiteStore(path: path)
         try await store.migrate()
         let dependencies = ServerDependencies(configuration: configuration, store: store, masterKey: try MasterKey(bytes: try SecureRandom.bytes(32)),
