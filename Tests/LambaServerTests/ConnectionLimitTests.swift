@@ -143,7 +143,7 @@ let keepAliveHealthRequest = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 /// timeout and within a few seconds of it, and exactly what the client received.
 @Suite(.serialized) struct ConnectionLimitTests {
     @Test func slowHeader_isAnswered408AndClosed_whileOtherClientsAreServed() async throws {
-        try await withLimitedServer({ $0.headerReadTimeout = .seconds(1) }) { port in
+        try await withLimitedServer({ $0.headerReadTimeout = .seconds(2) }) { port in
             let slow = try await RawConnection.connect(port: port)
             await slow.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
             // Dribble a header a byte at a time: progress must not extend the header timeout.
@@ -155,11 +155,11 @@ let keepAliveHealthRequest = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
             }
             defer { dribbler.cancel() }
             for _ in 0..<5 {
-                let answer = try await rawRequest(port: port, healthRequest)
+                let answer = try await rawRequest(port: port, healthRequest, within: .seconds(10))
                 #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(answer)")
             }
-            let closedAfter = try #require(await slow.serverClose(within: .seconds(5)))
-            #expect(closedAfter >= .milliseconds(900))
+            let closedAfter = try #require(await slow.serverClose(within: .seconds(10)))
+            #expect(closedAfter >= .milliseconds(1900))
             #expect(slow.received.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "\(slow.received)")
             #expect(slow.received.lowercased().contains("connection: close\r\n"))
         }
