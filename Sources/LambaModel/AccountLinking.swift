@@ -1,9 +1,10 @@
 public import Foundation
 import LambaJOSE
 
-/// Account linking and the runtime self-service of a Lamba User (seed 002: "Social provider linked
-/// or unlinked" ends the user's other sessions). Links are keyed by the provider's `sub`, never by
-/// email: an email match only ever leads to a proof of the existing account, never to a link.
+/// Account linking and the runtime self-service of a Lamba User (linking or unlinking a provider
+/// ends the user's other sessions: docs/sessions-and-scopes.md#provider-linked-or-unlinked). Links
+/// are keyed by the provider's `sub`, never by email: an email match only ever leads to a proof of
+/// the existing account, never to a link.
 public enum AccountLinking {
     /// The session and Project environment an action happens in, for events and revocation.
     public struct Context: Sendable {
@@ -94,8 +95,8 @@ public enum AccountLinking {
         try MemberLifecycle.revokeScopes(tx, .session(sessionID: session.id), reason: reason, actor: actor)
     }
 
-    /// A first sign-in through a provider of a public Project environment that allows registration
-    /// makes the new user a Project Member, as hosted registration does (seed 003).
+    /// A first sign-in through a provider of a public Project environment that allows registration makes
+    /// the new user a Project Member, as hosted registration does (docs/access-model.md#member-lifecycle).
     public static func admitRegistered(_ tx: any IdentityWriter, userID: String, projectID: String, workspaceID: String,
                                        environment: Environment) throws {
         let project = try MemberLifecycle.activeProject(tx, projectID, workspaceID)

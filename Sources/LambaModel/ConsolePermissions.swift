@@ -1,6 +1,6 @@
 /// What console callers may do. Workspace roles grant capabilities across the Workspace; a Project
 /// console role grants capabilities inside one Project. Neither says anything about runtime access,
-/// which only Project roles of Project Members give (seed 002, "Do not use one layer as a fallback").
+/// which only Project roles of Project Members give (docs/access-model.md#no-fallback).
 public enum ConsoleCapability: String, Sendable, CaseIterable, Hashable, Codable {
     case workspaceRead = "workspace:read"
     case workspaceManage = "workspace:manage"

@@ -1,9 +1,9 @@
 public import Foundation
 import LambaJOSE
 
-/// The member lifecycle of seed 003: team invite, Project member invite, public join, register,
-/// promotion to Team Member, role change, removal. Console access and runtime access never mix:
-/// every flow touches exactly one kind of membership.
+/// The member lifecycle (docs/access-model.md#member-lifecycle): team invite, Project member invite, public
+/// join, register, promotion to Team Member, role change, removal. Console access and runtime access never
+/// mix: every flow touches exactly one kind of membership.
 public struct MemberLifecycle: Sendable {
     public let store: any IdentityStore
     public var inviteLifetime: TimeInterval = 7 * 24 * 3600
@@ -55,7 +55,8 @@ public struct MemberLifecycle: Sendable {
         return (invite, token.value)
     }
 
-    /// Makes an existing user a Team Member. Assigns no Project role: console access only (seed 003).
+    /// Makes an existing user a Team Member. Assigns no Project role: console access only
+    /// (docs/access-model.md#promote-to-team-member).
     public func promoteToTeamMember(
         _ caller: ConsoleCaller, userID: String, workspaceRole: WorkspaceRole, projectConsoleRoles: [String: ProjectConsoleRole] = [:]
     ) async throws -> TeamMember {
@@ -341,7 +342,7 @@ public struct MemberLifecycle: Sendable {
     }
 
     /// Changes a Project Member's roles. Their runtime scopes in the Project end, so that the next
-    /// access decision and the next token reflect the change (seed 002, "Membership role changed").
+    /// access decision and the next token reflect the change (docs/sessions-and-scopes.md#role-changed).
     public func changeProjectMemberRoles(_ caller: ConsoleCaller, projectID: String, memberID: String, roles: [String]) async throws -> ProjectMember {
         try caller.require(.membersManage, inProject: projectID)
         return try await store.write { tx in
@@ -358,7 +359,7 @@ public struct MemberLifecycle: Sendable {
             try tx.update(member)
             // Only this user's scopes in this Project, in both environments (membership spans them).
             // The global session stays: who the person is did not change, only what they may do here,
-            // and their other Projects are not affected (seed 002: revoke granularity is the Project).
+            // and their other Projects are not affected (docs/sessions-and-scopes.md#revoke-granularity).
             try Self.invalidate(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_role_changed", listingIDs: true,
                                 DomainEvent(type: .projectMemberRoleChanged, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "project_member_id": .string(member.id), "user_id": .string(member.userID),
@@ -389,9 +390,10 @@ public struct MemberLifecycle: Sendable {
         }
     }
 
-    /// "Project scope revoked" (seed 002): an operator ends one runtime scope, e.g. a `sid` seen at
-    /// introspection. Every token of every client bound to it dies; the membership, the global
-    /// session and the user's other scopes stay, and the scope never comes back by itself.
+    /// "Project scope revoked" (docs/sessions-and-scopes.md#scope-revoked): an operator ends one runtime
+    /// scope, e.g. a `sid` seen at introspection. Every token of every client bound to it dies; the
+    /// membership, the global session and the user's other scopes stay, and the scope never comes back by
+    /// itself.
     public func revokeRuntimeScope(_ caller: ConsoleCaller, projectID: String, scopeID: String) async throws -> RuntimeScope {
         try caller.require(.membersManage, inProject: projectID)
         return try await store.write { tx in
@@ -503,12 +505,12 @@ public struct MemberLifecycle: Sendable {
         return scopes.count
     }
 
-    /// An invalidation trigger of seed 002: revokes the scopes `selector` reaches, then writes the
-    /// trigger's one event with its session context ("Audit implications": what ended, and that
-    /// `sessions` identity sessions ended with it), then one `runtime_scope.revoked` per scope, so
-    /// consumers keyed by scope or session see each end after its cause. Scope and session ids are
-    /// listed only for triggers that reach one user (`listingIDs`); Workspace- and Project-wide
-    /// triggers give counts, so that one event stays small however many sessions there were.
+    /// An invalidation trigger (docs/sessions-and-scopes.md#invalidation-triggers): revokes the scopes
+    /// `selector` reaches, then writes the trigger's one event with its session context (what ended, and
+    /// that `sessions` identity sessions ended with it), then one `runtime_scope.revoked` per scope, so
+    /// consumers keyed by scope or session see each end after its cause. Scope and session ids are listed
+    /// only for triggers that reach one user (`listingIDs`); Workspace- and Project-wide triggers give
+    /// counts, so that one event stays small however many sessions there were.
     @discardableResult
     static func invalidate(_ tx: any IdentityWriter, _ selector: RuntimeScopeSelector, reason: String, sessions: [IdentitySession] = [],
                            listingIDs: Bool, at date: Date = Date(), _ event: DomainEvent) throws -> [RuntimeScope] {

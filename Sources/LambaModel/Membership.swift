@@ -1,6 +1,6 @@
 public import Foundation
 
-/// A Lamba User: one person across every Workspace and Project (seed 002).
+/// A Lamba User: one person across every Workspace and Project (docs/access-model.md#boundaries).
 public struct LambaUser: Sendable, Codable, Hashable {
     public var id: String
     public var email: String
@@ -60,7 +60,7 @@ public struct ProjectMember: Sendable, Codable, Hashable {
         case removed
     }
 
-    /// How the person entered the Project (seed 003's flows).
+    /// How the person entered the Project (docs/access-model.md#member-lifecycle).
     public enum JoinPath: String, Sendable, Codable, Hashable {
         case invite
         case publicJoin = "public_join"

@@ -1,6 +1,7 @@
 public import Foundation
 
-/// A product inside a Workspace, with a `sandbox` and a `production` environment (seed 001).
+/// A product inside a Workspace, with a `sandbox` and a `production` environment
+/// (docs/access-model.md#boundaries).
 public struct Project: Sendable, Codable, Hashable {
     public var id: String
     public var workspaceID: String

@@ -47,7 +47,9 @@ public struct ProjectAdministration: Sendable {
             if let name { project.name = name }
             if let visibility { project.visibility = visibility }
             try tx.update(project)
-            // A private Project admits nobody on their own (seed 001): going private closes public join and register.
+            // A private Project admits nobody on their own
+            // (docs/access-model.md#public-and-private-projects): going private closes public join and
+            // register.
             if visibility == .private {
                 for environment in Environment.allCases {
                     guard var settings = try tx.environmentSettings(projectID: project.id, environment: environment),
@@ -100,10 +102,11 @@ public struct ProjectAdministration: Sendable {
         public init() {}
     }
 
-    /// Applies environment changes. A change of sign-in methods is checked against the active
-    /// runtime Project Members first (seed 003): if some would be left without a way to sign in,
-    /// it is refused with their number and the methods they use. Removing a method ends the
-    /// environment's runtime scopes signed in with it (seed 002, `endRemovedSignIns`).
+    /// Applies environment changes. A change of sign-in methods is checked against the active runtime
+    /// Project Members first (docs/access-model.md#auth-method-guard): if some would be left without a way
+    /// to sign in, it is refused with their number and the methods they use. Removing a method ends the
+    /// environment's runtime scopes signed in with it (`endRemovedSignIns`,
+    /// docs/sessions-and-scopes.md#sign-in-method-changed).
     public func updateEnvironment(_ caller: ConsoleCaller, projectID: String, environment: Environment, _ changes: EnvironmentChanges) async throws -> EnvironmentSettings {
         try caller.require(.projectManage, inProject: projectID)
         if let lifetime = changes.accessTokenLifetimeSeconds { try Self.checkLifetime(lifetime, "access_token_lifetime_seconds", 60...86_400) }
@@ -161,9 +164,10 @@ public struct ProjectAdministration: Sendable {
         }
     }
 
-    /// Checks a new list of an environment's sign-in methods inside the write: each `provider:{id}`
-    /// names a live provider of this Project environment, and the auth-method guard (seed 003) lets
-    /// nobody be stranded. Shape checks (not empty, no repeats) come before the write.
+    /// Checks a new list of an environment's sign-in methods inside the write: each `provider:{id}` names a
+    /// live provider of this Project environment, and the auth-method guard
+    /// (docs/access-model.md#auth-method-guard) lets nobody be stranded. Shape checks (not empty, no
+    /// repeats) come before the write.
     static func checkLoginMethods(_ tx: any IdentityReader, project: Project, environment: Environment, _ methods: [AuthMethod]) throws {
         for case .provider(let id) in methods {
             guard let provider = try tx.upstreamProvider(id: id), provider.deletedAt == nil, provider.projectID == project.id,
@@ -173,13 +177,14 @@ public struct ProjectAdministration: Sendable {
         try AuthMethodGuard.check(tx, project: project, environment: environment, newMethods: methods)
     }
 
-    /// The "login method or provider setting changed" trigger (seed 002) for a change of sign-in
-    /// methods already saved in `settings`, whichever console route made it: the runtime scopes of
-    /// this environment whose identity session signed in with a removed method (its recorded
-    /// `signInMethod`, the exact provider) end; the other environment, other Projects, sessions
-    /// that used a method still offered, and the global sessions stay. A method only added takes
-    /// nobody's way in away, so nothing is revoked for it. Writes `event` once, with the methods
-    /// added and removed and what ended, then one `runtime_scope.revoked` per scope.
+    /// The "login method or provider setting changed" trigger
+    /// (docs/sessions-and-scopes.md#sign-in-method-changed) for a change of sign-in methods already saved
+    /// in `settings`, whichever console route made it: the runtime scopes of this environment whose
+    /// identity session signed in with a removed method (its recorded `signInMethod`, the exact provider)
+    /// end; the other environment, other Projects, sessions that used a method still offered, and the
+    /// global sessions stay. A method only added takes nobody's way in away, so nothing is revoked for it.
+    /// Writes `event` once, with the methods added and removed and what ended, then one
+    /// `runtime_scope.revoked` per scope.
     @discardableResult
     static func endRemovedSignIns(_ tx: any IdentityWriter, _ settings: EnvironmentSettings, previous: [AuthMethod], reason: String,
                                   _ event: DomainEvent) throws -> [RuntimeScope] {
@@ -325,8 +330,9 @@ public struct ProjectAdministration: Sendable {
         return (client, secret?.value)
     }
 
-    /// Sandbox and production never share redirect URIs (seed 001): a URI registered by a client of
-    /// the other environment of the same Project is refused. Dynamic registration calls this too.
+    /// Sandbox and production never share redirect URIs (docs/access-model.md#environment-isolation): a URI
+    /// registered by a client of the other environment of the same Project is refused. Dynamic registration
+    /// calls this too.
     public static func checkRedirectURIsNotShared(_ tx: any IdentityReader, _ client: OAuthClient) throws {
         let mine = Set(client.redirectURIs + client.postLogoutRedirectURIs)
         guard !mine.isEmpty else { return }
@@ -355,8 +361,9 @@ public struct ProjectAdministration: Sendable {
         return (client, secret)
     }
 
-    /// Loads a client of the caller's tenant; another Workspace's or Project's client is not found.
-    /// With an environment, a client of the other environment is not found either (rule 9).
+    /// Loads a client of the caller's tenant; another Workspace's or Project's client is not found. With an
+    /// environment, a client of the other environment is not found either
+    /// (docs/access-model.md#environment-isolation).
     public func client(_ caller: ConsoleCaller, projectID: String, environment: Environment? = nil, clientID: String) async throws -> OAuthClient {
         try caller.require(.clientsRead, inProject: projectID)
         return try await store.read { tx in try Self.ownedClient(tx, caller, projectID, environment, clientID) }
@@ -404,9 +411,9 @@ public struct ProjectAdministration: Sendable {
     }
 }
 
-/// The auth-method guard of seed 003: a change of an environment's sign-in methods is checked
-/// against the active runtime Project Members (Team Members do not count), using the selected
-/// environment's effective config: their password and the accounts they linked to this
+/// The auth-method guard (docs/access-model.md#auth-method-guard): a change of an environment's sign-in
+/// methods is checked against the active runtime Project Members (Team Members do not count), using the
+/// selected environment's effective config: their password and the accounts they linked to this
 /// environment's social providers.
 public enum AuthMethodGuard {
     static func check(_ tx: any IdentityReader, project: Project, environment: Environment, newMethods: [AuthMethod]) throws {

@@ -3,7 +3,8 @@ public import Foundation
 /// A role of a Project's runtime role catalog: what Project Members may do in the product.
 ///
 /// Every catalog holds the starter built-ins `admin`, `member` and `viewer`; they cannot be deleted
-/// or emptied, so a valid Project never has an empty catalog (seed 003).
+/// or emptied, so a valid Project never has an empty catalog
+/// (docs/access-model.md#built-in-roles).
 public struct ProjectRole: Sendable, Codable, Hashable {
     public static let admin = "admin"
     public static let member = "member"

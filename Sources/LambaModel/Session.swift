@@ -1,7 +1,8 @@
 public import Foundation
 
-/// The global identity session of a browser or device on a Workspace's auth host (seed 002). The
-/// cookie holds a random token; only its hash is stored.
+/// The global identity session of a browser or device on a Workspace's auth host
+/// (docs/sessions-and-scopes.md#identity-session). The cookie holds a random token; only its hash is
+/// stored.
 public struct IdentitySession: Sendable, Codable, Hashable {
     public var id: String
     public var workspaceID: String
@@ -16,7 +17,7 @@ public struct IdentitySession: Sendable, Codable, Hashable {
     public var revokedAt: Date?
     public var revokeReason: String?
     /// How the user signed in (`password` or `provider:{id}`), so that a change of that method
-    /// reaches exactly the sessions it established (seed 002, "login method or provider setting changed").
+    /// reaches exactly the sessions it established (docs/sessions-and-scopes.md#sign-in-method-changed).
     /// Every sign-in records it (migration 21 gave earlier sessions `password`, then the only method);
     /// a session without one is ended by no login method change.
     public var signInMethod: AuthMethod?
@@ -43,9 +44,9 @@ public struct IdentitySession: Sendable, Codable, Hashable {
     }
 }
 
-/// Project-scoped runtime access under an identity session (seed 002). Tokens are bound to it by
-/// `sid`; revoking it ends every token of every client of the Project for this session, and it
-/// never comes back by itself: the user must re-enter the Project.
+/// Project-scoped runtime access under an identity session (docs/sessions-and-scopes.md#runtime-scopes).
+/// Tokens are bound to it by `sid`; revoking it ends every token of every client of the Project for this
+/// session, and it never comes back by itself: the user must re-enter the Project.
 public struct RuntimeScope: Sendable, Codable, Hashable {
     public var id: String
     public var sessionID: String

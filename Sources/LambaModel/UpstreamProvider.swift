@@ -228,10 +228,11 @@ public struct UpstreamProviderAdministration: Sendable {
         }
     }
 
-    /// Changes a provider. Disabling it, or pointing it at another issuer or client id, is a
-    /// "provider setting changed" trigger (seed 002): the runtime scopes of this environment whose
-    /// session came through the provider end. Disabling is checked by the auth-method guard first.
-    /// A new issuer is refused while accounts are linked: `sub` values are unique per issuer only.
+    /// Changes a provider. Disabling it, or pointing it at another issuer or client id, is a "provider
+    /// setting changed" trigger (docs/sessions-and-scopes.md#sign-in-method-changed): the runtime scopes of
+    /// this environment whose session came through the provider end. Disabling is checked by the
+    /// auth-method guard first. A new issuer is refused while accounts are linked: `sub` values are unique
+    /// per issuer only.
     public func updateProvider(_ caller: ConsoleCaller, projectID: String, environment: Environment, providerID: String, _ settings: Settings,
                                checkIssuer: IssuerCheck) async throws -> Configured {
         try caller.require(.projectManage, inProject: projectID)
@@ -320,9 +321,9 @@ public struct UpstreamProviderAdministration: Sendable {
     }
 
     /// Adds or removes `provider:{id}` in the environment's sign-in methods, with the trigger of
-    /// `ProjectAdministration.updateEnvironment` (`endRemovedSignIns`): removal is guarded (seed
-    /// 003) and ends the environment's scopes signed in through the provider, with one
-    /// `environment.updated` event that names the provider and says why (`reason`).
+    /// `ProjectAdministration.updateEnvironment` (`endRemovedSignIns`): removal is guarded
+    /// (docs/access-model.md#auth-method-guard) and ends the environment's scopes signed in through the
+    /// provider, with one `environment.updated` event that names the provider and says why (`reason`).
     static func setEnabled(_ tx: any IdentityWriter, _ caller: ConsoleCaller, project: Project, provider: UpstreamProvider, enabled: Bool,
                            reason: String = "login_method_changed") throws {
         guard var settings = try tx.environmentSettings(projectID: project.id, environment: provider.environment) else {

@@ -1,7 +1,7 @@
 public import Foundation
 
 /// The builder-owned operating boundary: billing, plan limits, custom domains, security posture,
-/// team and audit (seed 001).
+/// team and audit (docs/access-model.md#boundaries).
 public struct Workspace: Sendable, Codable, Hashable {
     public var id: String
     public var slug: String

@@ -4,10 +4,10 @@ import LambaModel
 import LambaStore
 import Testing
 
-/// The rules of issue 4, each proven by name on SQLite and on PostgreSQL.
+/// The identity and access rules of docs/access-model.md, each proven by name on SQLite and on PostgreSQL.
 @Suite("identity rules", SharedPostgresCluster())
 struct IdentityRuleTests {
-    @Test("rule 1: Team membership never grants runtime access", arguments: Backend.underTest)
+    @Test("Console and runtime never mix: Team membership never grants runtime access", arguments: Backend.underTest)
     func rule1_teamMembershipNeverGrantsRuntimeAccess(backend: Backend) async throws {
         try await World.with(backend) { world in
             let project = try await world.project("portal")
@@ -21,7 +21,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 1: Project membership never grants console access", arguments: Backend.underTest)
+    @Test("Console and runtime never mix: Project membership never grants console access", arguments: Backend.underTest)
     func rule1_projectMembershipNeverGrantsConsoleAccess(backend: Backend) async throws {
         try await World.with(backend) { world in
             let project = try await world.project("portal")
@@ -37,7 +37,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 2: promote to Team Member changes console access only and assigns no Project role", arguments: Backend.underTest)
+    @Test("Promote to Team Member: promotion changes console access only and assigns no Project role", arguments: Backend.underTest)
     func rule2_promoteChangesConsoleAccessOnly(backend: Backend) async throws {
         try await World.with(backend) { world in
             let portal = try await world.project("portal")
@@ -67,7 +67,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 3: a Project invite gives the chosen role or viewer", arguments: Backend.underTest)
+    @Test("Default roles: a Project invite gives the chosen role or viewer", arguments: Backend.underTest)
     func rule3_projectInviteGivesChosenRoleOrViewer(backend: Backend) async throws {
         try await World.with(backend) { world in
             let project = try await world.project("portal")
@@ -86,7 +86,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 3: public join and register give viewer unless the environment configures another role", arguments: Backend.underTest)
+    @Test("Default roles: public join and register give viewer unless the environment configures another role", arguments: Backend.underTest)
     func rule3_joinAndRegisterGiveViewerUnlessConfigured(backend: Backend) async throws {
         try await World.with(backend) { world in
             let project = try await world.project("community", .public)
@@ -112,7 +112,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 4: private Projects refuse public join and register; public ones allow what they enable", arguments: Backend.underTest)
+    @Test("Public and private Projects: private Projects refuse public join and register; public ones allow what they enable", arguments: Backend.underTest)
     func rule4_privateProjectsRefuseJoinAndRegister(backend: Backend) async throws {
         try await World.with(backend) { world in
             let workspaceID = world.owner.workspaceID
@@ -154,7 +154,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 5: a role catalog always holds its built-ins; deleting or emptying them is refused", arguments: Backend.underTest)
+    @Test("Built-in roles: a role catalog always holds its built-ins; deleting or emptying them is refused", arguments: Backend.underTest)
     func rule5_catalogAlwaysHoldsBuiltIns(backend: Backend) async throws {
         try await World.with(backend) { world in
             let project = try await world.project("portal")
@@ -191,7 +191,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 6: a Workspace role or Project console role never stands in for a Project role, and the reverse", arguments: Backend.underTest)
+    @Test("No fallback: a Workspace role or Project console role never stands in for a Project role, and the reverse", arguments: Backend.underTest)
     func rule6_roleLayersNeverStandInForEachOther(backend: Backend) async throws {
         try await World.with(backend) { world in
             let project = try await world.project("portal")
@@ -225,7 +225,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 7: plan limits on projects and team members are enforced with a clear error", arguments: Backend.underTest)
+    @Test("Plan limits: limits on projects and team members are enforced with a clear error", arguments: Backend.underTest)
     func rule7_planLimitsAreEnforced(backend: Backend) async throws {
         try await World.with(backend) { world in
             // Free plan: 3 Projects.
@@ -257,7 +257,7 @@ struct IdentityRuleTests {
         }
     }
 
-    @Test("rule 9: sandbox and production never share clients, secrets or redirect URIs", arguments: Backend.underTest)
+    @Test("Environment isolation: sandbox and production never share clients, secrets or redirect URIs", arguments: Backend.underTest)
     func rule9_environmentsNeverShareClientsSecretsOrRedirectURIs(backend: Backend) async throws {
         try await World.with(backend) { world in
             let project = try await world.project("portal")

@@ -4,11 +4,11 @@ import LambaModel
 import LambaStore
 import Testing
 
-/// The invalidation triggers of seed 002 ("Identity Model"), one test each: what the trigger revokes,
-/// what it leaves alone (other Projects, other users, the other environment, the global session) and
-/// the one event it writes with actor, Workspace, Project, environment and session context. The
-/// auth-method guard of seed 003 follows. Token-level effects are in LambaOAuthTests
-/// (`InvalidationTriggerTokenTests`).
+/// The invalidation triggers (docs/sessions-and-scopes.md#invalidation-triggers), one test each:
+/// what the trigger revokes, what it leaves alone (other Projects, other users, the other
+/// environment, the global session) and the one event it writes with actor, Workspace, Project,
+/// environment and session context. The auth-method guard (docs/access-model.md#auth-method-guard)
+/// follows. Token-level effects are in LambaOAuthTests (`InvalidationTriggerTokenTests`).
 @Suite("invalidation triggers", SharedPostgresCluster())
 struct InvalidationTriggerTests {
     /// Two Projects, two users who are members of both, and the sessions and scopes sign-in makes:
@@ -474,7 +474,7 @@ struct InvalidationTriggerTests {
         }
     }
 
-    // MARK: The auth-method guard (seed 003), password part
+    // MARK: The auth-method guard (docs/access-model.md#auth-method-guard), password part
 
     @Test("guard: Team Members who are not Project Members do not count", arguments: Backend.underTest)
     func guard_teamMembersDoNotCount(backend: Backend) async throws {

@@ -5,7 +5,7 @@ import LambaStore
 import Testing
 
 /// Social providers as operators configure them, and the invalidation triggers and guard they take
-/// part in (seed 002 "login method or provider setting changed", seed 003's auth-method guard),
+/// part in (docs/sessions-and-scopes.md#sign-in-method-changed, docs/access-model.md#auth-method-guard),
 /// each proven on SQLite and on PostgreSQL. The sign-in flows themselves are tested over HTTP.
 @Suite("social provider rules", SharedPostgresCluster())
 struct SocialProviderRuleTests {

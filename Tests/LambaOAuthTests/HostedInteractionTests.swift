@@ -5,15 +5,15 @@ import LambaOAuth
 import LambaStore
 import Testing
 
-/// Seed 002/003 flows behind the hosted pages: no layer is a fallback for another, public join and
-/// register, RP-initiated logout, CSRF on every form.
+/// The flows behind the hosted pages (docs/access-model.md#member-lifecycle): no layer is a
+/// fallback for another, public join and register, RP-initiated logout, CSRF on every form.
 @Suite("Hosted interaction", .serialized)
 struct HostedInteractionTests {
     func form(_ f: Fixture, _ csrf: String, _ pairs: [(String, String)]) -> OAuthParameters {
         OAuthParameters([("csrf_token", f.provider.interaction.csrfToken(cookie: csrf))] + pairs)
     }
 
-    @Test("Seed 002: a Team Member without Project membership gets access_denied, not runtime access")
+    @Test("No fallback: a Team Member without Project membership gets access_denied, not runtime access")
     func test_teamMemberWithoutMembership_getsAccessDenied() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -23,7 +23,7 @@ struct HostedInteractionTests {
         #expect(outcome.redirectParameters?["error"] == "access_denied")
     }
 
-    @Test("Seed 003: public join from the hosted page makes a viewer and enters the Project")
+    @Test("Public and private Projects: public join from the hosted page makes a viewer and enters the Project")
     func test_publicJoin_fromHostedPage_entersProject() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -47,7 +47,7 @@ struct HostedInteractionTests {
         #expect(try await f.accessCheck(ctx, access, "project:write")["allowed"] == .bool(false))
     }
 
-    @Test("Seed 003: hosted signup registers a user who becomes a member and gets a code")
+    @Test("Member lifecycle: hosted signup registers a user who becomes a member and gets a code")
     func test_signup_registersMember() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }

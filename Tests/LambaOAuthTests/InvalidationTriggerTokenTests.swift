@@ -5,10 +5,11 @@ import LambaOAuth
 import LambaStore
 import Testing
 
-/// The invalidation triggers of seed 002 seen from real issued tokens: after each trigger, the
-/// tokens it must end are inactive at introspection, refused at userinfo and the access check, and
-/// their refresh tokens are refused at once; the tokens it must leave alone keep working. The
-/// revocation state and events themselves are proven in LambaModelTests (`InvalidationTriggerTests`).
+/// The invalidation triggers (docs/sessions-and-scopes.md#invalidation-triggers) seen from real issued
+/// tokens: after each trigger, the tokens it must end are inactive at introspection, refused at userinfo
+/// and the access check, and their refresh tokens are refused at once; the tokens it must leave alone keep
+/// working. The revocation state and events themselves are proven in LambaModelTests
+/// (`InvalidationTriggerTests`).
 @Suite("invalidation triggers, token level", .serialized)
 struct InvalidationTriggerTokenTests {
     /// Mia (the fixture's member of alpha and beta) and Olaf (a second member of alpha), each with

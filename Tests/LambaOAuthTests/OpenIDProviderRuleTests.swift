@@ -5,11 +5,12 @@ import LambaOAuth
 import LambaStore
 import Testing
 
-/// The ten rules of issue 5 at the engine level (rule 10, the browser flow, runs over HTTP in
-/// LambaServerTests), plus the grants and documents they rest on.
+/// The OpenID Provider's rules at the engine level (docs/sessions-and-scopes.md for codes, refresh
+/// rotation, liveness and auto-heal; the specs for the rest), plus the grants and documents they
+/// rest on. The end-to-end browser flow runs over HTTP in LambaServerTests.
 @Suite("OpenID Provider rules", .serialized)
 struct OpenIDProviderRuleTests {
-    @Test("Rule 1, RFC 6749 §4.1.2: a code is single-use; a replayed code fails and revokes what it issued")
+    @Test("RFC 6749 §4.1.2: a code is single-use; a replayed code fails and revokes what it issued")
     func test_rule1_replayedCode_revokesIssuedTokens() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -31,7 +32,7 @@ struct OpenIDProviderRuleTests {
         #expect(events.count == 1)
     }
 
-    @Test("Rule 2, Security BCP §4.14.2: a reused rotated refresh token revokes its whole runtime scope")
+    @Test("Security BCP §4.14.2: a reused rotated refresh token revokes its whole runtime scope")
     func test_rule2_reusedRefreshToken_revokesRuntimeScope() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -59,7 +60,7 @@ struct OpenIDProviderRuleTests {
         #expect(betaOutcome.redirectParameters?["code"] != nil)
     }
 
-    @Test("Rule 3, RFC 7636: PKCE is required for public clients; plain is refused; a wrong verifier fails")
+    @Test("RFC 7636: PKCE is required for public clients; plain is refused; a wrong verifier fails")
     func test_rule3_pkceRequiredForPublicClients_plainRefused_wrongVerifierFails() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -86,7 +87,7 @@ struct OpenIDProviderRuleTests {
         #expect(good.status == 200)
     }
 
-    @Test("Rule 4, RFC 6749 §3.1.2.3, §4.1.2.1: redirect URIs match exactly; an unregistered one never receives a redirect")
+    @Test("RFC 6749 §3.1.2.3, §4.1.2.1: redirect URIs match exactly; an unregistered one never receives a redirect")
     func test_rule4_unregisteredRedirectURI_getsErrorPage_neverRedirect() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -110,7 +111,7 @@ struct OpenIDProviderRuleTests {
         }
     }
 
-    @Test("Rule 5, OIDC Core §3.1.2.6 + seed 002: prompt=none without a session, or after the Project's scope was revoked, gives login_required")
+    @Test("Never auto-heal, OIDC Core §3.1.2.6: prompt=none without a session, or after the Project's scope was revoked, gives login_required")
     func test_rule5_promptNone_withoutSession_orRevokedScope_loginRequired() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -146,7 +147,7 @@ struct OpenIDProviderRuleTests {
         #expect(again.redirectParameters?["code"] != nil)
     }
 
-    @Test("Rule 6, RFC 9068 §4: a token of Project A is refused at Project B; a sandbox token is refused at production")
+    @Test("RFC 9068 §4: a token of Project A is refused at Project B; a sandbox token is refused at production")
     func test_rule6_tokenOfProjectA_refusedAtProjectB_sandboxRefusedAtProduction() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -171,7 +172,7 @@ struct OpenIDProviderRuleTests {
         #expect(cc.errorCode == "invalid_client")
     }
 
-    @Test("Rule 7: userinfo, introspection and access check turn inactive/denied at once on scope revocation, member removal or role change")
+    @Test("Liveness: userinfo, introspection and access check turn inactive/denied at once on scope revocation, member removal or role change")
     func test_rule7_revokedScope_removedMember_changedRole_inactiveBeforeExpiry() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -214,7 +215,7 @@ struct OpenIDProviderRuleTests {
         #expect(await f.refresh(ctx, refresh).errorCode == "invalid_grant")
     }
 
-    @Test("Rule 8, RFC 7009 §2.1, §2.2: revocation answers 200 for unknown tokens and requires client authentication")
+    @Test("RFC 7009 §2.1, §2.2: revocation answers 200 for unknown tokens and requires client authentication")
     func test_rule8_revocation_unknownToken200_requiresClientAuthentication() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
@@ -242,7 +243,7 @@ struct OpenIDProviderRuleTests {
         #expect(await f.refresh(ctx, refresh).errorCode == "invalid_grant")
     }
 
-    @Test("Rule 9, RFC 6749 §5.2: every error has the error/error_description shape and status; malformed input never gives a 500")
+    @Test("RFC 6749 §5.2: every error has the error/error_description shape and status; malformed input never gives a 500")
     func test_rule9_errorShape_malformedInput_never500() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }

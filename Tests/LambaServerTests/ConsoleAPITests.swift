@@ -94,7 +94,7 @@ func sampleBody(_ route: ConsoleRoute, _ ids: [String: String]) -> JSONObject? {
 
 @Suite("console API")
 struct ConsoleAPITests {
-    @Test("rule 8: with one Workspace's API key, every id of another Workspace answers 404, for every route")
+    @Test("Tenant isolation: with one Workspace's API key, every id of another Workspace answers 404, for every route")
     func rule8_foreignIdsAnswer404OnEveryRoute() async throws {
         try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
@@ -127,7 +127,7 @@ struct ConsoleAPITests {
         }
     }
 
-    @Test("rule 10: bad slugs, unknown roles, oversized or malformed JSON get a 4xx with a machine-readable body, never a 500")
+    @Test("Input validation: bad slugs, unknown roles, oversized or malformed JSON get a 4xx with a machine-readable body, never a 500")
     func rule10_inputsAreValidated() async throws {
         try await withServer(maxRequestBodySize: 2048) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
@@ -233,7 +233,7 @@ struct ConsoleAPITests {
         }
     }
 
-    @Test("rule 9 over HTTP: a client fetched under the other environment's path is 404")
+    @Test("Environment isolation over HTTP: a client fetched under the other environment's path is 404")
     func rule9_clientUnderTheOtherEnvironmentIsNotFound() async throws {
         try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)

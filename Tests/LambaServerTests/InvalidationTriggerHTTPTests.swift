@@ -9,8 +9,9 @@ import LambaServer
 import LambaStore
 import Testing
 
-/// Invalidation triggers (seed 002) end to end: a console call with an API key, over a real server on
-/// 127.0.0.1, makes a live access token inactive at introspection and its refresh token unusable at once.
+/// Invalidation triggers (docs/sessions-and-scopes.md#invalidation-triggers) end to end: a console call
+/// with an API key, over a real server on 127.0.0.1, makes a live access token inactive at introspection
+/// and its refresh token unusable at once.
 @Suite("invalidation triggers over HTTP", .serialized)
 struct InvalidationTriggerHTTPTests {
     struct Setup: Sendable {

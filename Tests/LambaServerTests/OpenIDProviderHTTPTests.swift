@@ -83,7 +83,7 @@ struct OpenIDProviderHTTPTests {
     static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     static let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
-    @Test("Rule 10: end to end over HTTP on 127.0.0.1: authorize → login form → consent → code → token → userinfo → refresh → revoke")
+    @Test("End to end over HTTP on 127.0.0.1: authorize → login form → consent → code → token → userinfo → refresh → revoke")
     func test_rule10_endToEnd_browserFlow() async throws {
         try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
             let seeded = try await seed(dependencies)
@@ -193,7 +193,7 @@ struct OpenIDProviderHTTPTests {
         }
     }
 
-    @Test("Rule 4 over HTTP: an unregistered redirect URI gets an error page, never a redirect")
+    @Test("RFC 6749 §3.1.2.3 over HTTP: an unregistered redirect URI gets an error page, never a redirect")
     func test_rule4_unregisteredRedirectURI_errorPageOverHTTP() async throws {
         try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
             let seeded = try await seed(dependencies)
@@ -205,7 +205,7 @@ struct OpenIDProviderHTTPTests {
         }
     }
 
-    @Test("Rule 9 over HTTP: RFC 6749 §5.2 error shapes; malformed input is never a 500; unknown issuers are 404")
+    @Test("RFC 6749 §5.2 over HTTP: error shapes; malformed input is never a 500; unknown issuers are 404")
     func test_rule9_errorShapesOverHTTP_never500() async throws {
         try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
             _ = try await seed(dependencies)

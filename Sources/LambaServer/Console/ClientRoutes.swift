@@ -3,7 +3,7 @@ import LambaJOSE
 import LambaModel
 
 /// OAuth clients of one Project environment. A client asked for under the other environment's path
-/// is not found: sandbox and production never share clients (rule 9).
+/// is not found: sandbox and production never share clients (docs/access-model.md#environment-isolation).
 enum ClientRoutes {
     static let base = "/console/v1/projects/{project_id}/environments/{environment}/clients"
 

@@ -1,4 +1,4 @@
-/// Tables of the identity model (issue 4). Times are epoch milliseconds (BIGINT), lists and maps are
+/// Tables of the identity model. Times are epoch milliseconds (BIGINT), lists and maps are
 /// compact JSON text, booleans are BOOLEAN (0/1 on SQLite). The same statements run on both databases.
 enum IdentitySchema {
     static let migration = Migration(version: 2, name: "identity model", sql: """

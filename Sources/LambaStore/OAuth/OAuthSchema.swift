@@ -1,4 +1,4 @@
-/// Tables of the OpenID Provider (issue 5): signing keys per Project environment, authorization
+/// Tables of the OpenID Provider: signing keys per Project environment, authorization
 /// codes, refresh token families, consents, revoked access tokens and used client assertions.
 /// Codes and refresh tokens are stored only as SHA-256 hashes. Times are epoch milliseconds.
 enum OAuthSchema {

@@ -1,4 +1,4 @@
-/// Tables of social providers and account linking (issue 6, versions 20–29): the providers of each
+/// Tables of social providers and account linking (versions 20–29): the providers of each
 /// Project environment (client secret sealed), the upstream accounts linked to users (unique by
 /// provider and `sub`, one per provider and user), the server-side state of sign-ins in flight at
 /// an upstream (keyed by the hash of their state, ticket or proof token), and the sign-in method
