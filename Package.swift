@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "lamba", targets: ["lamba"]),
         .library(name: "LambaJOSE", targets: ["LambaJOSE"]),
+        .library(name: "LambaPasswords", targets: ["LambaPasswords"]),
         // For the fuzz package in Fuzz/, which links the parsers without this package's tests.
         .library(name: "LambaModel", targets: ["LambaModel"]),
         .library(name: "LambaOAuth", targets: ["LambaOAuth"]),
@@ -36,13 +37,17 @@ let package = Package(
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
         .systemLibrary(name: "CMalloc"),
 
-        .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson", "CArgon2"], swiftSettings: strict),
-        .target(name: "LambaModel", dependencies: ["LambaJOSE"], swiftSettings: strict),
-        .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE"], swiftSettings: strict),
+        .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson"], swiftSettings: strict),
+        // Byte-level ASCII comparisons shared by the HTTP, OAuth and SQL parsers.
+        .target(name: "LambaASCII", swiftSettings: strict),
+        // Argon2id password hashing on its own threads; salts come from LambaJOSE's OpenSSL random.
+        .target(name: "LambaPasswords", dependencies: ["CArgon2", "LambaJOSE"], swiftSettings: strict),
+        .target(name: "LambaModel", dependencies: ["LambaJOSE", "LambaASCII", "LambaPasswords"], swiftSettings: strict),
+        .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE", "LambaASCII", "LambaPasswords"], swiftSettings: strict),
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         .target(name: "LambaServer", dependencies: [
-            "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth",
+            "LambaJOSE", "LambaASCII", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -51,6 +56,7 @@ let package = Package(
             name: "lamba",
             dependencies: [
                 "LambaJOSE",
+                "LambaPasswords",
                 "LambaStore",
                 "LambaPostgres",
                 "LambaModel",
@@ -66,9 +72,9 @@ let package = Package(
         .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
-        .testTarget(name: "LambaOAuthTests", dependencies: ["LambaOAuth", "LambaModel", "LambaStore", "LambaJOSE"], swiftSettings: strict),
+        .testTarget(name: "LambaOAuthTests", dependencies: ["LambaOAuth", "LambaModel", "LambaStore", "LambaJOSE", "LambaPasswords"], swiftSettings: strict),
         .testTarget(name: "LambaServerTests", dependencies: [
-            "LambaServer", "LambaJOSE", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaStoreTestSupport",
+            "LambaServer", "LambaJOSE", "LambaPasswords", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaStoreTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),
@@ -88,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LambaModelTests",
-            dependencies: ["LambaModel", "LambaJOSE", "LambaStore", "LambaPostgres", "LambaStoreTestSupport"],
+            dependencies: ["LambaModel", "LambaJOSE", "LambaPasswords", "LambaStore", "LambaPostgres", "LambaStoreTestSupport"],
             swiftSettings: strict
         ),
         .executableTarget(name: "lamba-events-bench", dependencies: [

@@ -59,7 +59,10 @@ public struct CustomDomainAdministration: Sendable {
     public var pendingLifetime: TimeInterval = 7 * 24 * 3600
     public static let maximumPerWorkspace = 20
 
-    public init(store: any IdentityStore, fetcher: any DomainProofFetcher) {
+    public let clock: WallClock
+
+    public init(store: any IdentityStore, fetcher: any DomainProofFetcher, clock: WallClock = .system) {
+        self.clock = clock
         self.store = store
         self.fetcher = fetcher
     }
@@ -79,7 +82,7 @@ public struct CustomDomainAdministration: Sendable {
         let lifetime = pendingLifetime
         return try await store.write { tx in
             try tx.lockWorkspace(id: caller.workspaceID)
-            let now = Date()
+            let now = clock.now()
             if let existing = try tx.customDomain(domain: domain) {
                 if existing.workspaceID == caller.workspaceID {
                     throw DomainError.conflict("\(domain) is already a domain of this workspace")
@@ -126,7 +129,7 @@ public struct CustomDomainAdministration: Sendable {
                 current.verificationToken == claim.verificationToken
             else { throw DomainError.notFound("custom domain \(domainID)") }
             if current.status == .verified { return current }
-            let now = Date()
+            let now = clock.now()
             current.status = .verified
             current.verifiedAt = now
             try tx.update(current)

@@ -1,5 +1,6 @@
 public import Foundation
 import LambaJOSE
+import LambaPasswords
 
 /// The member lifecycle (docs/access-model.md#member-lifecycle): team invite, Project member invite, public
 /// join, register, promotion to Team Member, role change, removal. Console access and runtime access never
@@ -8,7 +9,10 @@ public struct MemberLifecycle: Sendable {
     public let store: any IdentityStore
     public var inviteLifetime: TimeInterval = 7 * 24 * 3600
 
-    public init(store: any IdentityStore) {
+    public let clock: WallClock
+
+    public init(store: any IdentityStore, clock: WallClock = .system) {
+        self.clock = clock
         self.store = store
     }
 
@@ -31,7 +35,7 @@ public struct MemberLifecycle: Sendable {
             if let user = try tx.user(email: email), try tx.teamMember(workspaceID: caller.workspaceID, userID: user.id) != nil {
                 throw DomainError.conflict("\(email) is already a Team Member")
             }
-            let now = Date()
+            let now = clock.now()
             // Inviting the same person again replaces the open invite (a resend), so one seat is held once.
             for var earlier in try tx.invites(workspaceID: caller.workspaceID, projectID: nil)
             where earlier.kind == .team && earlier.email == email && earlier.isOpen {
@@ -156,7 +160,7 @@ public struct MemberLifecycle: Sendable {
             if try tx.projectMember(projectID: project.id, userID: userID)?.status == .active {
                 throw DomainError.conflict("\(email) is already a member of the project")
             }
-            let now = Date()
+            let now = clock.now()
             // Inviting the same email again replaces its open invite (a resend): one token per person.
             for var earlier in try tx.invites(workspaceID: caller.workspaceID, projectID: project.id)
             where earlier.kind == .project && earlier.email == email && earlier.isOpen {
@@ -271,7 +275,7 @@ public struct MemberLifecycle: Sendable {
         let (invite, existing) = try await store.read { tx in
             (try tx.invite(tokenHash: hash), try tx.user(email: email))
         }
-        guard let invite, invite.isOpen, invite.expiresAt > Date() else { throw DomainError.notFound("invite") }
+        guard let invite, invite.isOpen, invite.expiresAt > clock.now() else { throw DomainError.notFound("invite") }
         guard invite.email == email else { throw DomainError.refused("the invite was sent to another email address") }
         if let existing {
             // The same answer for a wrong password and a password-less account: nothing to guess from.
@@ -355,7 +359,7 @@ public struct MemberLifecycle: Sendable {
             // The same roles again change nothing, so nothing is revoked and no event is written.
             guard Set(previous) != Set(roles) else { return member }
             member.roles = roles
-            member.updatedAt = Date()
+            member.updatedAt = clock.now()
             try tx.update(member)
             // Only this user's scopes in this Project, in both environments (membership spans them).
             // The global session stays: who the person is did not change, only what they may do here,
@@ -379,7 +383,7 @@ public struct MemberLifecycle: Sendable {
                 throw DomainError.notFound("project member \(memberID)")
             }
             member.status = .removed
-            member.updatedAt = Date()
+            member.updatedAt = clock.now()
             try tx.update(member)
             // As for a role change: this user's scopes in this Project end; the global session and
             // their scopes in other Projects stay (they are still who they were, elsewhere).
@@ -401,7 +405,7 @@ public struct MemberLifecycle: Sendable {
                 let scope = try tx.runtimeScope(id: scopeID), scope.workspaceID == caller.workspaceID, scope.projectID == project.id
             else { throw DomainError.notFound("runtime scope \(scopeID)") }
             guard scope.isActive else { throw DomainError.conflict("runtime scope \(scopeID) is already revoked") }
-            guard let revoked = try tx.revokeRuntimeScopes(.scope(id: scope.id), reason: "project_scope_revoked", at: Date()).first else {
+            guard let revoked = try tx.revokeRuntimeScopes(.scope(id: scope.id), reason: "project_scope_revoked", at: clock.now()).first else {
                 throw DomainError.conflict("runtime scope \(scopeID) is already revoked")
             }
             // The scope's own event is the trigger's event: one scope, one session, one environment.

@@ -17,26 +17,17 @@ public struct RuntimeAccess: Sendable {
         }
     }
 
-    /// Decides for a user in a runtime scope. The scope must be active and belong to the Project.
-    public static func decide(_ tx: any IdentityReader, scopeID: String, userID: String, projectID: String, permission: String) throws -> Decision {
-        guard let scope = try tx.runtimeScope(id: scopeID), scope.userID == userID, scope.projectID == projectID, scope.isActive else {
-            return Decision(allowed: false, reason: "scope_revoked", roles: [])
+    /// Decides for a user in a runtime scope: the scope must be live (`RuntimeScopeLiveness`), then
+    /// one of the member's roles must grant the permission.
+    public static func decide(_ tx: any RuntimeScopeLiveness.Records, scopeID: String, userID: String, projectID: String,
+                              environment: Environment, permission: String) throws -> Decision {
+        switch try RuntimeScopeLiveness.check(tx, scopeID: scopeID, userID: userID, projectID: projectID, environment: environment) {
+        case .failure(let ended):
+            return Decision(allowed: false, reason: ended.rawValue, roles: [])
+        case .success(let live):
+            let catalog = try tx.roles(projectID: projectID)
+            let granted = catalog.filter { live.member.roles.contains($0.name) }.contains { $0.grants(permission) }
+            return Decision(allowed: granted, reason: granted ? "granted" : "permission_not_granted", roles: live.member.roles)
         }
-        guard let project = try tx.project(id: projectID, workspaceID: scope.workspaceID), project.status == .active else {
-            return Decision(allowed: false, reason: "project_deactivated", roles: [])
-        }
-        guard let workspace = try tx.workspace(id: project.workspaceID), workspace.status == .active else {
-            return Decision(allowed: false, reason: "workspace_deactivated", roles: [])
-        }
-        guard let user = try tx.user(id: userID), user.status == .active else {
-            return Decision(allowed: false, reason: "user_deactivated", roles: [])
-        }
-        guard let member = try tx.projectMember(projectID: projectID, userID: userID) else {
-            return Decision(allowed: false, reason: "not_a_member", roles: [])
-        }
-        guard member.status == .active else { return Decision(allowed: false, reason: "membership_removed", roles: []) }
-        let catalog = try tx.roles(projectID: projectID)
-        let granted = catalog.filter { member.roles.contains($0.name) }.contains { $0.grants(permission) }
-        return Decision(allowed: granted, reason: granted ? "granted" : "permission_not_granted", roles: member.roles)
     }
 }

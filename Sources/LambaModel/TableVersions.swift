@@ -1,4 +1,5 @@
 import LambaJOSE
+import LambaASCII
 import Synchronization
 
 /// How often each table of one database has changed, as far as this process knows: a store bumps

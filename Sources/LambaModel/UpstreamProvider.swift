@@ -150,7 +150,10 @@ public struct UpstreamProviderAdministration: Sendable {
     public let store: any IdentityStore
     let masterKey: MasterKey
 
-    public init(store: any IdentityStore, masterKey: MasterKey) {
+    public let clock: WallClock
+
+    public init(store: any IdentityStore, masterKey: MasterKey, clock: WallClock = .system) {
+        self.clock = clock
         self.store = store
         self.masterKey = masterKey
     }
@@ -247,7 +250,7 @@ public struct UpstreamProviderAdministration: Sendable {
         return try await store.write { tx in
             let project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
             var provider = try Self.owned(tx, caller, projectID, environment, providerID)
-            let now = Date()
+            let now = clock.now()
             var trustChanged = false
             if let issuer, issuer != provider.issuer {
                 let linked = try tx.countLinkedIdentities(providerID: provider.id)
@@ -308,7 +311,7 @@ public struct UpstreamProviderAdministration: Sendable {
                 try Self.setEnabled(tx, caller, project: project, provider: provider, enabled: false, reason: "provider_deleted")
             }
             let unlinked = try tx.deleteLinkedIdentities(providerID: provider.id)
-            let now = Date()
+            let now = clock.now()
             provider.deletedAt = now
             provider.updatedAt = now
             provider.trustChangedAt = now

@@ -1,11 +1,15 @@
 public import Foundation
 import LambaJOSE
+import LambaPasswords
 
 /// Workspaces, their API keys, security posture and lifecycle.
 public struct WorkspaceAdministration: Sendable {
     public let store: any IdentityStore
 
-    public init(store: any IdentityStore) {
+    public let clock: WallClock
+
+    public init(store: any IdentityStore, clock: WallClock = .system) {
+        self.clock = clock
         self.store = store
     }
 
@@ -56,7 +60,7 @@ public struct WorkspaceAdministration: Sendable {
             let owner = TeamMember(workspaceID: workspace.id, userID: user.id, workspaceRole: .owner)
             try tx.insert(owner)
             let key = APIKey(id: EntityID.generate(.apiKey), workspaceID: workspace.id, name: "owner key", role: .owner,
-                             secretHash: secret.hash, displayPrefix: String(secret.value.prefix(12)), createdBy: user.id, createdAt: Date(), revokedAt: nil)
+                             secretHash: secret.hash, displayPrefix: String(secret.value.prefix(12)), createdBy: user.id, createdAt: clock.now(), revokedAt: nil)
             try tx.insert(key)
             try tx.append(DomainEvent(type: .workspaceCreated, actor: user.id, workspaceID: workspace.id, data: [
                 "workspace_id": .string(workspace.id), "slug": .string(workspace.slug), "owner_user_id": .string(user.id),
@@ -91,7 +95,7 @@ public struct WorkspaceAdministration: Sendable {
         let secret = OpaqueSecret.generate(prefix: "lmb_sk_")
         let key = try await store.write { tx in
             let key = APIKey(id: EntityID.generate(.apiKey), workspaceID: caller.workspaceID, name: name, role: role, secretHash: secret.hash,
-                             displayPrefix: String(secret.value.prefix(12)), createdBy: caller.actor, createdAt: Date(), revokedAt: nil)
+                             displayPrefix: String(secret.value.prefix(12)), createdBy: caller.actor, createdAt: clock.now(), revokedAt: nil)
             try tx.insert(key)
             try tx.append(DomainEvent(type: .apiKeyCreated, actor: caller.actor, workspaceID: caller.workspaceID, data: [
                 "api_key_id": .string(key.id), "role": .string(role.rawValue),
@@ -109,7 +113,7 @@ public struct WorkspaceAdministration: Sendable {
                 throw DomainError.notFound("api key \(keyID)")
             }
             if key.role == .owner { try WorkspaceOwnership.requireOwnersRemain(tx, workspaceID: caller.workspaceID, after: .apiKey(id: key.id)) }
-            key.revokedAt = Date()
+            key.revokedAt = clock.now()
             try tx.update(key)
             try tx.append(DomainEvent(type: .apiKeyRevoked, actor: caller.actor, workspaceID: caller.workspaceID, data: ["api_key_id": .string(key.id)]))
         }
@@ -174,7 +178,7 @@ public struct WorkspaceAdministration: Sendable {
         try caller.require(.securityManage)
         return try await store.write { tx in
             guard var workspace = try tx.workspace(id: caller.workspaceID) else { throw DomainError.notFound("workspace") }
-            let now = Date()
+            let now = clock.now()
             workspace.securityPosture.sessionsValidAfter = now
             try tx.update(workspace)
             let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "forced_logout", at: now)
@@ -194,7 +198,7 @@ public struct WorkspaceAdministration: Sendable {
             guard var workspace = try tx.workspace(id: caller.workspaceID), workspace.status == .active else { throw DomainError.notFound("workspace") }
             workspace.status = .deactivated
             try tx.update(workspace)
-            let now = Date()
+            let now = clock.now()
             let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "workspace_deactivated", at: now)
             try MemberLifecycle.invalidate(tx, .workspace(workspaceID: workspace.id), reason: "workspace_deactivated", sessions: sessions,
                                            listingIDs: false, at: now,

@@ -191,14 +191,3 @@ public struct EndpointResponse: Sendable {
         return json(object, status: error.status, extraHeaders: extra)
     }
 }
-
-extension StringProtocol {
-    /// Without leading and trailing HTTP whitespace (RFC 9110 §5.6.3: spaces and tabs). Foundation's
-    /// `trimmingCharacters(in:)` bridges through NSString, which showed on every token request.
-    public func trimmingHTTPWhitespace() -> String {
-        let bytes = Substring(self).utf8
-        guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
-        let last = bytes.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })!
-        return String(decoding: bytes[first...last], as: UTF8.self)
-    }
-}

@@ -9,8 +9,8 @@ public struct ProviderConfiguration: Sendable {
     public var masterKey: MasterKey
     /// Key for CSRF tokens (HMAC); derived from the master key unless given.
     public var csrfKey: [UInt8]
-    /// The clock; tests move it.
-    public var now: @Sendable () -> Date
+    /// The one clock of the engine; tests move it.
+    public var clock: WallClock
     /// Outbound HTTP to social providers; without it, social sign-in answers temporarily_unavailable.
     public var upstreamHTTP: (any UpstreamHTTPClient)?
     /// Abuse limits of dynamic client registration.
@@ -24,7 +24,7 @@ public struct ProviderConfiguration: Sendable {
         self.publicBaseURL = base
         self.masterKey = masterKey
         self.csrfKey = csrfKey ?? Digest.hmac(.sha256, key: Array(masterKey.encoded.utf8), data: Array("lamba csrf v1".utf8))
-        self.now = now
+        self.clock = WallClock(now)
     }
 
     /// Whether cookies get `Secure` (the public URL is https).
@@ -46,49 +46,120 @@ public struct ProviderContext: Sendable {
     func owns(_ client: OAuthClient) -> Bool { client.projectID == project.id && client.environment == environment }
 }
 
-/// The OpenID Provider engine: resolves issuers and holds the endpoints. Framework-free; the
-/// server maps HTTP to the endpoint types and their outcomes back to HTTP.
+/// The OpenID Provider engine, assembled once: it resolves issuers and holds every endpoint, each
+/// built here with the few storage slices, caches and keys it uses (its fields say which records it
+/// may touch). Framework-free; the server maps HTTP to the endpoints and their outcomes back to HTTP.
 public final class OpenIDProvider: Sendable {
     public let configuration: ProviderConfiguration
-    public let store: any OAuthStore
     public let keys: SigningKeyRing
-    let caches: ProviderCaches
+    let issuers: IssuerDirectory
+
+    public let discovery: Discovery
+    public let authorization: AuthorizationEndpoint
+    public let token: TokenEndpoint
+    public let userInfo: UserInfoEndpoint
+    public let revocation: TokenRevocation
+    public let introspection: TokenIntrospection
+    public let accessCheck: AccessCheck
+    public let logout: RPInitiatedLogout
+    public let registration: DynamicClientRegistrationEndpoint
+    public let interaction: HostedInteraction
+    public let socialSignIn: SocialSignIn
+    public let selfService: AccountSelfService
+    public let tokens: TokenIssuer
+    public let accessTokens: AccessTokenValidator
+    public let clientAuthentication: ClientAuthentication
 
     public init(configuration: ProviderConfiguration, store: any OAuthStore) {
+        let clock = configuration.clock
+        let caches = ProviderCaches(versions: store.versions)
+        let keys = SigningKeyRing(store: store, masterKey: configuration.masterKey, clock: clock)
+        let clients = RegisteredClients(records: Transactions(store) { $0 }, cache: caches.clients)
+        let csrf = CSRFProtection(key: configuration.csrfKey)
+        let validator = AuthorizationRequestValidator(clients: clients)
+        let runtimeScopes = RuntimeScopes(records: Transactions(store) { $0 }, liveness: caches.runtimeStates, clock: clock)
+        let tokens = TokenIssuer(keys: keys, clock: clock)
+        let accessTokens = AccessTokenValidator(keys: keys, records: Transactions(store) { $0 }, verified: caches.verifiedAccessTokens,
+                                                states: caches.tokenStates, clock: clock)
+        let clientAuthentication = ClientAuthentication(clients: clients, assertions: Transactions(store) { $0 }, clock: clock)
+        let socialSignIn = SocialSignIn(validator: validator, csrf: csrf, records: Transactions(store) { $0 }, upstreamHTTP: configuration.upstreamHTTP,
+                                        masterKey: configuration.masterKey, upstreamKeys: caches.upstreamKeys, clock: clock)
         self.configuration = configuration
-        self.store = store
-        self.keys = SigningKeyRing(store: store, masterKey: configuration.masterKey, now: configuration.now)
-        self.caches = ProviderCaches(versions: store.versions)
+        self.keys = keys
+        self.issuers = IssuerDirectory(records: Transactions(store) { $0 }, cache: caches.contexts, keys: keys, publicBaseURL: configuration.publicBaseURL)
+        self.tokens = tokens
+        self.accessTokens = accessTokens
+        self.clientAuthentication = clientAuthentication
+        self.socialSignIn = socialSignIn
+        discovery = Discovery(keys: keys, clients: Transactions(store) { $0 })
+        authorization = AuthorizationEndpoint(validator: validator, sessions: Transactions(store) { $0 }, codes: Transactions(store) { $0 },
+                                              runtimeScopes: runtimeScopes, clock: clock)
+        token = TokenEndpoint(clientAuthentication: clientAuthentication, grants: [
+            "authorization_code": AuthorizationCodeGrant(codes: Transactions(store) { $0 }, tokens: tokens,
+                                                         issuedRefreshTokens: caches.issuedRefreshTokens, clock: clock),
+            "refresh_token": RefreshTokenGrant(refreshTokens: Transactions(store) { $0 }, runtimeScopes: runtimeScopes, tokens: tokens,
+                                               issuedRefreshTokens: caches.issuedRefreshTokens, clock: clock),
+            "client_credentials": ClientCredentialsGrant(tokens: tokens),
+        ])
+        userInfo = UserInfoEndpoint(accessTokens: accessTokens)
+        revocation = TokenRevocation(clientAuthentication: clientAuthentication, accessTokens: accessTokens, records: Transactions(store) { $0 },
+                                     clock: clock)
+        introspection = TokenIntrospection(clientAuthentication: clientAuthentication, accessTokens: accessTokens,
+                                           records: Transactions(store) { $0 }, clock: clock)
+        accessCheck = AccessCheck(clientAuthentication: clientAuthentication, accessTokens: accessTokens, records: Transactions(store) { $0 },
+                                  decisions: caches.decisions)
+        logout = RPInitiatedLogout(keys: keys, clients: clients, sessions: Transactions(store) { $0 }, csrf: csrf, clock: clock)
+        registration = DynamicClientRegistrationEndpoint(records: Transactions(store) { $0 }, keys: keys, limits: configuration.registrationLimits,
+                                                         clock: clock)
+        interaction = HostedInteraction(validator: validator, records: Transactions(store) { $0 }, runtimeScopes: runtimeScopes,
+                                        members: MemberLifecycle(store: store.identity, clock: clock), csrf: csrf, clock: clock)
+        selfService = AccountSelfService(accessTokens: accessTokens, clients: clients, records: Transactions(store) { $0 }, socialSignIn: socialSignIn,
+                                         clock: clock)
     }
 
-    public var now: Date { configuration.now() }
+    public var now: Date { configuration.clock.now() }
 
-    public func issuer(slug: String, environment: Environment) -> String {
-        "\(configuration.publicBaseURL)/p/\(slug)/\(environment.rawValue)"
-    }
+    public func issuer(slug: String, environment: Environment) -> String { issuers.issuer(slug: slug, environment: environment) }
 
     /// The Project environment behind `/p/{slug}/{environment}`. Unknown or deactivated Workspaces
     /// and Projects answer `not_found` (404).
     public func context(slug: String, environment: String) async throws(OAuthError) -> ProviderContext {
+        try await issuers.context(slug: slug, environment: environment)
+    }
+}
+
+/// The issuers of every Project environment, `{base}/p/{slug}/{environment}`, resolved through a
+/// cache that holds while the Projects, Workspaces and environment settings do not change.
+struct IssuerDirectory: Sendable {
+    let records: Transactions<any TenantReader>
+    let cache: TableCache<String, ProviderContext>
+    /// Provisioned in the background when an issuer is resolved, so its first token finds its keys.
+    let keys: SigningKeyRing
+    let publicBaseURL: String
+
+    func issuer(slug: String, environment: Environment) -> String {
+        "\(publicBaseURL)/p/\(slug)/\(environment.rawValue)"
+    }
+
+    func context(slug: String, environment: String) async throws(OAuthError) -> ProviderContext {
         guard let environment = Environment(rawValue: environment), slug.utf8.count <= 64 else {
             throw OAuthError(.notFound, "no such issuer")
         }
         let issuer = self.issuer(slug: slug, environment: environment)
-        let store = store
-        let context = try await caches.contexts.value(issuer) { () throws(OAuthError) -> ProviderContext? in
-            do {
-                return try await store.read { tx -> ProviderContext in
-                    try Self.context(tx, slug: slug, environment: environment, issuer: issuer)
-                }
-            } catch {
-                throw OAuthError.wrap(error)
+        let records = records
+        let keys = keys
+        let context = try await cache.value(issuer) { () throws(OAuthError) -> ProviderContext? in
+            let context = try await records.read { tx -> ProviderContext in try Self.context(tx, slug: slug, environment: environment, issuer: issuer) }
+            Task.detached {
+                try? await keys.provision(projectID: context.project.id, environment: context.environment, settings: context.settings)
             }
+            return context
         }
         guard let context else { throw OAuthError(.notFound, "no such issuer") }
         return context
     }
 
-    static func context(_ tx: any IdentityReader, slug: String, environment: Environment, issuer: String) throws -> ProviderContext {
+    static func context(_ tx: any TenantReader, slug: String, environment: Environment, issuer: String) throws -> ProviderContext {
         guard let project = try tx.project(slug: slug), project.status == .active,
             let workspace = try tx.workspace(id: project.workspaceID), workspace.status == .active
         else { throw OAuthError(.notFound, "no such issuer") }
@@ -96,49 +167,4 @@ public final class OpenIDProvider: Sendable {
             ?? EnvironmentSettings(projectID: project.id, environment: environment)
         return ProviderContext(workspace: workspace, project: project, environment: environment, settings: settings, issuer: issuer)
     }
-
-    /// Runs a body in a write transaction and maps anything but an OAuthError to `server_error`.
-    func write<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws(OAuthError) -> T {
-        do { return try await store.write(body) } catch { throw OAuthError.wrap(error) }
-    }
-
-    func read<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws(OAuthError) -> T {
-        do { return try await store.read(body) } catch { throw OAuthError.wrap(error) }
-    }
-
-    /// The registered client of this Project environment, through the client cache; another
-    /// environment's client is unknown.
-    func client(id: String, in context: ProviderContext) async throws(OAuthError) -> OAuthClient? {
-        guard id.utf8.count <= 128 else { return nil }
-        let store = store
-        let client = try await caches.clients.value(id) { () throws(OAuthError) -> OAuthClient? in
-            do { return try await store.read { tx in try tx.client(id: id) } } catch { throw OAuthError.wrap(error) }
-        }
-        guard let client, context.owns(client) else { return nil }
-        return client
-    }
-
-    /// The registered client of this Project environment; another environment's client is unknown.
-    static func client(_ tx: any IdentityReader, id: String, in context: ProviderContext) throws -> OAuthClient? {
-        guard id.utf8.count <= 128, let client = try tx.client(id: id), context.owns(client) else { return nil }
-        return client
-    }
-
-    // MARK: Endpoints
-
-    public var discovery: Discovery { Discovery(provider: self) }
-    public var authorization: AuthorizationEndpoint { AuthorizationEndpoint(provider: self) }
-    public var token: TokenEndpoint { TokenEndpoint(provider: self) }
-    public var userInfo: UserInfoEndpoint { UserInfoEndpoint(provider: self) }
-    public var revocation: TokenRevocation { TokenRevocation(provider: self) }
-    public var introspection: TokenIntrospection { TokenIntrospection(provider: self) }
-    public var accessCheck: AccessCheck { AccessCheck(provider: self) }
-    public var logout: RPInitiatedLogout { RPInitiatedLogout(provider: self) }
-    public var registration: DynamicClientRegistrationEndpoint { DynamicClientRegistrationEndpoint(provider: self) }
-    public var interaction: HostedInteraction { HostedInteraction(provider: self) }
-    public var socialSignIn: SocialSignIn { SocialSignIn(provider: self) }
-    public var selfService: AccountSelfService { AccountSelfService(provider: self) }
-    public var tokens: TokenIssuer { TokenIssuer(provider: self) }
-    public var accessTokens: AccessTokenValidator { AccessTokenValidator(provider: self) }
-    public var clientAuthentication: ClientAuthentication { ClientAuthentication(provider: self) }
 }

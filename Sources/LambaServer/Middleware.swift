@@ -1,4 +1,5 @@
 internal import Hummingbird
+import LambaASCII
 internal import LambaJOSE
 internal import Logging
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LambaJOSE
+import LambaPasswords
 import LambaModel
 import LambaOAuth
 import LambaPostgres

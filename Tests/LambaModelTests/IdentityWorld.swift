@@ -1,5 +1,6 @@
 import Foundation
 import LambaJOSE
+import LambaPasswords
 import LambaModel
 import LambaPostgres
 import LambaStore
@@ -113,7 +114,8 @@ struct World: Sendable {
 
     func decide(_ scope: RuntimeScope, _ permission: String = "project:read") async throws -> RuntimeAccess.Decision {
         try await identity.read { tx in
-            try RuntimeAccess.decide(tx, scopeID: scope.id, userID: scope.userID, projectID: scope.projectID, permission: permission)
+            try RuntimeAccess.decide(tx, scopeID: scope.id, userID: scope.userID, projectID: scope.projectID, environment: scope.environment,
+                                    permission: permission)
         }
     }
 

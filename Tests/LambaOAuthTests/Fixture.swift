@@ -1,5 +1,6 @@
 import Foundation
 import LambaJOSE
+import LambaPasswords
 import LambaModel
 import LambaOAuth
 import LambaStore

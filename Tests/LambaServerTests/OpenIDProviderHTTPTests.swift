@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LambaJOSE
+import LambaPasswords
 import LambaModel
 import LambaOAuth
 import LambaServer

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import LambaJOSE
+import LambaPasswords
 import LambaModel
 import LambaServer
 import LambaStore

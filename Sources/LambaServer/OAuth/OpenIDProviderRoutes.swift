@@ -1,4 +1,5 @@
 public import Hummingbird
+import LambaASCII
 public import LambaOAuth
 import Foundation
 import HTTPTypes

@@ -545,6 +545,8 @@ public struct SQLIdentityRecords: IdentityWriter {
             SELECT 1 FROM runtime_scopes s
             JOIN users u ON u.id = s.user_id AND u.status = 'active'
             JOIN project_members m ON m.project_id = s.project_id AND m.user_id = s.user_id AND m.status = 'active'
+            JOIN projects p ON p.id = s.project_id AND p.workspace_id = s.workspace_id AND p.status = 'active'
+            JOIN workspaces w ON w.id = p.workspace_id AND w.status = 'active'
             LEFT JOIN identity_sessions i ON i.id = s.session_id
             WHERE s.id = $1 AND s.user_id = $2 AND s.project_id = $3 AND s.environment = $4 AND s.revoked_at IS NULL AND i.revoked_at IS NULL
             """,

@@ -22,7 +22,10 @@ public struct ClientRegistrationLimits: Sendable, Equatable {
 /// `POST /register` (RFC 7591 §3), when the environment's `dynamicClientRegistration` is on;
 /// `loopback_only` admits only clients whose redirect URIs are loopback (conformance tools).
 public struct DynamicClientRegistrationEndpoint: Sendable {
-    let provider: OpenIDProvider
+    let records: Transactions<any ClientWriter & ClientRegistrationStorage & EventLog>
+    let keys: SigningKeyRing
+    let limits: ClientRegistrationLimits
+    let clock: WallClock
 
     /// `clientAddress` is the peer's IP address as the server saw it, the key of the per-address limit.
     public func handle(body: [UInt8], isJSON: Bool, clientAddress: String, _ context: ProviderContext) async -> EndpointResponse {
@@ -51,10 +54,9 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
                 throw OAuthError(.invalidClientMetadata, error.description)
             }
             let client = made.0
-            let now = provider.now
-            let limits = provider.configuration.registrationLimits
+            let now = clock.now()
             let addressHash = OpaqueSecret.hash("client-registration " + clientAddress)
-            try await provider.write { tx in
+            try await records.write { tx in
                 try Self.checkLimits(tx, limits, addressHash: addressHash, context, now: now)
                 try tx.insert(client)
                 try tx.recordRegistration(clientID: client.id, projectID: context.project.id, environment: context.environment,
@@ -66,7 +68,7 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
             }
             // A client's ID token algorithm needs a key before its first token.
             if let algorithm = JWSAlgorithm(rawValue: client.idTokenSignedResponseAlg) {
-                try await provider.keys.ensureCurrent(projectID: context.project.id, environment: context.environment, algorithms: [algorithm])
+                try await keys.ensureCurrent(projectID: context.project.id, environment: context.environment, algorithms: [algorithm])
             }
             var response: JSONObject = [
                 "client_id": .string(client.id),
@@ -95,7 +97,7 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
     /// (429 with `Retry-After`: when its oldest registration leaves the window) or the environment
     /// holds `perEnvironment` self-registered clients (403). Runs in the registering transaction,
     /// after the lock, so concurrent registrations are counted one after another.
-    static func checkLimits(_ tx: any OAuthRecords, _ limits: ClientRegistrationLimits, addressHash: String, _ context: ProviderContext,
+    static func checkLimits(_ tx: any ClientRegistrationStorage, _ limits: ClientRegistrationLimits, addressHash: String, _ context: ProviderContext,
                             now: Date) throws {
         try tx.lockClientRegistrations(projectID: context.project.id, environment: context.environment)
         let recent = try tx.registrations(projectID: context.project.id, environment: context.environment, addressHash: addressHash,

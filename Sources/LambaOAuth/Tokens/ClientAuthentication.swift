@@ -1,4 +1,5 @@
 public import Foundation
+import LambaASCII
 public import LambaJOSE
 public import LambaModel
 
@@ -6,7 +7,9 @@ public import LambaModel
 /// (RFC 6749 §2.3, OIDC Core §9, RFC 7523 §2.2): `client_secret_basic`, `client_secret_post`,
 /// `private_key_jwt`, and `none` for public clients. A client uses only its registered method.
 public struct ClientAuthentication: Sendable {
-    let provider: OpenIDProvider
+    let clients: RegisteredClients
+    let assertions: Transactions<any ClientAssertionReplayStorage>
+    let clock: WallClock
 
     public static let jwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -73,7 +76,7 @@ public struct ClientAuthentication: Sendable {
 
     private func verify(_ presented: Presented, _ context: ProviderContext, allowNone: Bool) async throws(OAuthError) -> OAuthClient {
         let clientID = presented.clientID
-        guard let client = try await provider.client(id: clientID, in: context) else {
+        guard let client = try await clients.client(id: clientID, in: context) else {
             throw OAuthError.invalidClient("unknown client")
         }
         guard client.tokenEndpointAuthMethod == presented.method else {
@@ -102,7 +105,7 @@ public struct ClientAuthentication: Sendable {
             let verifier = try JWSVerifier(allowedAlgorithms: Set(JWSAlgorithm.allCases), jwks: set)
             verified = try JWT.verify(assertion, with: verifier, validation: JWTValidation(
                 issuer: client.id, leeway: 30, expiry: .required, requiredClaims: ["jti", "sub", "aud"],
-                now: NumericDate(provider.now).secondsSince1970))
+                now: NumericDate(clock.now()).secondsSince1970))
         } catch {
             throw OAuthError.invalidClient("client assertion refused: \(error)")
         }
@@ -115,7 +118,7 @@ public struct ClientAuthentication: Sendable {
         guard let jti = claims.jwtID, let exp = claims.expiration else { throw OAuthError.invalidClient("assertion without jti or exp") }
         let expiresAt = exp.date
         let clientID = client.id
-        let fresh = try await provider.write { tx in try tx.useClientAssertion(clientID: clientID, jti: jti, expiresAt: expiresAt) }
+        let fresh = try await assertions.write { tx in try tx.useClientAssertion(clientID: clientID, jti: jti, expiresAt: expiresAt) }
         guard fresh else { throw OAuthError.invalidClient("client assertion jti replayed") }
     }
 }

@@ -1,11 +1,21 @@
 public import Foundation
 public import LambaJOSE
+import LambaPasswords
 public import LambaModel
 
 /// The hosted pages' decisions (login, signup, join, consent, account chooser): the server renders
 /// the HTML and maps these results to cookies and redirects. Every POST carries a CSRF token.
 public struct HostedInteraction: Sendable {
-    let provider: OpenIDProvider
+    typealias Records = any UserReader & SessionWriter & MembershipReader & UpstreamProviderReader & ConsentStorage & SignInThrottleStorage
+        & EventLog
+
+    let validator: AuthorizationRequestValidator
+    let records: Transactions<Records>
+    let runtimeScopes: RuntimeScopes
+    /// Hosted registration and public join, the member lifecycle's own flows.
+    let members: MemberLifecycle
+    let csrf: CSRFProtection
+    let clock: WallClock
 
     public enum Result: Sendable {
         /// Continue at our own `/authorize` (or another hosted page); set the session cookie when given.
@@ -32,26 +42,20 @@ public struct HostedInteraction: Sendable {
 
     // MARK: CSRF (double-submit cookie, HMAC'd)
 
-    /// The form token for a CSRF cookie value: HMAC-SHA-256 under the provider's CSRF key.
-    public func csrfToken(cookie: String) -> String {
-        Base64URL.encode(Digest.hmac(.sha256, key: provider.configuration.csrfKey, data: Array(cookie.utf8)))
-    }
+    /// The form token for a CSRF cookie value.
+    public func csrfToken(cookie: String) -> String { csrf.token(cookie: cookie) }
 
-    public static func newCSRFCookie() -> String { OpaqueSecret.generate().value }
+    public static func newCSRFCookie() -> String { CSRFProtection.newCookie() }
 
-    func verifyCSRF(cookie: String?, form: OAuthParameters) throws(OAuthError) {
-        guard let cookie, cookie.utf8.count >= 32, cookie.utf8.count <= 128, let token = try form.single("csrf_token"),
-            constantTimeEquals(Array(token.utf8), Array(csrfToken(cookie: cookie).utf8))
-        else { throw OAuthError(.accessDenied, "the form expired; go back and try again", debug: "CSRF token mismatch") }
-    }
+    func verifyCSRF(cookie: String?, form: OAuthParameters) throws(OAuthError) { try csrf.verify(cookie: cookie, form: form) }
 
     // MARK: Page data
 
     /// Validates the pending request behind a hosted page (client and redirect URI are rechecked).
     public func page(_ context: ProviderContext, authz: String, sessionToken: String?) async throws(OAuthError) -> PageInfo {
-        let request = try await pending(context, authz: authz)
-        let now = provider.now
-        let (state, providers) = try await provider.read { tx in
+        let request = try await validator.pending(context, authz: authz)
+        let now = clock.now()
+        let (state, providers) = try await records.read { tx in
             (try SessionState.load(tx, context, sessionToken: sessionToken, clientID: nil, now: now),
              try tx.upstreamProviders(projectID: context.project.id, environment: context.environment)
                 .filter { context.settings.authMethods.contains($0.method) })
@@ -62,17 +66,8 @@ public struct HostedInteraction: Sendable {
                         providers: providers)
     }
 
-    func pending(_ context: ProviderContext, authz: String) async throws(OAuthError) -> AuthorizationRequest {
-        let parameters = try OAuthParameters.decode(authz)
-        switch await provider.authorization.validate(EndpointRequest(method: "GET", parameters: parameters), context) {
-        case .success(let request): return request
-        case .failure(.errorPage(let error)): throw error
-        case .failure: throw OAuthError.invalidRequest("the authorization request is not valid")
-        }
-    }
-
     func resume(_ context: ProviderContext, authz: String, satisfied: Set<String>, sessionToken: String? = nil) throws(OAuthError) -> Result {
-        .resume(location: context.endpoint("/authorize?") + (try AuthorizationEndpoint.removingPrompt(authz, satisfied)), sessionToken: sessionToken)
+        .resume(location: context.endpoint("/authorize?") + (try AuthorizationRequestValidator.removingPrompt(authz, satisfied)), sessionToken: sessionToken)
     }
 
     // MARK: Login
@@ -85,7 +80,7 @@ public struct HostedInteraction: Sendable {
         do {
             try verifyCSRF(cookie: csrfCookie, form: form)
             let authz = try form.single("authz") ?? ""
-            _ = try await pending(context, authz: authz)
+            let request = try await validator.pending(context, authz: authz)
             guard context.settings.authMethods.contains(.password) else { return .failed("password sign-in is not enabled for this project") }
             let email = (try form.single("email") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
             let password = try form.single("password") ?? ""
@@ -93,8 +88,8 @@ public struct HostedInteraction: Sendable {
                 return .failed("email or password is wrong")
             }
             let key = SignInThrottle.Key(workspaceID: context.workspace.id, email: email)
-            let now = provider.now
-            let (found, throttle) = try await provider.read { tx in
+            let now = clock.now()
+            let (found, throttle) = try await records.read { tx in
                 (try tx.user(email: email), try tx.signInThrottle(workspaceID: key.workspaceID, emailHash: key.emailHash))
             }
             // Locked out: refused before Argon2, with the same words for unknown emails.
@@ -102,10 +97,10 @@ public struct HostedInteraction: Sendable {
             // Argon2id on the password-hashing threads; unknown emails cost the same (decoy hash).
             let matches = await PasswordHasher.verifyOffPool(password, against: found?.passwordHash ?? PasswordHasher.decoyHash)
             guard let user = found, matches, user.passwordHash != nil, user.status == .active else {
-                let lockout = try await SignInThrottle.recordFailure(provider, context, key, userID: found?.id, at: now)
+                let lockout = try await SignInThrottle.recordFailure(records.narrowed { $0 }, context, key, userID: found?.id, at: now)
                 return .failed(lockout ?? "email or password is wrong")
             }
-            let token = try await startSession(context, user: user, amr: ["pwd"], clientID: try pending(context, authz: authz).client.id,
+            let token = try await startSession(context, user: user, amr: ["pwd"], clientID: request.client.id,
                                                signInMethod: .password, clearing: throttle == nil ? nil : key)
             return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
         } catch {
@@ -119,8 +114,8 @@ public struct HostedInteraction: Sendable {
     func startSession(_ context: ProviderContext, user: LambaUser, amr: [String], clientID: String, signInMethod: AuthMethod,
                       clearing throttle: SignInThrottle.Key? = nil) async throws(OAuthError) -> String {
         let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
-        let now = provider.now
-        try await provider.write { tx in
+        let now = clock.now()
+        try await records.write { tx in
             if let throttle { try tx.deleteSignInThrottle(workspaceID: throttle.workspaceID, emailHash: throttle.emailHash) }
             _ = try Self.insertSession(tx, context, user: user, amr: amr, clientID: clientID, signInMethod: signInMethod, secret: secret, now: now)
         }
@@ -128,7 +123,7 @@ public struct HostedInteraction: Sendable {
     }
 
     /// The session rows of `startSession`, inside the caller's transaction.
-    static func insertSession(_ tx: any OAuthRecords, _ context: ProviderContext, user: LambaUser, amr: [String], clientID: String,
+    static func insertSession(_ tx: any MembershipReader & SessionWriter & EventLog, _ context: ProviderContext, user: LambaUser, amr: [String], clientID: String,
                               signInMethod: AuthMethod, secret: OpaqueSecret, now: Date) throws -> IdentitySession {
         let maxAge = TimeInterval(context.workspace.securityPosture.sessionMaxAgeSeconds)
         let session = IdentitySession(id: EntityID.generate(.identitySession), workspaceID: context.workspace.id, userID: user.id,
@@ -141,50 +136,26 @@ public struct HostedInteraction: Sendable {
             "sign_in_method": .string(signInMethod.description),
         ]))
         if let member = try tx.projectMember(projectID: context.project.id, userID: user.id), member.status == .active {
-            _ = try insertScope(tx, context, session: session, clientID: clientID, now: now)
+            _ = try RuntimeScopes.insert(tx, context, session: session, clientID: clientID, now: now)
         }
         return session
     }
 
-    /// Entering a Project environment: a new runtime scope under the session (seed 002).
-    static func enterProject(_ provider: OpenIDProvider, _ context: ProviderContext, session: IdentitySession, clientID: String) async throws -> RuntimeScope {
-        let now = provider.now
-        return try await provider.store.write { tx in
-            if let existing = try tx.activeRuntimeScope(sessionID: session.id, projectID: context.project.id, environment: context.environment) {
-                return existing
-            }
-            return try insertScope(tx, context, session: session, clientID: clientID, now: now)
-        }
-    }
-
-    static func insertScope(_ tx: any OAuthRecords, _ context: ProviderContext, session: IdentitySession, clientID: String, now: Date) throws -> RuntimeScope {
-        let scope = RuntimeScope(id: EntityID.generate(.runtimeScope), sessionID: session.id, userID: session.userID, workspaceID: context.workspace.id,
-                                 projectID: context.project.id, environment: context.environment, applicationID: clientID, authTime: session.authTime,
-                                 createdAt: now, revokedAt: nil, revokeReason: nil)
-        try tx.insert(scope)
-        try tx.append(DomainEvent(type: .runtimeScopeCreated, actor: session.userID, workspaceID: context.workspace.id, projectID: context.project.id,
-                                  environment: context.environment, sessionID: session.id, occurredAt: now, data: [
-            "runtime_scope_id": .string(scope.id), "user_id": .string(session.userID), "application_id": .string(clientID),
-        ]))
-        return scope
-    }
-
     /// The signed-in session behind a cookie, or nil.
     func session(_ context: ProviderContext, _ sessionToken: String?) async throws(OAuthError) -> SessionState {
-        let now = provider.now
-        return try await provider.read { tx in try SessionState.load(tx, context, sessionToken: sessionToken, clientID: nil, now: now) }
+        let now = clock.now()
+        return try await records.read { tx in try SessionState.load(tx, context, sessionToken: sessionToken, clientID: nil, now: now) }
     }
 
-    // MARK: Signup and join (public Projects, seed 003)
+    // MARK: Signup and join (public Projects, docs/access-model.md#public-and-private-projects)
 
     /// Hosted registration: a new Lamba User who becomes a Project Member (MemberLifecycle.register).
     public func signup(_ context: ProviderContext, form: OAuthParameters, csrfCookie: String?) async -> Result {
         do {
             try verifyCSRF(cookie: csrfCookie, form: form)
             let authz = try form.single("authz") ?? ""
-            let request = try await pending(context, authz: authz)
-            let lifecycle = MemberLifecycle(store: provider.store.identity)
-            let (user, _) = try await lifecycle.register(email: try form.single("email") ?? "", password: try form.single("password") ?? "",
+            let request = try await validator.pending(context, authz: authz)
+            let (user, _) = try await members.register(email: try form.single("email") ?? "", password: try form.single("password") ?? "",
                                                          name: try form.single("name") ?? "", projectID: context.project.id,
                                                          workspaceID: context.workspace.id, environment: context.environment)
             let token = try await startSession(context, user: user, amr: ["pwd"], clientID: request.client.id, signInMethod: .password)
@@ -199,14 +170,14 @@ public struct HostedInteraction: Sendable {
         do {
             try verifyCSRF(cookie: csrfCookie, form: form)
             let authz = try form.single("authz") ?? ""
-            let request = try await pending(context, authz: authz)
+            let request = try await validator.pending(context, authz: authz)
             let state = try await session(context, sessionToken)
             guard let session = state.session else { return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil) }
             if !state.isMember {
-                _ = try await MemberLifecycle(store: provider.store.identity).publicJoin(
+                _ = try await members.publicJoin(
                     userID: session.userID, projectID: context.project.id, workspaceID: context.workspace.id, environment: context.environment)
             }
-            _ = try await Self.enterProject(provider, context, session: session, clientID: request.client.id)
+            _ = try await runtimeScopes.enter(context, session: session, clientID: request.client.id)
             return try resume(context, authz: authz, satisfied: ["select_account"])
         } catch {
             return Self.failure(error)
@@ -219,15 +190,15 @@ public struct HostedInteraction: Sendable {
         do {
             try verifyCSRF(cookie: csrfCookie, form: form)
             let authz = try form.single("authz") ?? ""
-            let request = try await pending(context, authz: authz)
+            let request = try await validator.pending(context, authz: authz)
             let state = try await session(context, sessionToken)
             guard let user = state.user else { return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil) }
             guard try form.single("decision") == "allow" else {
-                return .respond(AuthorizationEndpoint.errorResponse(request, context, OAuthError(.accessDenied, "the user denied the request")))
+                return .respond(AuthorizationRequestValidator.errorResponse(request, context, OAuthError(.accessDenied, "the user denied the request")))
             }
-            let now = provider.now
+            let now = clock.now()
             let scopes = Array(Set(request.scopes).union(state.consentedScopes ?? [])).sorted()
-            try await provider.write { tx in try tx.saveConsent(userID: user.id, clientID: request.client.id, scopes: scopes, at: now) }
+            try await records.write { tx in try tx.saveConsent(userID: user.id, clientID: request.client.id, scopes: scopes, at: now) }
             return try resume(context, authz: authz, satisfied: ["consent"])
         } catch {
             return Self.failure(error)
@@ -237,12 +208,12 @@ public struct HostedInteraction: Sendable {
     // MARK: Account chooser and explicit re-entry
 
     /// `continue`: re-enter the Project as the signed-in user (creates a new runtime scope after a
-    /// revocation, the explicit step seed 002 asks for). `switch`: sign in as someone else.
+    /// revocation, the explicit step of docs/sessions-and-scopes.md#never-auto-heal). `switch`: sign in as someone else.
     public func selectAccount(_ context: ProviderContext, form: OAuthParameters, sessionToken: String?, csrfCookie: String?) async -> Result {
         do {
             try verifyCSRF(cookie: csrfCookie, form: form)
             let authz = try form.single("authz") ?? ""
-            let request = try await pending(context, authz: authz)
+            let request = try await validator.pending(context, authz: authz)
             let state = try await session(context, sessionToken)
             guard let session = state.session, try form.single("action") == "continue" else {
                 return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil)
@@ -252,9 +223,9 @@ public struct HostedInteraction: Sendable {
                 if context.project.visibility == .public && context.settings.allowPublicJoin {
                     return .resume(location: context.endpoint("/join?") + authz, sessionToken: nil)
                 }
-                return .respond(AuthorizationEndpoint.errorResponse(request, context, OAuthError(.accessDenied, "the user is not a member of this project")))
+                return .respond(AuthorizationRequestValidator.errorResponse(request, context, OAuthError(.accessDenied, "the user is not a member of this project")))
             }
-            _ = try await Self.enterProject(provider, context, session: session, clientID: request.client.id)
+            _ = try await runtimeScopes.enter(context, session: session, clientID: request.client.id)
             return try resume(context, authz: authz, satisfied: ["select_account"])
         } catch {
             return Self.failure(error)

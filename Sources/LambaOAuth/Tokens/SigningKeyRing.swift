@@ -16,15 +16,15 @@ public final class SigningKeyRing: Sendable {
 
     let store: any OAuthStore
     let masterKey: MasterKey
-    let now: @Sendable () -> Date
+    let clock: WallClock
     private let opened = Mutex<[String: AsymmetricKey]>([:])
     /// Every key of an environment, retired ones included; what is published is filtered by time.
     private let lists: TableCache<String, [SigningKeyRecord]>
 
-    init(store: any OAuthStore, masterKey: MasterKey, now: @escaping @Sendable () -> Date) {
+    init(store: any OAuthStore, masterKey: MasterKey, clock: WallClock) {
         self.store = store
         self.masterKey = masterKey
-        self.now = now
+        self.clock = clock
         self.lists = TableCache(["signing_keys"], versions: store.versions, capacity: 4096)
     }
 
@@ -36,7 +36,7 @@ public final class SigningKeyRing: Sendable {
     }
 
     func records(projectID: String, environment: Environment) async throws -> [SigningKeyRecord] {
-        let date = now()
+        let date = clock.now()
         let store = store
         let all = try await lists.value(Self.cacheKey(projectID, environment)) {
             // The distant past: every key, so the cached list stays right as time passes.
@@ -62,14 +62,14 @@ public final class SigningKeyRing: Sendable {
     public func ensureCurrent(projectID: String, environment: Environment, algorithms: [JWSAlgorithm]) async throws {
         // Generate only what is missing: key generation (RSA above all) is far too slow to do on
         // every registration and then throw away.
-        let date = now()
+        let date = clock.now()
         let present = try await store.read { tx in
             try tx.signingKeys(projectID: projectID, environment: environment, at: date)
                 .filter { $0.status == .current }.map(\.algorithm)
         }
         let missing = algorithms.filter { !present.contains($0.rawValue) }
         guard !missing.isEmpty else { return }
-        let sealed = try missing.map { try SealedSigningKey.generate($0, masterKey: masterKey) }
+        let sealed = try await Self.generate(missing, masterKey: masterKey)
         try await store.write { tx in
             let existing = try tx.signingKeys(projectID: projectID, environment: environment, at: date)
             for key in sealed where !existing.contains(where: { $0.status == .current && $0.algorithm == key.algorithm.rawValue }) {
@@ -83,8 +83,9 @@ public final class SigningKeyRing: Sendable {
     /// published for the following rotation. Returns the new current kids.
     public func rotate(projectID: String, workspaceID: String, environment: Environment, algorithms: [JWSAlgorithm], keepOldFor: TimeInterval,
                        actor: String) async throws -> [String] {
-        let fresh = try algorithms.map { ($0, try SealedSigningKey.generate($0, masterKey: masterKey), try SealedSigningKey.generate($0, masterKey: masterKey)) }
-        let date = now()
+        let generated = try await Self.generate(algorithms.flatMap { [$0, $0] }, masterKey: masterKey)
+        let fresh = algorithms.indices.map { (algorithms[$0], generated[2 * $0], generated[2 * $0 + 1]) }
+        let date = clock.now()
         let promoted = try await store.write { tx -> [String] in
             var kids: [String] = []
             let existing = try tx.signingKeys(projectID: projectID, environment: environment, at: date)
@@ -116,6 +117,24 @@ public final class SigningKeyRing: Sendable {
             return kids
         }
         return promoted
+    }
+
+    /// New keys, generated on a thread of their own: an RSA key takes tens to hundreds of
+    /// milliseconds, which must never stall the event loop that runs a request (README, "Where the
+    /// code departs from STYLE.md").
+    static func generate(_ algorithms: [JWSAlgorithm], masterKey: MasterKey) async throws -> [SealedSigningKey] {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try algorithms.map { try SealedSigningKey.generate($0, masterKey: masterKey) } })
+            }
+        }
+    }
+
+    /// Keys for a Project environment before anyone asks for a token: called when a Project is
+    /// created and when an issuer is first resolved, so that no token request waits for a key.
+    public func provision(projectID: String, environment: Environment, settings: EnvironmentSettings) async throws {
+        let clients = try await store.read { tx in try tx.clients(projectID: projectID, environment: environment) }
+        try await ensureCurrent(projectID: projectID, environment: environment, algorithms: Self.algorithms(settings, clients: clients))
     }
 
     /// Verification keys for tokens of this environment: every published key.

@@ -1,5 +1,6 @@
 public import Foundation
 public import LambaJOSE
+import LambaPasswords
 public import LambaModel
 
 /// Sign-in and account linking through a social provider: "Continue with …" on the hosted login
@@ -8,7 +9,17 @@ public import LambaModel
 /// with `state`, a `nonce` (OIDC Core §3.1.2.1) and PKCE S256 (RFC 7636), all kept server-side and
 /// bound to the browser that started it by a cookie.
 public struct SocialSignIn: Sendable {
-    let provider: OpenIDProvider
+    typealias Records = any IdentityWriter & ProviderSignInStorage & SignInThrottleStorage
+
+    let validator: AuthorizationRequestValidator
+    let csrf: CSRFProtection
+    let records: Transactions<Records>
+    /// Outbound HTTP to the upstream providers; without it, social sign-in answers temporarily_unavailable.
+    let upstreamHTTP: (any UpstreamHTTPClient)?
+    /// Seals PKCE verifiers at rest and opens the upstreams' client secrets.
+    let masterKey: MasterKey
+    let upstreamKeys: UpstreamKeyCache
+    let clock: WallClock
 
     /// The browser-binding cookie of a round trip.
     public static let browserCookie = "lamba_provider"
@@ -49,7 +60,7 @@ public struct SocialSignIn: Sendable {
     /// "Continue with {provider}" from the hosted login page.
     public func startLogin(_ context: ProviderContext, providerID: String, authz: String) async -> Outcome {
         do {
-            _ = try await provider.interaction.pending(context, authz: authz)
+            _ = try await validator.pending(context, authz: authz)
             let upstream = try await enabledProvider(context, providerID)
             return try await roundTrip(context, upstream, kind: .login, authz: authz)
         } catch {
@@ -61,10 +72,10 @@ public struct SocialSignIn: Sendable {
     /// so that it is bound to this browser.
     public func openLinkTicket(_ context: ProviderContext, providerID: String, ticket: String?) async -> Outcome {
         do {
-            let now = provider.now
+            let now = clock.now()
             guard let ticket, ticket.utf8.count <= 256 else { throw OAuthError.invalidRequest("the link ticket is missing") }
             let hash = OpaqueSecret.hash(ticket)
-            let record = try await provider.write { tx -> ProviderSignInRecord? in
+            let record = try await records.write { tx -> ProviderSignInRecord? in
                 guard let record = try tx.providerSignIn(hash: hash), record.kind == .linkTicket, record.providerID == providerID,
                     Self.belongs(record, context), record.expiresAt > now, try tx.consumeProviderSignIn(hash: hash, at: now)
                 else { return nil }
@@ -92,7 +103,7 @@ public struct SocialSignIn: Sendable {
 
     /// A provider of this environment that is enabled as a sign-in method.
     func enabledProvider(_ context: ProviderContext, _ id: String) async throws(OAuthError) -> UpstreamProvider {
-        let found = try await provider.read { tx in try tx.upstreamProvider(id: id) }
+        let found = try await records.read { tx in try tx.upstreamProvider(id: id) }
         guard let found, found.deletedAt == nil, found.projectID == context.project.id, found.environment == context.environment,
             context.settings.authMethods.contains(found.method)
         else { throw OAuthError(.accessDenied, "this sign-in method is not enabled for this project") }
@@ -100,7 +111,7 @@ public struct SocialSignIn: Sendable {
     }
 
     func http() throws(OAuthError) -> any UpstreamHTTPClient {
-        guard let http = provider.configuration.upstreamHTTP else {
+        guard let http = upstreamHTTP else {
             throw OAuthError(.temporarilyUnavailable, "sign-in with providers is not available on this server")
         }
         return http
@@ -111,7 +122,7 @@ public struct SocialSignIn: Sendable {
                    proofHash: String? = nil) async throws -> Outcome {
         let metadata: UpstreamMetadata
         do {
-            metadata = try await provider.caches.upstreamKeys.metadata(try http(), upstream, now: provider.now)
+            metadata = try await upstreamKeys.metadata(try http(), upstream, now: clock.now())
         } catch let error as UpstreamError {
             throw OAuthError(.temporarilyUnavailable, "\(upstream.name) cannot be reached right now; try again later", debug: error.description)
         }
@@ -120,14 +131,14 @@ public struct SocialSignIn: Sendable {
         // RFC 7636 §4.1: 32 random octets, base64url, is a 43-character verifier.
         let verifier = try SecureRandom.token(byteCount: 32)
         let browser = OpaqueSecret.generate()
-        let now = provider.now
-        let sealedVerifier = Base64URL.encode(try provider.configuration.masterKey.seal(Array(verifier.utf8), associatedData: Array(state.hash.utf8)))
+        let now = clock.now()
+        let sealedVerifier = Base64URL.encode(try masterKey.seal(Array(verifier.utf8), associatedData: Array(state.hash.utf8)))
         let record = ProviderSignInRecord(
             secretHash: state.hash, kind: kind, providerID: upstream.id, workspaceID: context.workspace.id, projectID: context.project.id,
             environment: context.environment, browserHash: browser.hash, nonceHash: OpaqueSecret.hash(nonce), codeVerifierSealed: sealedVerifier,
             authz: authz, userID: userID, sessionID: sessionID, clientID: clientID, returnURI: returnURI, proofHash: proofHash, createdAt: now,
             expiresAt: now.addingTimeInterval(Self.lifetime))
-        try await provider.write { tx in try tx.insert(record) }
+        try await records.write { tx in try tx.insert(record) }
         let challenge = Base64URL.encode(Digest.sha256(Array(verifier.utf8)))
         let query = OAuthParameters.encode([
             ("response_type", "code"), ("client_id", upstream.clientID), ("redirect_uri", redirectURI(context)),
@@ -165,9 +176,9 @@ public struct SocialSignIn: Sendable {
     /// The state names a round trip of this environment, started in this browser, not used before
     /// and not expired; it is consumed here, so a replayed callback fails.
     func consumeRoundTrip(_ context: ProviderContext, stateHash: String, browserCookie: String?) async throws(OAuthError) -> ProviderSignInRecord {
-        let now = provider.now
+        let now = clock.now()
         let browserHash = browserCookie.map(OpaqueSecret.hash)
-        let record = try await provider.write { tx -> ProviderSignInRecord? in
+        let record = try await records.write { tx -> ProviderSignInRecord? in
             guard let record = try tx.providerSignIn(hash: stateHash), record.kind == .login || record.kind == .link, Self.belongs(record, context),
                 record.expiresAt > now, let expected = record.browserHash, let browserHash,
                 constantTimeEquals(Array(expected.utf8), Array(browserHash.utf8)),
@@ -197,19 +208,19 @@ public struct SocialSignIn: Sendable {
         }
         guard let code = try parameters.single("code"), code.utf8.count <= 2048 else { throw OAuthError.invalidRequest("the code is missing") }
         guard let nonceHash = record.nonceHash, let sealed = record.codeVerifierSealed else { throw OAuthError.server("round trip without nonce or verifier") }
-        let verifier = String(decoding: try provider.configuration.masterKey.open(try Base64URL.decode(sealed), associatedData: Array(record.secretHash.utf8)),
+        let verifier = String(decoding: try masterKey.open(try Base64URL.decode(sealed), associatedData: Array(record.secretHash.utf8)),
                               as: UTF8.self)
         let http = try http()
         do {
-            let cache = provider.caches.upstreamKeys
-            let metadata = try await cache.metadata(http, upstream, now: provider.now)
+            let cache = upstreamKeys
+            let metadata = try await cache.metadata(http, upstream, now: clock.now())
             let idToken = try await UpstreamTokenRequest.exchange(
-                http, metadata, provider: upstream, clientSecret: try upstream.clientSecret(masterKey: provider.configuration.masterKey), code: code,
+                http, metadata, provider: upstream, clientSecret: try upstream.clientSecret(masterKey: masterKey), code: code,
                 redirectURI: redirectURI(context), codeVerifier: verifier)
             // A kid the cached set lacks fetches the set again, within the cache's rate limit (OIDC Core §10.1.1).
-            let jwks = try await cache.keys(http, metadata, upstream, kid: UpstreamIDToken.kid(idToken), now: provider.now)
+            let jwks = try await cache.keys(http, metadata, upstream, kid: UpstreamIDToken.kid(idToken), now: clock.now())
             let claims = try UpstreamIDToken.validate(idToken, jwks: jwks, metadata: metadata, provider: upstream, nonceHash: nonceHash,
-                                                      now: NumericDate(provider.now).secondsSince1970)
+                                                      now: NumericDate(clock.now()).secondsSince1970)
             return (upstream, claims)
         } catch let error as UpstreamError {
             throw OAuthError(.accessDenied, "the sign-in with \(upstream.name) could not be verified", debug: error.description)
@@ -230,13 +241,13 @@ public struct SocialSignIn: Sendable {
     func finishLogin(_ context: ProviderContext, _ record: ProviderSignInRecord, _ upstream: UpstreamProvider,
                      _ claims: UpstreamClaims) async throws -> Outcome {
         let authz = record.authz ?? ""
-        let request = try await provider.interaction.pending(context, authz: authz)
-        let now = provider.now
+        let request = try await validator.pending(context, authz: authz)
+        let now = clock.now()
         let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
         let proofSecret = OpaqueSecret.generate()
         let browserHash = record.browserHash
         // Domain refusals (a link taken meanwhile) keep their meaning: the store's write, not the wrapping one.
-        let resolution = try await provider.store.write { tx -> Resolution in
+        let resolution = try await records.writeRefusable { tx -> Resolution in
             let link = try tx.linkedIdentity(providerID: upstream.id, subject: claims.subject)
             if let proofHash = record.proofHash {
                 // A round trip through another linked provider that proves a pending link's account.
@@ -315,14 +326,14 @@ public struct SocialSignIn: Sendable {
     public func prove(_ context: ProviderContext, form: OAuthParameters, csrfCookie: String?, browserCookie: String?) async -> Outcome {
         let authz = (try? form.single("authz")) ?? nil
         do {
-            try provider.interaction.verifyCSRF(cookie: csrfCookie, form: form)
+            try csrf.verify(cookie: csrfCookie, form: form)
             let proof = try await pendingProof(context, try form.single("proof"), browserCookie)
-            let request = try await provider.interaction.pending(context, authz: proof.authz ?? "")
+            let request = try await validator.pending(context, authz: proof.authz ?? "")
             guard context.settings.authMethods.contains(.password) else { throw OAuthError(.accessDenied, "password sign-in is not enabled for this project") }
             let password = try form.single("password") ?? ""
-            let now = provider.now
+            let now = clock.now()
             let workspaceID = context.workspace.id
-            let (user, throttle) = try await provider.read { tx -> (LambaUser?, SignInThrottleRecord?) in
+            let (user, throttle) = try await records.read { tx -> (LambaUser?, SignInThrottleRecord?) in
                 guard let user = try tx.user(id: proof.userID ?? "") else { return (nil, nil) }
                 let key = SignInThrottle.Key(workspaceID: workspaceID, email: user.email)
                 return (user, try tx.signInThrottle(workspaceID: key.workspaceID, emailHash: key.emailHash))
@@ -336,12 +347,12 @@ public struct SocialSignIn: Sendable {
                 let user, user.passwordHash != nil, user.status == .active
             else {
                 var message: String?
-                if let key { message = try await SignInThrottle.recordFailure(provider, context, key, userID: user?.id, at: now) }
+                if let key { message = try await SignInThrottle.recordFailure(records.narrowed { $0 }, context, key, userID: user?.id, at: now) }
                 return .proof(try await proofRequest(context, proof, token: try form.required("proof"), message: message ?? "the password is wrong"))
             }
             let clearing = throttle == nil ? nil : key
             let secret = OpaqueSecret.generate(prefix: "lmb_ss_")
-            let linked = try await provider.store.write { tx -> Bool in
+            let linked = try await records.writeRefusable { tx -> Bool in
                 guard try tx.consumeProviderSignIn(hash: proof.secretHash, at: now), let stored = proof.upstreamClaims,
                     let target = try tx.upstreamProvider(id: proof.providerID), target.deletedAt == nil
                 else { return false }
@@ -361,11 +372,11 @@ public struct SocialSignIn: Sendable {
     }
 
     func pendingProof(_ context: ProviderContext, _ token: String?, _ browserCookie: String?) async throws(OAuthError) -> ProviderSignInRecord {
-        let now = provider.now
+        let now = clock.now()
         guard let token, token.utf8.count <= 256, let browserCookie else { throw OAuthError(.accessDenied, "this proof expired; start again") }
         let hash = OpaqueSecret.hash(token)
         let browserHash = OpaqueSecret.hash(browserCookie)
-        let record = try await provider.read { tx in try tx.providerSignIn(hash: hash) }
+        let record = try await records.read { tx in try tx.providerSignIn(hash: hash) }
         guard let record, record.kind == .proof, Self.belongs(record, context), record.consumedAt == nil, record.expiresAt > now,
             let expected = record.browserHash, constantTimeEquals(Array(expected.utf8), Array(browserHash.utf8))
         else { throw OAuthError(.accessDenied, "this proof expired or was started in another browser; start again") }
@@ -373,7 +384,7 @@ public struct SocialSignIn: Sendable {
     }
 
     func proofRequest(_ context: ProviderContext, _ record: ProviderSignInRecord, token: String, message: String) async throws(OAuthError) -> ProofRequest {
-        let (user, upstream) = try await provider.read { tx in (try tx.user(id: record.userID ?? ""), try tx.upstreamProvider(id: record.providerID)) }
+        let (user, upstream) = try await records.read { tx in (try tx.user(id: record.userID ?? ""), try tx.upstreamProvider(id: record.providerID)) }
         return ProofRequest(token: token, email: user?.email ?? "", providerName: upstream?.name ?? "the provider", hasPassword: true,
                             otherProviders: [], authz: record.authz ?? "", message: message)
     }
@@ -383,8 +394,8 @@ public struct SocialSignIn: Sendable {
     /// Links the upstream account to the user of the ticket's token; the user's other sessions end.
     func finishLink(_ context: ProviderContext, _ record: ProviderSignInRecord, _ upstream: UpstreamProvider,
                     _ claims: UpstreamClaims) async throws -> Outcome {
-        let now = provider.now
-        try await provider.store.write { tx in
+        let now = clock.now()
+        try await records.writeRefusable { tx in
             guard let user = try tx.user(id: record.userID ?? ""), user.status == .active else { throw DomainError.notFound("user") }
             _ = try AccountLinking.link(tx, user: user, provider: upstream, subject: claims.subject, email: claims.email,
                                         Self.linkingContext(context, record.sessionID), now: now)
@@ -418,7 +429,7 @@ public struct SocialSignIn: Sendable {
     }
 
     static func resumeLocation(_ context: ProviderContext, _ authz: String) throws(OAuthError) -> String {
-        context.endpoint("/authorize?") + (try AuthorizationEndpoint.removingPrompt(authz, ["login", "select_account"]))
+        context.endpoint("/authorize?") + (try AuthorizationRequestValidator.removingPrompt(authz, ["login", "select_account"]))
     }
 
     /// Refusals a person can act on go back to the login page; a broken request is an error page.

@@ -103,9 +103,9 @@ enum SignInThrottle {
 
     /// Records a failed check at `now`; returns the message of the lockout in force afterwards, if
     /// any. The first failure of a lockout emits `user.sign_in_throttled` when the account exists.
-    static func recordFailure(_ provider: OpenIDProvider, _ context: ProviderContext, _ key: Key, userID: String?,
+    static func recordFailure(_ records: Transactions<any SignInThrottleStorage & EventLog>, _ context: ProviderContext, _ key: Key, userID: String?,
                               at now: Date) async throws(OAuthError) -> String? {
-        let remaining = try await provider.write { tx -> TimeInterval? in
+        let remaining = try await records.write { tx -> TimeInterval? in
             let current = try tx.signInThrottle(workspaceID: key.workspaceID, emailHash: key.emailHash)
             let (next, started) = failing(current, key, at: now)
             guard next != current else { return lockedFor(next, at: now) }

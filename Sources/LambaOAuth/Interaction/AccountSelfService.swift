@@ -7,7 +7,11 @@ public import LambaModel
 /// runtime scope is still active (RFC 6750; validated as userinfo is). Changes are open to the
 /// Project's first-party applications only: a third-party client may read, never unlink or revoke.
 public struct AccountSelfService: Sendable {
-    let provider: OpenIDProvider
+    let accessTokens: AccessTokenValidator
+    let clients: RegisteredClients
+    let records: Transactions<any IdentityWriter & ProviderSignInStorage>
+    let socialSignIn: SocialSignIn
+    let clock: WallClock
 
     struct Caller: Sendable {
         let user: LambaUser
@@ -17,12 +21,12 @@ public struct AccountSelfService: Sendable {
 
     func authenticate(_ request: EndpointRequest, _ context: ProviderContext, changing: Bool) async throws(OAuthError) -> Caller {
         let token = try AccessTokenValidator.bearerToken(request)
-        let validated = try await provider.accessTokens.validate(token, context)
+        let validated = try await accessTokens.validate(token, context)
         guard let user = validated.user, let scope = validated.runtimeScope else {
             throw OAuthError(.invalidToken, "this token does not stand for a user")
         }
         let clientID = validated.clientID
-        guard let client = try await provider.read({ tx in try OpenIDProvider.client(tx, id: clientID, in: context) }) else {
+        guard let client = try await clients.client(id: clientID, in: context) else {
             throw OAuthError.invalidToken("the token's client is gone")
         }
         if changing, !client.firstParty {
@@ -42,7 +46,7 @@ public struct AccountSelfService: Sendable {
     public func me(_ request: EndpointRequest, _ context: ProviderContext) async -> EndpointResponse {
         do {
             let caller = try await authenticate(request, context, changing: false)
-            let (linked, paths) = try await provider.read { tx in
+            let (linked, paths) = try await records.read { tx in
                 (try Self.linkedProviders(tx, caller.user, context),
                  try AuthMethodGuard.usablePaths(tx, of: caller.user, settings: context.settings))
             }
@@ -61,7 +65,7 @@ public struct AccountSelfService: Sendable {
     public func providers(_ request: EndpointRequest, _ context: ProviderContext) async -> EndpointResponse {
         do {
             let caller = try await authenticate(request, context, changing: false)
-            let (linked, available) = try await provider.read { tx -> ([JSONValue], [JSONValue]) in
+            let (linked, available) = try await records.read { tx -> ([JSONValue], [JSONValue]) in
                 let mine = Set(try tx.linkedIdentities(userID: caller.user.id).map(\.providerID))
                 let available = try tx.upstreamProviders(projectID: context.project.id, environment: context.environment)
                     .filter { context.settings.authMethods.contains($0.method) && !mine.contains($0.id) }
@@ -74,7 +78,7 @@ public struct AccountSelfService: Sendable {
         }
     }
 
-    static func linkedProviders(_ tx: any OAuthRecords, _ user: LambaUser, _ context: ProviderContext) throws -> [JSONValue] {
+    static func linkedProviders(_ tx: any IdentityReader, _ user: LambaUser, _ context: ProviderContext) throws -> [JSONValue] {
         try tx.linkedIdentities(userID: user.id).filter { $0.projectID == context.project.id && $0.environment == context.environment }
             .compactMap { link in
                 guard let upstream = try tx.upstreamProvider(id: link.providerID), upstream.deletedAt == nil else { return nil }
@@ -98,10 +102,10 @@ public struct AccountSelfService: Sendable {
             if let returnURI, !caller.client.redirectURIs.contains(returnURI) {
                 throw OAuthError.invalidRequest("redirect_uri is not registered for this client")
             }
-            let upstream = try await provider.socialSignIn.enabledProvider(context, providerID)
+            let upstream = try await socialSignIn.enabledProvider(context, providerID)
             let ticket = OpaqueSecret.generate(prefix: "lmb_lt_")
-            let now = provider.now
-            try await provider.store.write { tx in
+            let now = clock.now()
+            try await records.writeRefusable { tx in
                 if try tx.linkedIdentities(userID: caller.user.id).contains(where: { $0.providerID == upstream.id }) {
                     throw DomainError.conflict("\(upstream.name) is linked already")
                 }
@@ -124,8 +128,8 @@ public struct AccountSelfService: Sendable {
         do {
             let caller = try await authenticate(request, context, changing: true)
             let linking = linkingContext(context, caller)
-            let now = provider.now
-            try await provider.store.write { tx in try AccountLinking.unlink(tx, userID: caller.user.id, providerID: providerID, linking, now: now) }
+            let now = clock.now()
+            try await records.writeRefusable { tx in try AccountLinking.unlink(tx, userID: caller.user.id, providerID: providerID, linking, now: now) }
             return EndpointResponse(status: 204, headers: [("Cache-Control", "no-store")], body: [])
         } catch {
             return Self.failure(error)
@@ -139,7 +143,7 @@ public struct AccountSelfService: Sendable {
     public func sessions(_ request: EndpointRequest, _ context: ProviderContext) async -> EndpointResponse {
         do {
             let caller = try await authenticate(request, context, changing: false)
-            let views = try await provider.read { tx in
+            let views = try await records.read { tx in
                 try AccountLinking.sessions(tx, userID: caller.user.id, workspaceID: context.workspace.id)
             }
             let data: [JSONValue] = views.map { view in
@@ -171,8 +175,8 @@ public struct AccountSelfService: Sendable {
         do {
             let caller = try await authenticate(request, context, changing: true)
             let linking = linkingContext(context, caller)
-            let now = provider.now
-            try await provider.store.write { tx in try AccountLinking.revoke(tx, userID: caller.user.id, id: id, linking, now: now) }
+            let now = clock.now()
+            try await records.writeRefusable { tx in try AccountLinking.revoke(tx, userID: caller.user.id, id: id, linking, now: now) }
             return EndpointResponse(status: 204, headers: [("Cache-Control", "no-store")], body: [])
         } catch {
             return Self.failure(error)

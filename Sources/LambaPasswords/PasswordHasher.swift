@@ -1,4 +1,5 @@
 internal import CArgon2
+import LambaJOSE
 
 /// Argon2id password hashing (RFC 9106) with OWASP's parameters, as PHC strings
 /// (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`). Only for low-entropy, user-chosen passwords: random

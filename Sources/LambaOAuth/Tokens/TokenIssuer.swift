@@ -5,7 +5,8 @@ public import LambaModel
 /// Mints Lamba's tokens: RFC 9068 access tokens with minimal claims (no roles), OIDC Core §2 ID
 /// tokens, and opaque refresh tokens stored as hashes.
 public struct TokenIssuer: Sendable {
-    let provider: OpenIDProvider
+    let keys: SigningKeyRing
+    let clock: WallClock
 
     public struct AccessToken: Sendable {
         public let token: String
@@ -18,8 +19,8 @@ public struct TokenIssuer: Sendable {
     public func accessToken(_ context: ProviderContext, subject: String, clientID: String, scopes: [String], runtimeScopeID: String?,
                             authTime: Date?) async throws -> AccessToken {
         let algorithm = JWSAlgorithm(rawValue: context.settings.accessTokenAlgorithm) ?? .es256
-        let key = try await provider.keys.signingKey(projectID: context.project.id, environment: context.environment, algorithm: algorithm)
-        let now = provider.now
+        let key = try await keys.signingKey(projectID: context.project.id, environment: context.environment, algorithm: algorithm)
+        let now = clock.now()
         let iat = NumericDate(now)
         let lifetime = context.settings.accessTokenLifetimeSeconds
         let exp = iat.advanced(by: Int64(lifetime))
@@ -45,8 +46,8 @@ public struct TokenIssuer: Sendable {
     public func idToken(_ context: ProviderContext, client: OAuthClient, user: LambaUser, scopes: [String], nonce: String?, authTime: Date,
                         amr: [String], runtimeScopeID: String, accessToken: String) async throws -> String {
         let algorithm = JWSAlgorithm(rawValue: client.idTokenSignedResponseAlg) ?? .rs256
-        let key = try await provider.keys.signingKey(projectID: context.project.id, environment: context.environment, algorithm: algorithm)
-        let iat = NumericDate(provider.now)
+        let key = try await keys.signingKey(projectID: context.project.id, environment: context.environment, algorithm: algorithm)
+        let iat = NumericDate(clock.now())
         var claims = JWTClaims()
         claims.members["iss"] = .string(context.issuer)
         claims.members["sub"] = .string(user.id)

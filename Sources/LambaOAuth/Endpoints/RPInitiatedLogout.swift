@@ -6,7 +6,11 @@ public import LambaModel
 /// the confirmed POST ends the global session and its runtime scopes, then returns to a
 /// registered `post_logout_redirect_uri` with `state`, or shows a signed-out page.
 public struct RPInitiatedLogout: Sendable {
-    let provider: OpenIDProvider
+    let keys: SigningKeyRing
+    let clients: RegisteredClients
+    let sessions: Transactions<any SessionWriter & EventLog>
+    let csrf: CSRFProtection
+    let clock: WallClock
 
     public struct Request: Sendable {
         /// Where to go afterwards, already checked against the client's registration.
@@ -28,9 +32,9 @@ public struct RPInitiatedLogout: Sendable {
         if let hint = try parameters.single("id_token_hint") {
             let claims: JWTClaims
             do {
-                let verifier = try await provider.keys.verifier(projectID: context.project.id, environment: context.environment)
+                let verifier = try await keys.verifier(projectID: context.project.id, environment: context.environment)
                 claims = try JWT.verify(hint, with: verifier, validation: JWTValidation(issuer: context.issuer, expiry: .requiredButMayHavePassed,
-                                                                                                 now: NumericDate(provider.now).secondsSince1970)).claims
+                                                                                                 now: NumericDate(clock.now()).secondsSince1970)).claims
             } catch {
                 throw OAuthError.invalidRequest("id_token_hint is not an ID token of this issuer")
             }
@@ -41,7 +45,7 @@ public struct RPInitiatedLogout: Sendable {
         let redirect = try parameters.single("post_logout_redirect_uri")
         var request = Request(postLogoutRedirectURI: nil, state: try parameters.single("state"), clientName: nil)
         if let clientID {
-            let client = try await provider.read { tx in try OpenIDProvider.client(tx, id: clientID, in: context) }
+            let client = try await clients.client(id: clientID, in: context)
             guard let client else { throw OAuthError.invalidRequest("unknown client_id") }
             request.clientName = client.name
             if let redirect {
@@ -58,12 +62,12 @@ public struct RPInitiatedLogout: Sendable {
 
     /// The confirmed logout: CSRF-checked, then the session and every runtime scope under it end.
     public func confirm(_ form: OAuthParameters, _ context: ProviderContext, sessionToken: String?, csrfCookie: String?) async throws(OAuthError) -> Result {
-        try provider.interaction.verifyCSRF(cookie: csrfCookie, form: form)
+        try csrf.verify(cookie: csrfCookie, form: form)
         let request = try await validate(OAuthParameters(form.removing(["csrf_token"])), context)
-        let now = provider.now
+        let now = clock.now()
         if let sessionToken, sessionToken.utf8.count <= 256 {
             let hash = OpaqueSecret.hash(sessionToken)
-            try await provider.write { tx in
+            try await sessions.write { tx in
                 guard var session = try tx.identitySession(tokenHash: hash), session.workspaceID == context.workspace.id, session.revokedAt == nil else {
                     return
                 }

@@ -3,7 +3,8 @@ import LambaModel
 
 /// Provider metadata (OIDC Discovery 1.0 §3, RFC 8414 §2) and the JWK Set (RFC 7517 §5).
 public struct Discovery: Sendable {
-    let provider: OpenIDProvider
+    let keys: SigningKeyRing
+    let clients: Transactions<any ClientReader>
 
     public static let scopesSupported = ["openid", "profile", "email", "offline_access"]
 
@@ -53,12 +54,12 @@ public struct Discovery: Sendable {
     /// tokens may still be alive). Creates the environment's keys on first use.
     public func jwks(_ context: ProviderContext) async throws(OAuthError) -> JSONObject {
         do {
-            var records = try await provider.keys.published(projectID: context.project.id, environment: context.environment)
+            var records = try await keys.published(projectID: context.project.id, environment: context.environment)
             if !records.contains(where: { $0.status == .current }) {
-                let clients = try await provider.store.read { tx in try tx.clients(projectID: context.project.id, environment: context.environment) }
-                try await provider.keys.ensureCurrent(projectID: context.project.id, environment: context.environment,
+                let clients = try await clients.read { tx in try tx.clients(projectID: context.project.id, environment: context.environment) }
+                try await keys.ensureCurrent(projectID: context.project.id, environment: context.environment,
                                                       algorithms: SigningKeyRing.algorithms(context.settings, clients: clients))
-                records = try await provider.keys.records(projectID: context.project.id, environment: context.environment)
+                records = try await keys.records(projectID: context.project.id, environment: context.environment)
             }
             let keys = try records.map { try JWK(jsonBytes: Array($0.publicJWK.utf8)).publicKey }
             return JWKSet(keys: keys).publicJSON
