@@ -78,12 +78,6 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Whether the code may travel back to a client by redirect (RFC 6749 §4.1.2.1); errors about
-    /// the client or the redirect URI themselves never do (rule 4).
-    public var mayRedirect: Bool {
-        code != .invalidClient && code != .notFound && code != .serverError
-    }
-
     public var description: String { "\(code.rawValue): \(message)" + (debug.map { " (\($0))" } ?? "") }
 
     /// Anything thrown that is not an OAuthError becomes `server_error`, with the cause in debug; an

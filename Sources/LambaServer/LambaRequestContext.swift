@@ -1,5 +1,6 @@
 public import Hummingbird
 public import NIOCore
+public import LambaOAuth
 
 /// The request context of every Lamba route. Middleware fills `requestID` and `maxRequestBodySize`
 /// before any handler runs.
@@ -14,6 +15,8 @@ public struct LambaRequestContext: RequestContext {
     public let eventLoop: any EventLoop
     /// The peer's IP address as the socket saw it (no proxy headers are trusted), for per-address limits.
     public let clientAddress: String
+    /// The Project environment of an issuer route, resolved once by `IssuerMiddleware`.
+    public var issuer: ProviderContext?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -61,9 +61,9 @@ extension Request {
         try requireContentType(.formURLEncoded)
         let bytes = try await readBody(context: context)
         do {
-            return try FormURLEncoded.parse(bytes)
+            return try FormParameters(decoding: bytes)
         } catch {
-            throw APIError.invalidRequest("malformed form body: \(error.description)")
+            throw APIError.invalidRequest("malformed form body: \(error.message)")
         }
     }
 
@@ -71,9 +71,9 @@ extension Request {
     /// - Throws: `APIError` 400 `invalid_request`.
     public func queryParameters() throws(APIError) -> FormParameters {
         do {
-            return try FormURLEncoded.parse(Array((uri.query ?? "").utf8))
+            return try FormParameters(decoding: (uri.query ?? "").utf8)
         } catch {
-            throw .invalidRequest("malformed query string: \(error.description)")
+            throw .invalidRequest("malformed query string: \(error.message)")
         }
     }
 

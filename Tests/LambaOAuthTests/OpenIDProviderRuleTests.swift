@@ -11,7 +11,7 @@ import Testing
 @Suite("OpenID Provider rules", .serialized)
 struct OpenIDProviderRuleTests {
     @Test("RFC 6749 §4.1.2: a code is single-use; a replayed code fails and revokes what it issued")
-    func test_rule1_replayedCode_revokesIssuedTokens() async throws {
+    func test_replayedCode_revokesIssuedTokens() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()
@@ -33,7 +33,7 @@ struct OpenIDProviderRuleTests {
     }
 
     @Test("Security BCP §4.14.2: a reused rotated refresh token revokes its whole runtime scope")
-    func test_rule2_reusedRefreshToken_revokesRuntimeScope() async throws {
+    func test_reusedRefreshToken_revokesRuntimeScope() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()
@@ -61,7 +61,7 @@ struct OpenIDProviderRuleTests {
     }
 
     @Test("RFC 7636: PKCE is required for public clients; plain is refused; a wrong verifier fails")
-    func test_rule3_pkceRequiredForPublicClients_plainRefused_wrongVerifierFails() async throws {
+    func test_pkceRequiredForPublicClients_plainRefused_wrongVerifierFails() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()
@@ -88,7 +88,7 @@ struct OpenIDProviderRuleTests {
     }
 
     @Test("RFC 6749 §3.1.2.3, §4.1.2.1: redirect URIs match exactly; an unregistered one never receives a redirect")
-    func test_rule4_unregisteredRedirectURI_getsErrorPage_neverRedirect() async throws {
+    func test_unregisteredRedirectURI_getsErrorPage_neverRedirect() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()
@@ -112,7 +112,7 @@ struct OpenIDProviderRuleTests {
     }
 
     @Test("Never auto-heal, OIDC Core §3.1.2.6: prompt=none without a session, or after the Project's scope was revoked, gives login_required")
-    func test_rule5_promptNone_withoutSession_orRevokedScope_loginRequired() async throws {
+    func test_promptNone_withoutSession_orRevokedScope_loginRequired() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()
@@ -148,7 +148,7 @@ struct OpenIDProviderRuleTests {
     }
 
     @Test("RFC 9068 §4: a token of Project A is refused at Project B; a sandbox token is refused at production")
-    func test_rule6_tokenOfProjectA_refusedAtProjectB_sandboxRefusedAtProduction() async throws {
+    func test_tokenOfProjectA_refusedAtProjectB_sandboxRefusedAtProduction() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()
@@ -173,7 +173,7 @@ struct OpenIDProviderRuleTests {
     }
 
     @Test("Liveness: userinfo, introspection and access check turn inactive/denied at once on scope revocation, member removal or role change")
-    func test_rule7_revokedScope_removedMember_changedRole_inactiveBeforeExpiry() async throws {
+    func test_revokedScope_removedMember_changedRole_inactiveBeforeExpiry() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()
@@ -216,7 +216,7 @@ struct OpenIDProviderRuleTests {
     }
 
     @Test("RFC 7009 §2.1, §2.2: revocation answers 200 for unknown tokens and requires client authentication")
-    func test_rule8_revocation_unknownToken200_requiresClientAuthentication() async throws {
+    func test_revocation_unknownToken200_requiresClientAuthentication() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()
@@ -244,7 +244,7 @@ struct OpenIDProviderRuleTests {
     }
 
     @Test("RFC 6749 §5.2: every error has the error/error_description shape and status; malformed input never gives a 500")
-    func test_rule9_errorShape_malformedInput_never500() async throws {
+    func test_errorShape_malformedInput_never500() async throws {
         let f = try await Fixture.make()
         defer { Task { await f.close() } }
         let ctx = try await f.context()

@@ -85,7 +85,7 @@ struct OpenIDProviderHTTPTests {
     static let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
     @Test("End to end over HTTP on 127.0.0.1: authorize → login form → consent → code → token → userinfo → refresh → revoke")
-    func test_rule10_endToEnd_browserFlow() async throws {
+    func test_endToEnd_browserFlow() async throws {
         try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
             let seeded = try await seed(dependencies)
             let issuer = dependencies.configuration.publicBaseURL + "/p/shop/sandbox"
@@ -195,7 +195,7 @@ struct OpenIDProviderHTTPTests {
     }
 
     @Test("RFC 6749 §3.1.2.3 over HTTP: an unregistered redirect URI gets an error page, never a redirect")
-    func test_rule4_unregisteredRedirectURI_errorPageOverHTTP() async throws {
+    func test_unregisteredRedirectURI_errorPageOverHTTP() async throws {
         try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
             let seeded = try await seed(dependencies)
             let query = OAuthParameters.encode([("response_type", "code"), ("client_id", seeded.client.id), ("redirect_uri", "https://evil.example/cb")])
@@ -207,7 +207,7 @@ struct OpenIDProviderHTTPTests {
     }
 
     @Test("RFC 6749 §5.2 over HTTP: error shapes; malformed input is never a 500; unknown issuers are 404")
-    func test_rule9_errorShapesOverHTTP_never500() async throws {
+    func test_errorShapesOverHTTP_never500() async throws {
         try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
             _ = try await seed(dependencies)
             let json = try await client.execute(uri: "/p/shop/sandbox/token", method: .post, headers: [.contentType: "application/json"],

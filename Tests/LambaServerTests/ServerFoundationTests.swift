@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdTesting
 import LambaJOSE
+import LambaOAuth
 import LambaServer
 import Testing
 
@@ -30,6 +31,18 @@ import Testing
             #expect(text.contains(#"lamba_http_requests_total{route="/healthz",method="GET",status="200"} 1"#))
             #expect(text.contains(#"lamba_http_requests_total{route="unmatched",method="GET",status="404"} 1"#))
             #expect(text.contains("lamba_http_request_duration_seconds_bucket"))
+        }
+    }
+}
+
+/// docs/style-exceptions.md#request-code-runs-on-event-loops: a request's code, and everything it
+/// awaits, runs on the event loop of its connection (`ConnectionExecutor`).
+@Suite struct ExecutorTests {
+    @Test func requestCode_runsOnItsConnectionsEventLoop_beforeAndAfterASuspension() async throws {
+        try await withServer { client, _ in
+            let response = try await client.execute(uri: "/probe/event-loop", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.json == ["before": true, "after": true])
         }
     }
 }
@@ -173,9 +186,10 @@ import Testing
     }
 }
 
-@Suite struct FormURLEncodedTests {
+/// The console's view of the one form parser (`OAuthParameters.decode`, tested in LambaOAuthTests).
+@Suite struct FormParametersTests {
     @Test func plusAndPercentEscapes_decode() throws {
-        let form = try FormURLEncoded.parse(Array("scope=openid+profile&redirect_uri=https%3A%2F%2Fa.example%2Fcb&e=%C3%A9".utf8))
+        let form = try FormParameters(decoding: Array("scope=openid+profile&redirect_uri=https%3A%2F%2Fa.example%2Fcb&e=%C3%A9".utf8))
         #expect(form["scope"] == "openid profile")
         #expect(form["redirect_uri"] == "https://a.example/cb")
         #expect(form["e"] == "é")
@@ -183,7 +197,7 @@ import Testing
     }
 
     @Test func duplicates_areDetected_inOrder() throws {
-        let form = try FormURLEncoded.parse(Array("a=1&b=2&a=3&b=4&c=".utf8))
+        let form = try FormParameters(decoding: Array("a=1&b=2&a=3&b=4&c=".utf8))
         #expect(form.duplicateNames == ["a", "b"])
         #expect(form.values("a") == ["1", "3"])
         #expect(form["c"] == "")
@@ -192,12 +206,12 @@ import Testing
 
     @Test func invalidPercentEncoding_isRefused() {
         for input in ["a=%", "a=%4", "a=%G1", "%zz=1", "a=%C3"] {
-            #expect(throws: FormDecodingError.self, "\(input)") { try FormURLEncoded.parse(Array(input.utf8)) }
+            #expect(throws: OAuthError.self, "\(input)") { try FormParameters(decoding: Array(input.utf8)) }
         }
     }
 
     @Test func emptyBody_hasNoParameters() throws {
-        #expect(try FormURLEncoded.parse([UInt8]()).pairs.isEmpty)
+        #expect(try FormParameters(decoding: [UInt8]()).pairs.isEmpty)
     }
 }
 

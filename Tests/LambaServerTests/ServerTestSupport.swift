@@ -23,6 +23,13 @@ struct ProbeRoutes: RouteGroup {
             return .json(["names": .array(form.pairs.map { .string($0.name) })])
         }
         router.get("/probe/boom") { _, _ -> Response in throw Boom() }
+        // Where a request's code runs: on its connection's event loop, before and after a suspension.
+        router.get("/probe/event-loop") { _, context -> Response in
+            let before = context.eventLoop.inEventLoop
+            try await Task.sleep(for: .milliseconds(5))
+            let after = context.eventLoop.inEventLoop
+            return .json(["before": .bool(before), "after": .bool(after)])
+        }
         router.get("/probe/field") { _, _ -> Response in
             throw APIError.invalidRequest("redirect_uri is not registered", field: "redirect_uri", debug: "got https://evil")
         }

@@ -7,12 +7,15 @@ public struct Discovery: Sendable {
     let clients: Transactions<any ClientReader>
 
     public static let scopesSupported = ["openid", "profile", "email", "offline_access"]
+    public static let claimsSupported = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "azp", "email",
+                                         "email_verified", "name"]
 
     /// The same document answers `/.well-known/openid-configuration` and
     /// `/.well-known/oauth-authorization-server`; optional features appear only when on.
     public func metadata(_ context: ProviderContext) -> JSONObject {
         let algorithms: [JSONValue] = JWSAlgorithm.allCases.map { .string($0.rawValue) }
-        let authMethods: [JSONValue] = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+        // The methods ClientAuthentication accepts; `none` (public clients) only where it admits them.
+        let authenticated: [JSONValue] = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
         var document: JSONObject = [
             "issuer": .string(context.issuer),
             "authorization_endpoint": .string(context.endpoint("/authorize")),
@@ -29,13 +32,14 @@ public struct Discovery: Sendable {
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": .array(algorithms),
             "userinfo_signing_alg_values_supported": [],
-            "token_endpoint_auth_methods_supported": .array(authMethods),
+            "token_endpoint_auth_methods_supported": .array(authenticated + ["none"]),
             "token_endpoint_auth_signing_alg_values_supported": .array(algorithms),
-            "revocation_endpoint_auth_methods_supported": .array(Array(authMethods.dropLast())),
-            "introspection_endpoint_auth_methods_supported": .array(Array(authMethods.dropLast())),
+            // RFC 7009 §2.1: a public client revokes its own tokens with its client_id alone.
+            "revocation_endpoint_auth_methods_supported": .array(authenticated + ["none"]),
+            "introspection_endpoint_auth_methods_supported": .array(authenticated),
             "code_challenge_methods_supported": ["S256"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid", "azp", "email",
-                                 "email_verified", "name"],
+            // Exactly the claims TokenIssuer.idToken and userinfo can issue (no `acr`: none is issued).
+            "claims_supported": .array(Self.claimsSupported.map(JSONValue.string)),
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "claims_parameter_supported": false,
             "request_parameter_supported": false,

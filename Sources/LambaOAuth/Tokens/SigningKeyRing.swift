@@ -120,8 +120,8 @@ public final class SigningKeyRing: Sendable {
     }
 
     /// New keys, generated on a thread of their own: an RSA key takes tens to hundreds of
-    /// milliseconds, which must never stall the event loop that runs a request (README, "Where the
-    /// code departs from STYLE.md").
+    /// milliseconds, which must never stall the event loop that runs a request
+    /// (docs/style-exceptions.md#rsa-key-generation).
     static func generate(_ algorithms: [JWSAlgorithm], masterKey: MasterKey) async throws -> [SealedSigningKey] {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {

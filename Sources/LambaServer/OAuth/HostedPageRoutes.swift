@@ -37,7 +37,7 @@ struct HostedPageRoutes: Sendable {
     // MARK: Authorize
 
     func authorize(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         let parameters: OAuthParameters
         do {
             if request.method == .post {
@@ -86,7 +86,7 @@ struct HostedPageRoutes: Sendable {
 
     func show(_ page: Page, _ request: Request, _ context: LambaRequestContext, error: String? = nil, authzOverride: String? = nil,
               status: HTTPResponse.Status = .ok) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         let authz = authzOverride ?? (request.uri.query ?? "")
         let (csrfValue, setCookie) = csrf(request, ctx)
         let token = provider.interaction.csrfToken(cookie: csrfValue)
@@ -132,7 +132,7 @@ struct HostedPageRoutes: Sendable {
     }
 
     func submit(_ page: Page, _ request: Request, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         let form: OAuthParameters
         switch try await Self.hostedForm(request, context) {
         case .form(let parameters): form = parameters
@@ -175,7 +175,7 @@ struct HostedPageRoutes: Sendable {
     // MARK: Logout
 
     func logout(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         let parameters: OAuthParameters
         do {
             parameters = try await OpenIDProviderRoutes.parameters(request, context)

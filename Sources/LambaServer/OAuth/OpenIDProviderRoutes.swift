@@ -28,46 +28,46 @@ public struct OpenIDProviderRoutes: RouteGroup {
     static let csrfCookie = "lamba_csrf"
 
     public func register(on router: Router<LambaRequestContext>) {
-        let issuer = router.group("p/:slug/:environment")
         let provider = self.provider
+        let issuer = router.group("p/:slug/:environment").add(middleware: IssuerMiddleware(provider: provider))
         let pages = HostedPageRoutes(provider: provider)
 
         issuer.get(".well-known/openid-configuration") { _, context -> Response in try await Self.metadata(provider, context) }
         issuer.get(".well-known/oauth-authorization-server") { _, context -> Response in try await Self.metadata(provider, context) }
         issuer.get("jwks") { _, context -> Response in
-            let ctx = try await Self.context(provider, context)
+            let ctx = try context.issuerContext()
             let jwks = try await provider.discovery.jwks(ctx)
             return Response.json(jwks, headers: [.cacheControl: "public, max-age=300"])
         }
         issuer.get("authorize") { request, context -> Response in try await pages.authorize(request, context) }
         issuer.post("authorize") { request, context -> Response in try await pages.authorize(request, context) }
         issuer.post("token") { request, context -> Response in
-            let ctx = try await Self.context(provider, context)
+            let ctx = try context.issuerContext()
             let (parameters, isForm) = try await Self.form(request, context)
             return Self.response(await provider.token.handle(Self.endpointRequest(request, parameters), ctx, isForm: isForm))
         }
         issuer.get("userinfo") { request, context -> Response in
-            let ctx = try await Self.context(provider, context)
+            let ctx = try context.issuerContext()
             let parameters = try OAuthParameters.decode(request.uri.query ?? "")
             return Self.response(await provider.userInfo.handle(Self.endpointRequest(request, parameters), ctx))
         }
         issuer.post("userinfo") { request, context -> Response in
-            let ctx = try await Self.context(provider, context)
+            let ctx = try context.issuerContext()
             let (parameters, _) = try await Self.form(request, context)
             return Self.response(await provider.userInfo.handle(Self.endpointRequest(request, parameters), ctx))
         }
         issuer.post("revoke") { request, context -> Response in
-            let ctx = try await Self.context(provider, context)
+            let ctx = try context.issuerContext()
             let (parameters, isForm) = try await Self.form(request, context)
             return Self.response(await provider.revocation.handle(Self.endpointRequest(request, parameters), ctx, isForm: isForm))
         }
         issuer.post("introspect") { request, context -> Response in
-            let ctx = try await Self.context(provider, context)
+            let ctx = try context.issuerContext()
             let (parameters, isForm) = try await Self.form(request, context)
             return Self.response(await provider.introspection.handle(Self.endpointRequest(request, parameters), ctx, isForm: isForm))
         }
         issuer.post("access/check") { request, context -> Response in
-            let ctx = try await Self.context(provider, context)
+            let ctx = try context.issuerContext()
             let parameters: OAuthParameters
             if Self.hasMediaType(request, "application/json") {
                 let object = try await request.readJSONObject(context: context)
@@ -78,7 +78,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
             return Self.response(await provider.accessCheck.handle(Self.endpointRequest(request, parameters), ctx))
         }
         issuer.post("register") { request, context -> Response in
-            let ctx = try await Self.context(provider, context)
+            let ctx = try context.issuerContext()
             let body = try await request.readBody(context: context)
             return Self.response(await provider.registration.handle(body: body, isJSON: Self.hasMediaType(request, "application/json"),
                                                                     clientAddress: context.clientAddress, ctx))
@@ -97,22 +97,10 @@ public struct OpenIDProviderRoutes: RouteGroup {
     // MARK: Mapping
 
     static func metadata(_ provider: OpenIDProvider, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await Self.context(provider, context)
+        let ctx = try context.issuerContext()
         return Response.json(provider.discovery.metadata(ctx), headers: [.cacheControl: "public, max-age=300"])
     }
 
-    /// The Project environment of the path; unknown or deactivated ones answer 404, and an
-    /// unreachable store 503 `temporarily_unavailable` with `Retry-After` (RFC 6749 §5.2): a
-    /// database outage must not tell clients that their issuer is gone.
-    static func context(_ provider: OpenIDProvider, _ context: LambaRequestContext) async throws -> ProviderContext {
-        let slug = try context.parameters.require("slug")
-        let environment = try context.parameters.require("environment")
-        do {
-            return try await provider.context(slug: slug, environment: environment)
-        } catch where error.code == .notFound {
-            throw APIError(status: .notFound, code: "not_found", description: "no such issuer")
-        }
-    }
 
     /// Whether the Content-Type's media type (parameters aside) is `expected` (lower case), ignoring
     /// case. Compared in place: it runs on every token, introspection and access check request.
@@ -151,22 +139,5 @@ public struct OpenIDProviderRoutes: RouteGroup {
             if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
         }
         return Response(status: HTTPResponse.Status(code: response.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: response.body)))
-    }
-}
-
-/// Cookies: the global session per Workspace (`lamba_session_{workspace id}`) and the CSRF cookie.
-enum Cookies {
-    static func read(_ request: Request, _ name: String) -> String? {
-        CookieHeader.value(of: name, in: request.headers[values: .cookie])
-    }
-
-    static func sessionName(_ context: ProviderContext) -> String { "lamba_session_" + context.workspace.id }
-
-    /// `HttpOnly; SameSite=Lax; Path=/`, `Secure` when the public URL is https.
-    static func set(_ name: String, _ value: String, secure: Bool, maxAge: Int? = nil) -> String {
-        var cookie = "\(name)=\(value); Path=/; HttpOnly; SameSite=Lax"
-        if secure { cookie += "; Secure" }
-        if let maxAge { cookie += "; Max-Age=\(maxAge)" }
-        return cookie
     }
 }

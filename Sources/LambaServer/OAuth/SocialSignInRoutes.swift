@@ -21,14 +21,14 @@ struct SocialSignInRoutes: Sendable {
 
     /// `GET providers/{id}/login?{authz}`: "Continue with …".
     func startLogin(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         let outcome = await provider.socialSignIn.startLogin(ctx, providerID: try context.parameters.require("provider_id"), authz: request.uri.query ?? "")
         return try await respond(outcome, request, context, ctx)
     }
 
     /// `GET providers/{id}/link?ticket=…`: the browser opens the ticket of `/me/providers/{id}/link`.
     func openLinkTicket(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         let ticket = (try? OAuthParameters.decode(request.uri.query ?? "").single("ticket")) ?? nil
         let outcome = await provider.socialSignIn.openLinkTicket(ctx, providerID: try context.parameters.require("provider_id"), ticket: ticket)
         return try await respond(outcome, request, context, ctx)
@@ -36,7 +36,7 @@ struct SocialSignInRoutes: Sendable {
 
     /// `GET providers/{id}/prove?proof=…`: prove an existing account with another linked provider.
     func startProof(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         let proof = (try? OAuthParameters.decode(request.uri.query ?? "").single("proof")) ?? nil
         let outcome = await provider.socialSignIn.startProof(ctx, providerID: try context.parameters.require("provider_id"), proofToken: proof,
                                                               browserCookie: Cookies.read(request, SocialSignIn.browserCookie))
@@ -45,7 +45,7 @@ struct SocialSignInRoutes: Sendable {
 
     /// `GET providers/callback`: the redirect URI registered at every provider of the environment.
     func callback(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         guard let parameters = try? OAuthParameters.decode(request.uri.query ?? "") else {
             return HostedPageRoutes.html(HostedPages.error(.invalidRequest("the callback's query is malformed")), status: .badRequest)
         }
@@ -55,7 +55,7 @@ struct SocialSignInRoutes: Sendable {
 
     /// `POST providers/proof`: the password of the existing account.
     func prove(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
+        let ctx = try context.issuerContext()
         let form: OAuthParameters
         switch try await HostedPageRoutes.hostedForm(request, context) {
         case .form(let parameters): form = parameters
@@ -89,50 +89,5 @@ struct SocialSignInRoutes: Sendable {
         case .errorPage(let error):
             return HostedPageRoutes.html(HostedPages.error(error), status: HostedPageRoutes.errorPageStatus(error))
         }
-    }
-}
-
-/// The runtime self-service API under each issuer: `/me`, `/me/providers`, `/me/sessions`.
-struct AccountSelfServiceRoutes: Sendable {
-    let provider: OpenIDProvider
-
-    func register(on issuer: RouterGroup<LambaRequestContext>) {
-        let provider = self.provider
-        issuer.get("me") { request, context -> Response in
-            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
-            return OpenIDProviderRoutes.response(await provider.selfService.me(endpoint, ctx))
-        }
-        issuer.get("me/providers") { request, context -> Response in
-            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
-            return OpenIDProviderRoutes.response(await provider.selfService.providers(endpoint, ctx))
-        }
-        issuer.post("me/providers/:provider_id/link") { request, context -> Response in
-            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
-            return OpenIDProviderRoutes.response(await provider.selfService.startLink(endpoint, ctx, providerID: try context.parameters.require("provider_id")))
-        }
-        issuer.delete("me/providers/:provider_id") { request, context -> Response in
-            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
-            return OpenIDProviderRoutes.response(await provider.selfService.unlink(endpoint, ctx, providerID: try context.parameters.require("provider_id")))
-        }
-        issuer.get("me/sessions") { request, context -> Response in
-            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
-            return OpenIDProviderRoutes.response(await provider.selfService.sessions(endpoint, ctx))
-        }
-        issuer.delete("me/sessions/:session_id") { request, context -> Response in
-            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
-            return OpenIDProviderRoutes.response(await provider.selfService.revokeSession(endpoint, ctx, id: try context.parameters.require("session_id")))
-        }
-    }
-
-    /// The issuer, and the request as the endpoint sees it: query parameters, or a form body for POST.
-    static func prepare(_ provider: OpenIDProvider, _ request: Request, _ context: LambaRequestContext) async throws -> (ProviderContext, EndpointRequest) {
-        let ctx = try await OpenIDProviderRoutes.context(provider, context)
-        let parameters: OAuthParameters
-        do {
-            parameters = try await OpenIDProviderRoutes.parameters(request, context)
-        } catch let error as OAuthError {
-            throw APIError.invalidRequest(error.message)
-        }
-        return (ctx, OpenIDProviderRoutes.endpointRequest(request, parameters))
     }
 }

@@ -1,0 +1,51 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LambaJOSE
+import LambaModel
+import LambaOAuth
+
+/// The runtime self-service API under each issuer: `/me`, `/me/providers`, `/me/sessions`.
+struct AccountSelfServiceRoutes: Sendable {
+    let provider: OpenIDProvider
+
+    func register(on issuer: RouterGroup<LambaRequestContext>) {
+        let provider = self.provider
+        issuer.get("me") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.me(endpoint, ctx))
+        }
+        issuer.get("me/providers") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.providers(endpoint, ctx))
+        }
+        issuer.post("me/providers/:provider_id/link") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.startLink(endpoint, ctx, providerID: try context.parameters.require("provider_id")))
+        }
+        issuer.delete("me/providers/:provider_id") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.unlink(endpoint, ctx, providerID: try context.parameters.require("provider_id")))
+        }
+        issuer.get("me/sessions") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.sessions(endpoint, ctx))
+        }
+        issuer.delete("me/sessions/:session_id") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.revokeSession(endpoint, ctx, id: try context.parameters.require("session_id")))
+        }
+    }
+
+    /// The issuer, and the request as the endpoint sees it: query parameters, or a form body for POST.
+    static func prepare(_ provider: OpenIDProvider, _ request: Request, _ context: LambaRequestContext) async throws -> (ProviderContext, EndpointRequest) {
+        let ctx = try context.issuerContext()
+        let parameters: OAuthParameters
+        do {
+            parameters = try await OpenIDProviderRoutes.parameters(request, context)
+        } catch let error as OAuthError {
+            throw APIError.invalidRequest(error.message)
+        }
+        return (ctx, OpenIDProviderRoutes.endpointRequest(request, parameters))
+    }
+}
