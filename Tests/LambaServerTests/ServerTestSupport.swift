@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import LambaJOSE
+import LambaOAuth
 import LambaServer
 import LambaStore
 import Logging

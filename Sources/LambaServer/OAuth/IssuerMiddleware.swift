@@ -12,15 +12,19 @@ struct IssuerMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: LambaRequestContext,
                 next: (Request, LambaRequestContext) async throws -> Response) async throws -> Response {
+        var resolved = context
+        resolved.issuer = try await Self.resolve(provider, context)
+        return try await next(request, resolved)
+    }
+
+    static func resolve(_ provider: OpenIDProvider, _ context: LambaRequestContext) async throws -> ProviderContext {
         let slug = try context.parameters.require("slug")
         let environment = try context.parameters.require("environment")
-        var context = context
         do {
-            context.issuer = try await provider.context(slug: slug, environment: environment)
+            return try await provider.context(slug: slug, environment: environment)
         } catch where error.code == .notFound {
             throw APIError(status: .notFound, code: "not_found", description: "no such issuer")
         }
-        return try await next(request, context)
     }
 }
 

@@ -29,7 +29,8 @@ public struct OpenIDProviderRoutes: RouteGroup {
 
     public func register(on router: Router<LambaRequestContext>) {
         let provider = self.provider
-        let issuer = router.group("p/:slug/:environment").add(middleware: IssuerMiddleware(provider: provider))
+        let issuer = router.group("p/:slug/:environment")
+        issuer.add(middleware: IssuerMiddleware(provider: provider))
         let pages = HostedPageRoutes(provider: provider)
 
         issuer.get(".well-known/openid-configuration") { _, context -> Response in try await Self.metadata(provider, context) }
