@@ -25,6 +25,9 @@ public enum RuntimeScopeLiveness {
 
     public typealias Records = UserReader & TenantReader & MembershipReader & SessionReader
 
+    /// Every kind of record the rule reads: a cached answer holds only while none of them changes.
+    public static let reads: [RecordKind] = [.runtimeScopes, .identitySessions, .projects, .workspaces, .users, .projectMembers]
+
     /// - Throws: the store's errors.
     public static func check(_ tx: any Records, scopeID: String, userID: String, projectID: String,
                              environment: Environment) throws -> Result<Live, Ended> {

@@ -99,3 +99,37 @@ private struct SQLWords {
         String(decoding: bytes[word].filter { $0 != UInt8(ascii: "\"") }, as: UTF8.self).lowercased()
     }
 }
+
+/// The records a cache depends on, in the domain's words. The table names behind each kind are
+/// written here once, next to the parser that reads them out of SQL; caches never name tables.
+public enum RecordKind: String, Sendable, CaseIterable {
+    case users
+    case workspaces
+    case projects
+    case environmentSettings
+    case projectMembers
+    case projectRoles
+    case clients
+    case identitySessions
+    case runtimeScopes
+    case signingKeys
+    case revokedAccessTokens
+
+    /// The tables that hold this kind of record.
+    public var tables: [String] {
+        switch self {
+        case .users: ["users"]
+        case .workspaces: ["workspaces"]
+        case .projects: ["projects"]
+        case .environmentSettings: ["environment_settings"]
+        case .projectMembers: ["project_members"]
+        case .projectRoles: ["project_roles"]
+        case .clients: ["oauth_clients"]
+        case .identitySessions: ["identity_sessions"]
+        case .runtimeScopes: ["runtime_scopes"]
+        case .signingKeys: ["signing_keys"]
+        case .revokedAccessTokens: ["revoked_access_tokens"]
+        }
+    }
+}
+

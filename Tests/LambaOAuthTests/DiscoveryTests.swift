@@ -113,6 +113,17 @@ struct DiscoveryTests {
         for algorithm in Self.strings(document, "id_token_signing_alg_values_supported") {
             #expect(JWSAlgorithm(rawValue: algorithm) != nil, "\(algorithm)")
         }
-        #expect(document["registration_endpoint"] == nil, "registration is off in this environment")
+        // RFC 7591: the endpoint is advertised only while the environment's switch is on, and then it registers.
+        #expect(document["registration_endpoint"] != nil, "this environment enables dynamic registration")
+        let registered = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:9/cb"]}"#.utf8), isJSON: true,
+                                                              clientAddress: "127.0.0.1", ctx)
+        #expect(registered.status == 201)
+        let production = try await f.context("alpha", "production")
+        let closed = f.provider.discovery.metadata(production)
+        if closed["registration_endpoint"] == nil {
+            let refused = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:9/cb"]}"#.utf8), isJSON: true,
+                                                               clientAddress: "127.0.0.1", production)
+            #expect(refused.status == 404)
+        }
     }
 }

@@ -2,8 +2,8 @@ public import LambaJOSE
 public import LambaModel
 import Synchronization
 
-/// A bounded cache whose entries hold only while the tables they were read from are unchanged
-/// (`TableVersions`): a commit that touches one of them, in this process or (through the store's
+/// A bounded cache whose entries hold only while the records they were read from are unchanged
+/// (`RecordKind`s, versioned by `TableVersions`): a commit that touches one of them, in this process or (through the store's
 /// change channel) in another, retires every entry read before it. So a deactivation, a revoked
 /// scope or a rotated secret acts on the next request, as without the cache.
 final class TableCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
@@ -17,8 +17,8 @@ final class TableCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     let capacity: Int
     private let entries = Mutex<[Key: Entry]>([:])
 
-    init(_ tables: [String], versions: TableVersions, capacity: Int) {
-        self.tables = tables
+    init(_ records: [RecordKind], versions: TableVersions, capacity: Int) {
+        self.tables = records.flatMap(\.tables)
         self.versions = versions
         self.capacity = capacity
     }
@@ -100,16 +100,16 @@ struct ProviderCaches: Sendable {
         case ended
     }
 
-    /// Every table a runtime decision reads.
-    static let runtimeTables = ["revoked_access_tokens", "runtime_scopes", "identity_sessions", "users", "project_members", "project_roles",
-                                "projects", "workspaces", "oauth_clients"]
+    /// Every record a token's state or an access decision reads: the liveness rule's, the token's
+    /// revocation, the client of client_credentials tokens and the roles.
+    static let runtimeRecords = RuntimeScopeLiveness.reads + [.revokedAccessTokens, .clients, .projectRoles]
 
     init(versions: TableVersions) {
-        contexts = TableCache(["projects", "workspaces", "environment_settings"], versions: versions, capacity: 4096)
-        clients = TableCache(["oauth_clients"], versions: versions, capacity: 16384)
-        verifiedAccessTokens = TableCache(["signing_keys"], versions: versions, capacity: 8192)
-        tokenStates = TableCache(Self.runtimeTables, versions: versions, capacity: 16384)
-        runtimeStates = TableCache(["runtime_scopes", "identity_sessions", "users", "project_members"], versions: versions, capacity: 16384)
-        decisions = TableCache(Self.runtimeTables, versions: versions, capacity: 16384)
+        contexts = TableCache([.projects, .workspaces, .environmentSettings], versions: versions, capacity: 4096)
+        clients = TableCache([.clients], versions: versions, capacity: 16384)
+        verifiedAccessTokens = TableCache([.signingKeys], versions: versions, capacity: 8192)
+        tokenStates = TableCache(Self.runtimeRecords, versions: versions, capacity: 16384)
+        runtimeStates = TableCache(RuntimeScopeLiveness.reads, versions: versions, capacity: 16384)
+        decisions = TableCache(Self.runtimeRecords, versions: versions, capacity: 16384)
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// The signing keys of every Project environment (DESIGN.md "Tokens"): generated on first use per
 /// algorithm, private halves sealed under the master key and opened once per process (keys are
 /// immutable, so the cache is keyed by kid). An environment's key list is cached until the
-/// `signing_keys` table changes (`TableVersions`), here or in another process.
+/// environment's signing keys change, here or in another process.
 public final class SigningKeyRing: Sendable {
     public struct ActiveKey: Sendable {
         public let kid: String
@@ -25,7 +25,7 @@ public final class SigningKeyRing: Sendable {
         self.store = store
         self.masterKey = masterKey
         self.clock = clock
-        self.lists = TableCache(["signing_keys"], versions: store.versions, capacity: 4096)
+        self.lists = TableCache([.signingKeys], versions: store.versions, capacity: 4096)
     }
 
     private static func cacheKey(_ projectID: String, _ environment: Environment) -> String { projectID + "/" + environment.rawValue }
