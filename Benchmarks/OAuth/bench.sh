@@ -3,14 +3,14 @@
 # set, then wrk against client_credentials (ES256), refresh with rotation, and the access check,
 # with GET discovery as the HTTP stack's own ceiling. The targets run in ROUNDS interleaved rounds
 # (this VM's speed drifts by a quarter within minutes); the summary gives every round and the median.
-#   Benchmarks/OAuth/bench.sh            (ROUNDS=3 DURATION=10s THREADS=1 CONNS=64 PORT=18180)
+#   Benchmarks/OAuth/bench.sh            (ROUNDS=3 DURATION=10s THREADS=1 CONNS=64 PORT=18180; LAMBA_BIN=another build)
 # THREADS=1: wrk shares the server's two cores; a second wrk thread takes more from the server
 # than it adds to the load.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/Benchmarks/OAuth"
 DURATION="${DURATION:-10s}"; THREADS="${THREADS:-1}"; CONNS="${CONNS:-64}"; PORT="${PORT:-18180}"; ROUNDS="${ROUNDS:-3}"
-BIN="$ROOT/.build/release/lamba"
+BIN="${LAMBA_BIN:-$ROOT/.build/release/lamba}"
 [ -x "$BIN" ] || { echo "build first: swift build -c release --product lamba" >&2; exit 1; }
 WORK="$(mktemp -d)"; export LAMBA_KEYS_DIR="$WORK/keys" LAMBA_LOG_LEVEL=warning
 DB="sqlite://$WORK/lamba.sqlite"; BASE="http://127.0.0.1:$PORT"
