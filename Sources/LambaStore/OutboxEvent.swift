@@ -1,7 +1,8 @@
 public import Foundation
 
 /// A lifecycle fact, written to the `events` outbox table in the same transaction as the change it
-/// describes. Events are immutable: the database refuses updates to them.
+/// describes (docs/events.md#same-transaction). Events are immutable: the database refuses updates
+/// to them (docs/events.md#immutable).
 ///
 /// `data` is JSON text whose bytes are fixed when the event is written, so every webhook delivery
 /// and replay sends the identical payload.

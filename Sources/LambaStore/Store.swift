@@ -70,9 +70,40 @@ extension StoreTransaction {
 }
 
 extension Store {
+    /// `withTransaction` for the domain services (console writes): the same transaction, but a store
+    /// failure with a domain meaning surfaces as that `DomainError` (`StoreError.domainError`: a
+    /// unique violation is `.conflict`). Code that handles `StoreError.uniqueViolation` itself (the
+    /// OAuth engine, the outbox) keeps using `withTransaction`.
+    /// - Throws: the body's error, `DomainError.conflict`, or `StoreError`.
+    @discardableResult
+    public func withDomainTransaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await StoreError.mappedToDomain { try await withTransaction(body) }
+    }
+
     /// Applies pending migrations; see `Migrator`.
     @discardableResult
     public func migrate(_ migrations: [Migration] = Migrations.all) async throws -> [Migration] {
         try await Migrator(migrations: migrations).migrate(self)
+    }
+}
+
+/// The identity model for the domain services of the console: `SQLIdentityStore` whose writes report
+/// a store failure with a domain meaning as that `DomainError` (a unique violation is
+/// `.conflict`, see `StoreError.domainError`). The OAuth engine uses `SQLIdentityStore` itself, whose
+/// writes throw `StoreError` unchanged.
+public struct DomainIdentityStore: IdentityStore {
+    public let records: SQLIdentityStore
+
+    public init(store: any Store) {
+        records = SQLIdentityStore(store: store)
+    }
+
+    /// - Throws: the body's error, `DomainError.conflict` for a unique violation, or `StoreError`.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any IdentityWriter) throws -> T) async throws -> T {
+        try await StoreError.mappedToDomain { try await records.write(body) }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any IdentityReader) throws -> T) async throws -> T {
+        try await records.read(body)
     }
 }

@@ -61,3 +61,24 @@ extension StoreError: StoreAvailabilityError {
         }
     }
 }
+
+extension StoreError {
+    /// How a failure of a domain service's write reads in the domain's terms: a unique violation
+    /// means another writer holds the slug, email, membership or domain already (a concurrent request
+    /// took it between the check and the insert), so it is `DomainError.conflict`. Every other store
+    /// error stays itself. Applied at the store boundary by `withDomainTransaction` and
+    /// `DomainIdentityStore`, never by the HTTP layer.
+    public var domainError: DomainError? {
+        if case .uniqueViolation = self { return .conflict("the resource exists already") }
+        return nil
+    }
+
+    /// Runs `body`, rethrowing a `StoreError` that has a domain meaning as that `DomainError`.
+    static func mappedToDomain<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            throw error.domainError ?? error
+        }
+    }
+}

@@ -126,7 +126,8 @@ struct ConsoleServices: Sendable {
     let streamPollInterval: Duration
 
     init(store: any Store, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient, streamPollInterval: Duration = .milliseconds(200)) {
-        let identity = SQLIdentityStore(store: store)
+        // Writes through it report a unique violation as `DomainError.conflict`.
+        let identity = DomainIdentityStore(store: store)
         self.store = store
         workspaces = WorkspaceAdministration(store: identity)
         projects = ProjectAdministration(store: identity)
@@ -199,15 +200,10 @@ struct ConsoleRouteRegistrar: Sendable {
             try schema.check(.object(body), field: "")
         }
         let call = ConsoleCall(services: services, callerOrNil: caller, parameters: parameters, query: query, body: body)
-        let output: JSONValue?
-        do {
-            output = try await route.handler(call)
-        } catch let error as StoreError {
-            // A concurrent request took the slug or email between the check and the insert.
-            if case .uniqueViolation = error { throw DomainError.conflict("the resource exists already") }
-            throw error
-        }
-        guard let output else { return Response(status: .noContent) }
+        // Store failures arrive translated (a unique violation is `DomainError.conflict`, mapped at the
+        // store boundary by `DomainIdentityStore` and `withDomainTransaction`); they render through
+        // the one DomainError table (`DomainErrorRendering.swift`).
+        guard let output = try await route.handler(call) else { return Response(status: .noContent) }
         if case .object(let object) = output { return .json(object, status: route.status) }
         return .json(["data": output], status: route.status)
     }

@@ -38,8 +38,8 @@ public struct EventsRoutes: RouteGroup {
                         format: "uri", maxLength: 2048)),
         ("description", .string(maxLength: 500)),
         ("event_types", .array(.string(description: "an event type such as user.created; none means every type",
-                                       minLength: 1, maxLength: 100, rule: .eventType), maxItems: WebhookAdministration.maxEventTypes)),
-        ("max_concurrency", .integer(minimum: 1, maximum: WebhookAdministration.maxConcurrencyLimit)),
+                                       minLength: 1, maxLength: 100, rule: .eventType), maxItems: WebhookEndpointRules.maxEventTypes)),
+        ("max_concurrency", .integer(minimum: 1, maximum: WebhookEndpointRules.maxConcurrencyLimit)),
     ]
 
     static let routes: [ConsoleRoute] = [
@@ -96,7 +96,7 @@ public struct EventsRoutes: RouteGroup {
                      "A new signing secret, shown once; the previous one keeps signing as a second signature for the grace period",
                      access: .apiKey(.webhooksManage),
                      request: .object([("grace_period_seconds", .integer(description: "24 hours when left out", minimum: 0,
-                                                                          maximum: Int(WebhookAdministration.maxRotationGrace)))]),
+                                                                          maximum: Int(WebhookEndpointRules.maxRotationGrace)))]),
                      requestOptional: true, response: .ref("WebhookEndpoint")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             let grace = try call.int("grace_period_seconds").map { TimeInterval($0) }

@@ -3,27 +3,14 @@ public import LambaJOSE
 public import LambaModel
 public import LambaStore
 
-extension EventType {
-    public static let webhookEndpointCreated: EventType = "webhook_endpoint.created"
-    public static let webhookEndpointUpdated: EventType = "webhook_endpoint.updated"
-    public static let webhookEndpointDeleted: EventType = "webhook_endpoint.deleted"
-    public static let webhookEndpointSecretRotated: EventType = "webhook_endpoint.secret_rotated"
-    public static let webhookEndpointDisabled: EventType = "webhook_endpoint.disabled"
-    public static let webhookEndpointEnabled: EventType = "webhook_endpoint.enabled"
-    public static let webhookSettingsUpdated: EventType = "webhook_settings.updated"
-}
-
 /// Webhook endpoints and settings as operators manage them from the console. Every call is scoped
 /// to the caller's Workspace (another Workspace's ids read as missing), checks the caller's
 /// capability in the Project, and writes its event in the same transaction as the change.
+///
+/// The rules it applies (limits, field checks, replay, private targets) are the domain's
+/// (`WebhookEndpointRules`); this service only reads and writes them through the store.
 public struct WebhookAdministration: Sendable {
-    public static let maxEndpointsPerEnvironment = 20
-    public static let maxEventTypes = 100
-    public static let maxConcurrencyLimit = 32
-    public static let defaultConcurrency = 4
-    public static let defaultRotationGrace: TimeInterval = 24 * 3600
-    public static let maxRotationGrace: TimeInterval = 7 * 24 * 3600
-    public static let maxReplayEvents = 10_000
+    typealias Rules = WebhookEndpointRules
 
     let store: any Store
     let secrets: WebhookSecretBox
@@ -66,19 +53,17 @@ public struct WebhookAdministration: Sendable {
     public func createEndpoint(_ caller: ConsoleCaller, projectID: String, environment: LambaModel.Environment,
                                _ fields: EndpointChanges) async throws -> (WebhookEndpointRecord, secret: String) {
         guard let url = fields.url else { throw DomainError.invalid(field: "url", reason: "is required") }
-        let eventTypes = try Self.validateEventTypes(fields.eventTypes ?? [])
-        let description = try Self.validateDescription(fields.description ?? "")
-        let concurrency = try Self.validateConcurrency(fields.maxConcurrency ?? Self.defaultConcurrency)
+        let eventTypes = try Rules.validateEventTypes(fields.eventTypes ?? [])
+        let description = try Rules.validateDescription(fields.description ?? "")
+        let concurrency = try Rules.validateConcurrency(fields.maxConcurrency ?? Rules.defaultConcurrency)
         let id = WebhookID.generate(WebhookID.endpoint)
         let secret = try StandardWebhooks.generateSecret()
         let sealed = try secrets.seal(secret, endpointID: id)
-        let endpoint = try await store.withTransaction { tx in
+        let endpoint = try await store.withDomainTransaction { tx in
             try Self.requireProject(tx, caller, projectID, .webhooksManage)
             let allowPrivate = try tx.webhookAllowsPrivateTargets(projectID: projectID, environment: environment)
-            let validURL = try Self.validateURL(url, allowPrivate: allowPrivate)
-            guard try tx.webhookEndpoints(projectID: projectID, environment: environment).count < Self.maxEndpointsPerEnvironment else {
-                throw DomainError.limitExceeded(limit: "webhook endpoints per environment", maximum: Self.maxEndpointsPerEnvironment)
-            }
+            let validURL = try Rules.validateURL(url, allowPrivate: allowPrivate)
+            try Rules.checkEndpointLimit(existing: try tx.webhookEndpoints(projectID: projectID, environment: environment).count)
             let endpoint = WebhookEndpointRecord(
                 id: id, workspaceID: caller.workspaceID, projectID: projectID, environment: environment, url: validURL,
                 description: description, eventTypes: eventTypes, secretSealed: sealed, maxConcurrency: concurrency,
@@ -94,16 +79,16 @@ public struct WebhookAdministration: Sendable {
 
     public func updateEndpoint(_ caller: ConsoleCaller, projectID: String, environment: LambaModel.Environment, id: String,
                                _ changes: EndpointChanges) async throws -> WebhookEndpointRecord {
-        let eventTypes = try changes.eventTypes.map(Self.validateEventTypes)
-        let description = try changes.description.map(Self.validateDescription)
-        let concurrency = try changes.maxConcurrency.map(Self.validateConcurrency)
-        return try await store.withTransaction { tx in
+        let eventTypes = try changes.eventTypes.map(Rules.validateEventTypes)
+        let description = try changes.description.map(Rules.validateDescription)
+        let concurrency = try changes.maxConcurrency.map(Rules.validateConcurrency)
+        return try await store.withDomainTransaction { tx in
             try Self.requireProject(tx, caller, projectID, .webhooksManage)
             var endpoint = try Self.endpoint(tx, caller, projectID, environment, id)
             var changed: [JSONValue] = []
             if let url = changes.url {
                 let allowPrivate = try tx.webhookAllowsPrivateTargets(projectID: projectID, environment: environment)
-                endpoint.url = try Self.validateURL(url, allowPrivate: allowPrivate)
+                endpoint.url = try Rules.validateURL(url, allowPrivate: allowPrivate)
                 changed.append("url")
             }
             if let description { endpoint.description = description; changed.append("description") }
@@ -117,7 +102,7 @@ public struct WebhookAdministration: Sendable {
     }
 
     public func deleteEndpoint(_ caller: ConsoleCaller, projectID: String, environment: LambaModel.Environment, id: String) async throws {
-        try await store.withTransaction { tx in
+        try await store.withDomainTransaction { tx in
             try Self.requireProject(tx, caller, projectID, .webhooksManage)
             let endpoint = try Self.endpoint(tx, caller, projectID, environment, id)
             try tx.deleteWebhookEndpoint(id: endpoint.id, at: Date())
@@ -128,13 +113,10 @@ public struct WebhookAdministration: Sendable {
     /// A new secret; the previous one keeps signing (as a second signature) until `grace` has passed.
     public func rotateSecret(_ caller: ConsoleCaller, projectID: String, environment: LambaModel.Environment, id: String,
                              grace: TimeInterval?) async throws -> (WebhookEndpointRecord, secret: String) {
-        let grace = grace ?? Self.defaultRotationGrace
-        guard grace >= 0, grace <= Self.maxRotationGrace else {
-            throw DomainError.invalid(field: "grace_period_seconds", reason: "must be between 0 and \(Int(Self.maxRotationGrace))")
-        }
+        let grace = try Rules.validateRotationGrace(grace)
         let secret = try StandardWebhooks.generateSecret()
         let secrets = self.secrets
-        let endpoint = try await store.withTransaction { tx in
+        let endpoint = try await store.withDomainTransaction { tx in
             try Self.requireProject(tx, caller, projectID, .webhooksManage)
             var endpoint = try Self.endpoint(tx, caller, projectID, environment, id)
             let now = Date()
@@ -153,7 +135,7 @@ public struct WebhookAdministration: Sendable {
 
     /// Turns a disabled endpoint back on with a clean failure streak; its queued deliveries resume.
     public func enableEndpoint(_ caller: ConsoleCaller, projectID: String, environment: LambaModel.Environment, id: String) async throws -> WebhookEndpointRecord {
-        try await store.withTransaction { tx in
+        try await store.withDomainTransaction { tx in
             try Self.requireProject(tx, caller, projectID, .webhooksManage)
             var endpoint = try Self.endpoint(tx, caller, projectID, environment, id)
             guard endpoint.status == .disabled else { return endpoint }
@@ -183,21 +165,14 @@ public struct WebhookAdministration: Sendable {
     /// in [since, until). Returns how many were queued. The bodies are the original bytes.
     public func replay(_ caller: ConsoleCaller, projectID: String, environment: LambaModel.Environment, id: String,
                        eventID: String?, since: Date?, until: Date?) async throws -> Int {
-        guard (eventID != nil) != (since != nil || until != nil) else {
-            throw DomainError.invalid(field: "event_id", reason: "give either event_id or a since/until range")
-        }
-        if eventID == nil, since == nil { throw DomainError.invalid(field: "since", reason: "is required for a range replay") }
-        if let since, let until, until <= since { throw DomainError.invalid(field: "until", reason: "must be after since") }
-        return try await store.withTransaction { tx in
+        try Rules.validateReplay(eventID: eventID, since: since, until: until)
+        return try await store.withDomainTransaction { tx in
             try Self.requireProject(tx, caller, projectID, .webhooksManage)
             let endpoint = try Self.endpoint(tx, caller, projectID, environment, id)
-            guard endpoint.status == .enabled else { throw DomainError.refused("the endpoint is disabled; enable it before replaying") }
+            try Rules.checkReplayable(endpoint)
             let events = try tx.replayableEvents(projectID: projectID, environment: environment, eventID: eventID, since: since, until: until,
-                                                 limit: Self.maxReplayEvents + 1)
-            if eventID != nil, events.isEmpty { throw DomainError.notFound("event") }
-            guard events.count <= Self.maxReplayEvents else {
-                throw DomainError.limitExceeded(limit: "events per replay", maximum: Self.maxReplayEvents)
-            }
+                                                 limit: Rules.maxReplayEvents + 1)
+            try Rules.checkReplayFound(eventID: eventID, found: events.count)
             let now = Date()
             var queued = 0
             for stored in events where eventID != nil || endpoint.matches(eventType: stored.event.type) {
@@ -220,10 +195,8 @@ public struct WebhookAdministration: Sendable {
 
     /// Private targets are a sandbox convenience (local receivers); production always refuses them.
     public func setAllowPrivateTargets(_ caller: ConsoleCaller, projectID: String, environment: LambaModel.Environment, _ allow: Bool) async throws {
-        if allow && environment == .production {
-            throw DomainError.refused("private webhook targets are only allowed in sandbox")
-        }
-        try await store.withTransaction { tx in
+        try Rules.checkPrivateTargetsSetting(allow, environment: environment)
+        try await store.withDomainTransaction { tx in
             try Self.requireProject(tx, caller, projectID, .webhooksManage)
             try tx.saveWebhookSettings(projectID: projectID, environment: environment, allowPrivateTargets: allow, at: Date())
             try SQLIdentityRecords(reader: tx, transaction: tx).append(DomainEvent(
@@ -257,35 +230,5 @@ public struct WebhookAdministration: Sendable {
         try SQLIdentityRecords(reader: tx, transaction: tx).append(DomainEvent(
             type: type, actor: caller.actor, workspaceID: endpoint.workspaceID, projectID: endpoint.projectID,
             environment: endpoint.environment, data: data))
-    }
-
-    static func validateURL(_ url: String, allowPrivate: Bool) throws -> String {
-        do {
-            return try WebhookTargetGuard.validate(url, allowPrivate: allowPrivate).absoluteString
-        } catch {
-            throw DomainError.invalid(field: "url", reason: error.reason)
-        }
-    }
-
-    static func validateEventTypes(_ types: [String]) throws -> [String] {
-        guard types.count <= maxEventTypes else { throw DomainError.invalid(field: "event_types", reason: "must list at most \(maxEventTypes) types") }
-        for type in types {
-            let valid = !type.isEmpty && type.utf8.count <= 100
-                && type.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F }
-            guard valid else { throw DomainError.invalid(field: "event_types", reason: "must hold event type names such as user.created") }
-        }
-        return Array(Set(types)).sorted()
-    }
-
-    static func validateDescription(_ text: String) throws -> String {
-        guard text.count <= 500 else { throw DomainError.invalid(field: "description", reason: "must be at most 500 characters") }
-        return text
-    }
-
-    static func validateConcurrency(_ value: Int) throws -> Int {
-        guard (1...maxConcurrencyLimit).contains(value) else {
-            throw DomainError.invalid(field: "max_concurrency", reason: "must be between 1 and \(maxConcurrencyLimit)")
-        }
-        return value
     }
 }

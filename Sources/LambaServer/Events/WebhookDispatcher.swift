@@ -1,5 +1,6 @@
 public import Foundation
 public import LambaJOSE
+public import LambaModel
 public import LambaStore
 public import Logging
 
@@ -13,12 +14,24 @@ internal import Synchronization
 public struct WebhookDispatchConfiguration: Sendable {
     /// How often the outbox and the retry queue are checked when nothing woke the dispatcher.
     public var pollInterval: Duration = .milliseconds(500)
-    /// Full-jitter exponential backoff: a retry waits a random time up to min(cap, base · 2^(n-1)).
-    public var backoffBase: TimeInterval = 5
-    public var backoffCap: TimeInterval = 3600
-    /// A delivery fails permanently after this many attempts or once it is this old, whichever first.
-    public var maxAttempts: Int = 40
-    public var maxDeliveryAge: TimeInterval = 24 * 3600
+    /// When failed attempts are tried again, and when a delivery gives up (the domain's rule).
+    public var retrySchedule = WebhookRetrySchedule()
+    public var backoffBase: TimeInterval {
+        get { retrySchedule.backoffBase }
+        set { retrySchedule.backoffBase = newValue }
+    }
+    public var backoffCap: TimeInterval {
+        get { retrySchedule.backoffCap }
+        set { retrySchedule.backoffCap = newValue }
+    }
+    public var maxAttempts: Int {
+        get { retrySchedule.maxAttempts }
+        set { retrySchedule.maxAttempts = newValue }
+    }
+    public var maxDeliveryAge: TimeInterval {
+        get { retrySchedule.maxDeliveryAge }
+        set { retrySchedule.maxDeliveryAge = newValue }
+    }
     public var requestTimeout: TimeInterval = 10
     /// How long a claim holds a delivery; a process that dies lets it go when this runs out.
     public var lease: TimeInterval = 60
@@ -68,15 +81,11 @@ public struct WebhookDispatchConfiguration: Sendable {
 
     /// When to retry after failed attempt number `attempt`, or nil when the delivery is out of tries.
     public func retryTime(afterAttempt attempt: Int, deliveryCreatedAt: Date, now: Date) -> Date? {
-        guard attempt < maxAttempts else { return nil }
-        let ceiling = min(backoffCap, backoffBase * pow(2, Double(min(attempt - 1, 40))))
-        let next = now.addingTimeInterval(Double.random(in: 0...ceiling))
-        guard next.timeIntervalSince(deliveryCreatedAt) <= maxDeliveryAge else { return nil }
-        return next
+        retrySchedule.retryTime(afterAttempt: attempt, deliveryCreatedAt: deliveryCreatedAt, now: now)
     }
 }
 
-/// Delivers the outbox to webhook endpoints, at least once. Each loop turns new outbox events into
+/// Delivers the outbox to webhook endpoints, at least once (docs/events.md#delivery-at-least-once). Each loop turns new outbox events into
 /// deliveries, claims the due ones under a lease and sends each in its own task, so that a slow
 /// endpoint holds only its own concurrency slots. Several processes may run one each.
 public final class WebhookDispatcher: Sendable {
@@ -198,8 +207,7 @@ public final class WebhookDispatcher: Sendable {
         let record = WebhookAttemptRecord(attempt: job.attempt, attemptedAt: Date(), statusCode: nil, latencyMilliseconds: 0,
                                           responseExcerpt: nil, error: "interrupted by shutdown")
         let outcome = WebhookAttemptOutcome(record: record, retryAt: Date())
-        let policy = WebhookDisablePolicy(maxFailedDeliveries: .max, maxFailingDuration: .infinity)
-        _ = try? await store.withTransaction { tx in try tx.completeWebhookDelivery(job, outcome: outcome, policy: policy, now: Date()) }
+        _ = try? await store.withTransaction { tx in try tx.completeWebhookDelivery(job, outcome: outcome, policy: .never, now: Date()) }
     }
 
     /// At most 1 KiB of the response, cut at a character boundary.

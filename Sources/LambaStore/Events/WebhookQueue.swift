@@ -35,43 +35,8 @@ public struct WebhookAttemptOutcome: Sendable {
     }
 }
 
-/// When a failing endpoint is disabled.
-public struct WebhookDisablePolicy: Sendable {
-    /// Consecutive deliveries that failed permanently.
-    public var maxFailedDeliveries: Int
-    /// Time failing without a single success.
-    public var maxFailingDuration: TimeInterval
-
-    public init(maxFailedDeliveries: Int = 50, maxFailingDuration: TimeInterval = 24 * 3600) {
-        self.maxFailedDeliveries = maxFailedDeliveries
-        self.maxFailingDuration = maxFailingDuration
-    }
-}
-
-/// The Standard Webhooks body of an event: `{"type", "timestamp", "data"}` where `data` carries the
-/// event's context ids and then its own members. Built from the stored row alone, so every attempt
-/// and every replay sends the same bytes.
-public enum WebhookPayload {
-    public static func body(type: String, occurredAt: String, eventID: String, actor: String?, workspaceID: String?, projectID: String?,
-                            environment: String?, sessionID: String?, data: String) -> [UInt8] {
-        var merged: JSONObject = ["event_id": .string(eventID)]
-        if let workspaceID { merged["workspace_id"] = .string(workspaceID) }
-        if let projectID { merged["project_id"] = .string(projectID) }
-        if let environment { merged["environment"] = .string(environment) }
-        if let actor { merged["actor"] = .string(actor) }
-        if let sessionID { merged["session_id"] = .string(sessionID) }
-        // The outbox accepts any JSON text; a non-object is carried whole under `value`.
-        switch try? JSON.decode(data, limits: JSONLimits(maxBytes: 1 << 24, maxDepth: 64)) {
-        case .object(let object):
-            for (name, value) in object where merged[name] == nil { merged[name] = value }
-        case .some(let value):
-            merged["value"] = value
-        case nil:
-            merged["value"] = .string(data)
-        }
-        return JSON.encode(["type": .string(type), "timestamp": .string(occurredAt), "data": .object(merged)] as JSONObject)
-    }
-
+extension WebhookPayload {
+    /// The body of a claimed delivery's event, from the columns of the claim query.
     static func body(row: Row) throws -> [UInt8] {
         body(type: try row.string("type"), occurredAt: try row.string("occurred_at"), eventID: try row.string("event_id"),
              actor: try row.optionalString("actor"), workspaceID: try row.optionalString("event_workspace_id"),
@@ -121,8 +86,7 @@ extension StoreTransaction {
                 endpointsByProject[projectID] = endpoints
             }
             let seq = try row.int64("seq"), type = try row.string("type"), environment = try row.optionalString("environment")
-            for endpoint in endpoints where seq > endpoint.startAfterSeq && endpoint.matches(eventType: type)
-                && (environment == nil || environment == endpoint.environment.rawValue) {
+            for endpoint in endpoints where endpoint.receives(eventSeq: seq, type: type, environment: environment) {
                 try enqueueWebhookDelivery(endpoint: endpoint, eventSeq: seq, eventID: try row.string("id"), eventType: type, replay: false, at: now)
             }
         }
@@ -175,7 +139,7 @@ extension StoreTransaction {
                 projectID: try row.string("project_id"), environment: environment, url: try row.string("url"),
                 secretSealed: try row.string("secret_sealed"), previousSecretSealed: try row.optionalString("previous_secret_sealed"),
                 previousSecretExpiresAt: try row.optionalDate("previous_secret_expires_at"),
-                allowPrivateTargets: environment == .sandbox && allowsPrivate,
+                allowPrivateTargets: WebhookTargetGuard.privateTargetsPermitted(in: environment) && allowsPrivate,
                 attempt: attempt, deliveryCreatedAt: try row.date("delivery_created_at"), eventID: try row.string("event_id"),
                 eventSeq: try row.int64("event_seq"), body: try WebhookPayload.body(row: row)))
         }
@@ -184,7 +148,8 @@ extension StoreTransaction {
 
     /// Records one attempt of a claimed delivery and settles it: succeeded, pending again at
     /// `retryAt`, or failed permanently. Keeps the endpoint's failure streak and disables it (with
-    /// a `webhook_endpoint.disabled` event) when `policy` says so. Returns true when it disabled it.
+    /// a `webhook_endpoint.disabled` event) when `policy` says so (`WebhookDisablePolicy.apply`,
+    /// docs/events.md#disable-after-failures). Returns true when it disabled it.
     /// An attempt whose lease was taken over by another dispatcher is still logged, and settles
     /// nothing the other dispatcher now owns.
     @discardableResult
@@ -211,33 +176,28 @@ extension StoreTransaction {
         guard settled == 1,
               var endpoint = try query("SELECT * FROM webhook_endpoints WHERE id = $1", [.text(job.endpointID)]).first.map(WebhookEndpointRecord.init(row:))
         else { return false }
-        if succeeded {
-            guard endpoint.failureStreak != 0 || endpoint.failingSince != nil else { return false }
-            endpoint.failureStreak = 0
-            endpoint.failingSince = nil
+        switch policy.apply(to: &endpoint, succeeded: succeeded, deliveryFailedPermanently: state == .failedPermanently,
+                            attemptedAt: record.attemptedAt, now: now) {
+        case .unchanged:
+            return false
+        case .recovered:
             try execute("UPDATE webhook_endpoints SET failure_streak = 0, failing_since = NULL WHERE id = $1", [.text(endpoint.id)])
             return false
+        case .failing:
+            try saveFailureStreak(endpoint)
+            return false
+        case .disable(let reason):
+            try saveFailureStreak(endpoint)
+            try execute("UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2, updated_at = $3 WHERE id = $1",
+                        [.text(endpoint.id), .text(reason), SQLValue(now)])
+            try SQLIdentityRecords(reader: self, transaction: self).append(endpoint.disabledEvent(reason: reason, at: now))
+            return true
         }
-        endpoint.failingSince = endpoint.failingSince ?? record.attemptedAt
-        if state == .failedPermanently { endpoint.failureStreak += 1 }
-        var reason: String?
-        if endpoint.status == .enabled {
-            if endpoint.failureStreak >= policy.maxFailedDeliveries {
-                reason = "\(endpoint.failureStreak) consecutive deliveries failed"
-            } else if let since = endpoint.failingSince, now.timeIntervalSince(since) >= policy.maxFailingDuration {
-                reason = "every attempt failed for \(Int(now.timeIntervalSince(since))) seconds"
-            }
-        }
+    }
+
+    private func saveFailureStreak(_ endpoint: WebhookEndpointRecord) throws {
         try execute("UPDATE webhook_endpoints SET failure_streak = $2, failing_since = $3 WHERE id = $1",
                     [.text(endpoint.id), SQLValue(endpoint.failureStreak), SQLValue(endpoint.failingSince)])
-        guard let reason else { return false }
-        try execute("UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2, updated_at = $3 WHERE id = $1",
-                    [.text(endpoint.id), .text(reason), SQLValue(now)])
-        try SQLIdentityRecords(reader: self, transaction: self).append(DomainEvent(
-            type: "webhook_endpoint.disabled", actor: "system", workspaceID: endpoint.workspaceID, projectID: endpoint.projectID,
-            environment: endpoint.environment, occurredAt: now,
-            data: ["endpoint_id": .string(endpoint.id), "reason": .string(reason), "failure_streak": .integer(Int64(endpoint.failureStreak))]))
-        return true
     }
 }
 

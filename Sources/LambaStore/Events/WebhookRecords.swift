@@ -1,113 +1,8 @@
 public import Foundation
 public import LambaModel
-import LambaJOSE
 
-/// Kinds of webhook row id; a prefix says what an id names, like `EntityID`.
-public enum WebhookID {
-    public static let endpoint = "whe"
-    public static let delivery = "whd"
-    public static let attempt = "wha"
-
-    public static func generate(_ prefix: String) -> String {
-        // SecureRandom only fails when the OS has no entropy; nothing sensible can continue then.
-        prefix + "_" + Base64URL.encode(try! SecureRandom.bytes(16))
-    }
-}
-
-/// One webhook endpoint of a Project environment. Secrets stay sealed here: only the dispatcher
-/// and the rotation answer ever open them.
-public struct WebhookEndpointRecord: Sendable, Hashable {
-    public enum Status: String, Sendable, Hashable { case enabled, disabled }
-
-    public var id: String
-    public var workspaceID: String
-    public var projectID: String
-    public var environment: LambaModel.Environment
-    public var url: String
-    public var description: String
-    /// Event type names; empty means every type.
-    public var eventTypes: [String]
-    public var secretSealed: String
-    public var previousSecretSealed: String?
-    public var previousSecretExpiresAt: Date?
-    public var status: Status
-    /// Consecutive deliveries that failed permanently since the last success.
-    public var failureStreak: Int
-    /// The first failed attempt since the last success.
-    public var failingSince: Date?
-    public var disabledReason: String?
-    public var maxConcurrency: Int
-    /// The outbox position when the endpoint was created: it receives only later events.
-    public var startAfterSeq: Int64
-    public var createdAt: Date
-    public var updatedAt: Date
-
-    public init(id: String, workspaceID: String, projectID: String, environment: LambaModel.Environment, url: String, description: String,
-                eventTypes: [String], secretSealed: String, maxConcurrency: Int, startAfterSeq: Int64, createdAt: Date) {
-        self.id = id
-        self.workspaceID = workspaceID
-        self.projectID = projectID
-        self.environment = environment
-        self.url = url
-        self.description = description
-        self.eventTypes = eventTypes
-        self.secretSealed = secretSealed
-        self.status = .enabled
-        self.failureStreak = 0
-        self.maxConcurrency = maxConcurrency
-        self.startAfterSeq = startAfterSeq
-        self.createdAt = createdAt
-        self.updatedAt = createdAt
-    }
-
-    public func matches(eventType: String) -> Bool {
-        eventTypes.isEmpty || eventTypes.contains(eventType)
-    }
-}
-
-/// One event queued for one endpoint, with its attempts.
-public struct WebhookDeliveryRecord: Sendable, Hashable {
-    public enum State: String, Sendable, Hashable { case pending, inFlight = "in_flight", succeeded, failedPermanently = "failed_permanently" }
-
-    public var id: String
-    public var endpointID: String
-    public var workspaceID: String
-    public var projectID: String
-    public var environment: String
-    public var eventSeq: Int64
-    public var eventID: String
-    public var eventType: String
-    public var replay: Bool
-    public var state: State
-    public var attempts: Int
-    public var nextAttemptAt: Date
-    public var createdAt: Date
-    public var completedAt: Date?
-    public var lastError: String?
-    public var attemptLog: [WebhookAttemptRecord]
-}
-
-/// One HTTP try of a delivery.
-public struct WebhookAttemptRecord: Sendable, Hashable {
-    public var attempt: Int
-    public var attemptedAt: Date
-    public var statusCode: Int?
-    public var latencyMilliseconds: Int64
-    public var responseExcerpt: String?
-    public var error: String?
-
-    public init(attempt: Int, attemptedAt: Date, statusCode: Int?, latencyMilliseconds: Int64, responseExcerpt: String?, error: String?) {
-        self.attempt = attempt
-        self.attemptedAt = attemptedAt
-        self.statusCode = statusCode
-        self.latencyMilliseconds = latencyMilliseconds
-        self.responseExcerpt = responseExcerpt
-        self.error = error
-    }
-
-    public var succeeded: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
-}
-
+/// Rows of webhook endpoints, settings and deliveries; the types and their rules are the domain's
+/// (`LambaModel/Events`).
 extension StoreReader {
     public func webhookEndpoint(id: String, workspaceID: String) throws -> WebhookEndpointRecord? {
         try query("SELECT * FROM webhook_endpoints WHERE id = $1 AND workspace_id = $2 AND deleted_at IS NULL",
@@ -121,7 +16,7 @@ extension StoreReader {
 
     /// Whether the environment lets its endpoints target private addresses; always false for production.
     public func webhookAllowsPrivateTargets(projectID: String, environment: LambaModel.Environment) throws -> Bool {
-        guard environment == .sandbox else { return false }
+        guard WebhookTargetGuard.privateTargetsPermitted(in: environment) else { return false }
         return try query("SELECT allow_private_targets FROM webhook_settings WHERE project_id = $1 AND environment = $2",
                          [.text(projectID), .text(environment.rawValue)]).first?.bool("allow_private_targets") ?? false
     }

@@ -1,4 +1,4 @@
-/// Tables of webhook delivery (issue 7). Times are epoch milliseconds, lists are JSON text, sealed
+/// Tables of webhook delivery (docs/events.md#delivery-at-least-once). Times are epoch milliseconds, lists are JSON text, sealed
 /// secrets are base64url text; the same statements run on both databases.
 ///
 /// A delivery is one event for one endpoint; each HTTP try of it is an attempt. `claimed_until` is

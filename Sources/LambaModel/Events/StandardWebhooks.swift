@@ -3,7 +3,8 @@ public import LambaJOSE
 
 /// Signing per the Standard Webhooks specification: secrets are `whsec_` + base64 of random bytes;
 /// the signature is `v1,` + base64 HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`; during
-/// a secret rotation the header lists one signature per valid secret, separated by spaces.
+/// a secret rotation the header lists one signature per valid secret, separated by spaces
+/// (docs/events.md#signing).
 public enum StandardWebhooks {
     public static let secretPrefix = "whsec_"
     /// The specification asks for 24 to 64 bytes; 32 matches the HMAC-SHA256 block strength.
@@ -47,16 +48,28 @@ public enum WebhookSecretError: Error, Sendable, Equatable {
     case malformed
 }
 
-/// Webhook secrets at rest: sealed under the master key, bound to their endpoint id so that a sealed
-/// secret copied to another endpoint row does not open.
-struct WebhookSecretBox: Sendable {
-    let masterKey: MasterKey
-
-    func seal(_ secret: String, endpointID: String) throws -> String {
-        Base64URL.encode(try masterKey.seal(Array(secret.utf8), associatedData: Array(endpointID.utf8)))
-    }
-
-    func open(_ sealed: String, endpointID: String) throws -> String {
-        String(decoding: try masterKey.open(try Base64URL.decode(sealed), associatedData: Array(endpointID.utf8)), as: UTF8.self)
+/// The Standard Webhooks body of an event: `{"type", "timestamp", "data"}` where `data` carries the
+/// event's context ids and then its own members. Built from the stored event alone, so every attempt
+/// and every replay sends the same bytes (docs/events.md#payload).
+public enum WebhookPayload {
+    /// `occurredAt` is the event's stored timestamp text, `data` its stored JSON text.
+    public static func body(type: String, occurredAt: String, eventID: String, actor: String?, workspaceID: String?, projectID: String?,
+                            environment: String?, sessionID: String?, data: String) -> [UInt8] {
+        var merged: JSONObject = ["event_id": .string(eventID)]
+        if let workspaceID { merged["workspace_id"] = .string(workspaceID) }
+        if let projectID { merged["project_id"] = .string(projectID) }
+        if let environment { merged["environment"] = .string(environment) }
+        if let actor { merged["actor"] = .string(actor) }
+        if let sessionID { merged["session_id"] = .string(sessionID) }
+        // The outbox accepts any JSON text; a non-object is carried whole under `value`.
+        switch try? JSON.decode(data, limits: JSONLimits(maxBytes: 1 << 24, maxDepth: 64)) {
+        case .object(let object):
+            for (name, value) in object where merged[name] == nil { merged[name] = value }
+        case .some(let value):
+            merged["value"] = value
+        case nil:
+            merged["value"] = .string(data)
+        }
+        return JSON.encode(["type": .string(type), "timestamp": .string(occurredAt), "data": .object(merged)] as JSONObject)
     }
 }

@@ -1,8 +1,9 @@
 public import Foundation
 public import LambaJOSE
 
-/// A lifecycle fact, written in the same transaction as the change it describes (seed 000). The
-/// `data` bytes are fixed when the event is written.
+/// A lifecycle fact, written in the same transaction as the change it describes
+/// (docs/events.md#same-transaction). The `data` bytes are fixed when the event is written
+/// (docs/events.md#immutable).
 public struct DomainEvent: Sendable, Hashable {
     public var id: String
     public var type: EventType
@@ -29,7 +30,8 @@ public struct DomainEvent: Sendable, Hashable {
     }
 }
 
-/// Event type names, `noun.verb`, stable: webhooks and audit filters are keyed by them.
+/// Event type names, `noun.verb`, stable: webhooks and audit filters are keyed by them. The constants
+/// below are the catalog (docs/events.md#catalog).
 public struct EventType: RawRepresentable, Sendable, Hashable, Codable, ExpressibleByStringLiteral, CustomStringConvertible {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
@@ -87,4 +89,13 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, Expressi
     public static let userProviderUnlinked: EventType = "user.provider_unlinked"
     /// Password checks for an existing user's email were refused for a while after repeated failures.
     public static let userSignInThrottled: EventType = "user.sign_in_throttled"
+
+    // Webhook endpoints of a Project environment (docs/events.md#disable-after-failures).
+    public static let webhookEndpointCreated: EventType = "webhook_endpoint.created"
+    public static let webhookEndpointUpdated: EventType = "webhook_endpoint.updated"
+    public static let webhookEndpointDeleted: EventType = "webhook_endpoint.deleted"
+    public static let webhookEndpointSecretRotated: EventType = "webhook_endpoint.secret_rotated"
+    public static let webhookEndpointDisabled: EventType = "webhook_endpoint.disabled"
+    public static let webhookEndpointEnabled: EventType = "webhook_endpoint.enabled"
+    public static let webhookSettingsUpdated: EventType = "webhook_settings.updated"
 }
