@@ -77,7 +77,7 @@ struct ProviderCaches: Sendable {
     /// issuer + token → claims of an access token whose signature and claims were checked; expiry
     /// is checked again on every use.
     let verifiedAccessTokens: TableCache<String, JWTClaims>
-    /// The server-side state of a token's runtime scope, membership and user (rule 7).
+    /// The server-side state of a token's runtime scope, membership and user (docs/sessions-and-scopes.md#liveness).
     let tokenStates: TableCache<String, TokenState>
     /// A runtime scope's state for the refresh grant, whose write re-checks it in one query.
     let runtimeStates: TableCache<String, RuntimeStateEntry>
