@@ -6,8 +6,15 @@ import Testing
 
 /// The events domain's pure rules (docs/events.md), without a store or a server.
 @Suite struct EventRuleTests {
-    struct ZeroGenerator: RandomNumberGenerator {
-        mutating func next() -> UInt64 { 0 }
+    /// xorshift64*, seeded: the jitter is random but the test repeatable.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        mutating func next() -> UInt64 {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return state &* 0x2545_F491_4F6C_DD1D
+        }
     }
 
     static func endpoint(environment: LambaModel.Environment = .sandbox, eventTypes: [String] = [], startAfterSeq: Int64 = 10) -> WebhookEndpointRecord {
@@ -23,8 +30,12 @@ import Testing
         #expect(schedule.ceiling(afterAttempt: 2) == 10)
         #expect(schedule.ceiling(afterAttempt: 20) == 3600)
         let created = Date(timeIntervalSince1970: 1_000_000)
-        var generator = ZeroGenerator()
-        #expect(schedule.retryTime(afterAttempt: 39, deliveryCreatedAt: created, now: created, using: &generator) == created)
+        var generator = SeededGenerator()
+        for attempt in [1, 2, 10, 39] {
+            let retry = schedule.retryTime(afterAttempt: attempt, deliveryCreatedAt: created, now: created, using: &generator)
+            let wait = retry.map { $0.timeIntervalSince(created) }
+            #expect(wait.map { (0...schedule.ceiling(afterAttempt: attempt)).contains($0) } == true)
+        }
         #expect(schedule.retryTime(afterAttempt: 40, deliveryCreatedAt: created, now: created, using: &generator) == nil)
         let late = created.addingTimeInterval(24 * 3600 + 1)
         #expect(schedule.retryTime(afterAttempt: 1, deliveryCreatedAt: created, now: late, using: &generator) == nil)
