@@ -3,8 +3,9 @@ public import Foundation
 // The identity model's storage, one small protocol per aggregate, so that a handler's fields say
 // which records it may touch. `IdentityReader` and `IdentityWriter` compose them for the domain
 // services that span the model. Every lookup by id is also scoped by the tenant that owns it where
-// the caller knows it, so a foreign id reads as nil. All methods throw the store's errors unchanged;
-// inserts throw `StoreError.uniqueViolation` for a duplicate key.
+// the caller knows it, so a foreign id reads as nil. All methods throw the store's errors; inserts
+// of a duplicate key throw `StoreError.uniqueViolation`, which the store's domain transactions
+// (`DomainIdentityStore`, `withDomainTransaction`) turn into `DomainError.conflict` at its boundary.
 
 /// Lamba Users.
 public protocol UserReader {
