@@ -1,6 +1,7 @@
 public import Foundation
 public import LambaJOSE
 public import LambaModel
+import Synchronization
 
 /// Settings of the OpenID Provider that are the same for every Project environment.
 public struct ProviderConfiguration: Sendable {
@@ -136,6 +137,7 @@ struct IssuerDirectory: Sendable {
     /// Provisioned in the background when an issuer is resolved, so its first token finds its keys.
     let keys: SigningKeyRing
     let publicBaseURL: String
+    private let provisioned = ProvisionedIssuers()
 
     func issuer(slug: String, environment: Environment) -> String {
         "\(publicBaseURL)/p/\(slug)/\(environment.rawValue)"
@@ -148,10 +150,15 @@ struct IssuerDirectory: Sendable {
         let issuer = self.issuer(slug: slug, environment: environment)
         let records = records
         let keys = keys
+        let provisioned = provisioned
         let context = try await cache.value(issuer) { () throws(OAuthError) -> ProviderContext? in
             let context = try await records.read { tx -> ProviderContext in try Self.context(tx, slug: slug, environment: environment, issuer: issuer) }
-            Task.detached {
-                try? await keys.provision(projectID: context.project.id, environment: context.environment, settings: context.settings)
+            // Once per issuer and access token algorithm in this process: the cache is refilled after
+            // every change to any Project, and the keys rarely need anything then.
+            if provisioned.claim(issuer + " " + context.settings.accessTokenAlgorithm) {
+                Task.detached {
+                    try? await keys.provision(projectID: context.project.id, environment: context.environment, settings: context.settings)
+                }
             }
             return context
         }
@@ -167,4 +174,12 @@ struct IssuerDirectory: Sendable {
             ?? EnvironmentSettings(projectID: project.id, environment: environment)
         return ProviderContext(workspace: workspace, project: project, environment: environment, settings: settings, issuer: issuer)
     }
+}
+
+/// The issuers whose keys this process has started to provision.
+final class ProvisionedIssuers: Sendable {
+    private let claimed = Mutex<Set<String>>([])
+
+    /// True the first time `key` is claimed.
+    func claim(_ key: String) -> Bool { claimed.withLock { $0.insert(key).inserted } }
 }
