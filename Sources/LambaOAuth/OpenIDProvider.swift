@@ -1,7 +1,6 @@
 public import Foundation
 public import LambaJOSE
 public import LambaModel
-import Synchronization
 
 /// Settings of the OpenID Provider that are the same for every Project environment.
 public struct ProviderConfiguration: Sendable {
@@ -87,7 +86,7 @@ public final class OpenIDProvider: Sendable {
                                         masterKey: configuration.masterKey, upstreamKeys: caches.upstreamKeys, clock: clock)
         self.configuration = configuration
         self.keys = keys
-        self.issuers = IssuerDirectory(records: Transactions(store) { $0 }, cache: caches.contexts, keys: keys, publicBaseURL: configuration.publicBaseURL)
+        self.issuers = IssuerDirectory(records: Transactions(store) { $0 }, cache: caches.contexts, publicBaseURL: configuration.publicBaseURL)
         self.tokens = tokens
         self.accessTokens = accessTokens
         self.clientAuthentication = clientAuthentication
@@ -134,10 +133,7 @@ public final class OpenIDProvider: Sendable {
 struct IssuerDirectory: Sendable {
     let records: Transactions<any TenantReader>
     let cache: TableCache<String, ProviderContext>
-    /// Provisioned in the background when an issuer is resolved, so its first token finds its keys.
-    let keys: SigningKeyRing
     let publicBaseURL: String
-    private let provisioned = ProvisionedIssuers()
 
     func issuer(slug: String, environment: Environment) -> String {
         "\(publicBaseURL)/p/\(slug)/\(environment.rawValue)"
@@ -149,17 +145,8 @@ struct IssuerDirectory: Sendable {
         }
         let issuer = self.issuer(slug: slug, environment: environment)
         let records = records
-        let keys = keys
-        let provisioned = provisioned
         let context = try await cache.value(issuer) { () throws(OAuthError) -> ProviderContext? in
             let context = try await records.read { tx -> ProviderContext in try Self.context(tx, slug: slug, environment: environment, issuer: issuer) }
-            // Once per issuer and access token algorithm in this process: the cache is refilled after
-            // every change to any Project, and the keys rarely need anything then.
-            if provisioned.claim(issuer + " " + context.settings.accessTokenAlgorithm) {
-                Task.detached {
-                    try? await keys.provision(projectID: context.project.id, environment: context.environment, settings: context.settings)
-                }
-            }
             return context
         }
         guard let context else { throw OAuthError(.notFound, "no such issuer") }
@@ -176,10 +163,3 @@ struct IssuerDirectory: Sendable {
     }
 }
 
-/// The issuers whose keys this process has started to provision.
-final class ProvisionedIssuers: Sendable {
-    private let claimed = Mutex<Set<String>>([])
-
-    /// True the first time `key` is claimed.
-    func claim(_ key: String) -> Bool { claimed.withLock { $0.insert(key).inserted } }
-}

@@ -130,13 +130,6 @@ public final class SigningKeyRing: Sendable {
         }
     }
 
-    /// Keys for a Project environment before anyone asks for a token: called when a Project is
-    /// created and when an issuer is first resolved, so that no token request waits for a key.
-    public func provision(projectID: String, environment: Environment, settings: EnvironmentSettings) async throws {
-        let clients = try await store.read { tx in try tx.clients(projectID: projectID, environment: environment) }
-        try await ensureCurrent(projectID: projectID, environment: environment, algorithms: Self.algorithms(settings, clients: clients))
-    }
-
     /// Verification keys for tokens of this environment: every published key.
     public func verifier(projectID: String, environment: Environment) async throws -> JWSVerifier {
         let records = try await records(projectID: projectID, environment: environment)
