@@ -72,7 +72,9 @@ let package = Package(
         .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
-        .testTarget(name: "LambaOAuthTests", dependencies: ["LambaOAuth", "LambaModel", "LambaStore", "LambaJOSE", "LambaPasswords"], swiftSettings: strict),
+        .testTarget(name: "LambaOAuthTests", dependencies: [
+            "LambaOAuth", "LambaModel", "LambaStore", "LambaPostgres", "LambaStoreTestSupport", "LambaJOSE", "LambaPasswords",
+        ], swiftSettings: strict),
         .testTarget(name: "LambaServerTests", dependencies: [
             "LambaServer", "LambaJOSE", "LambaPasswords", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaStoreTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -80,7 +82,7 @@ let package = Package(
         ], swiftSettings: strict),
 
         .testTarget(name: "LambaEventsTests", dependencies: [
-            "LambaServer", "LambaStore", "LambaJOSE", "lamba", .product(name: "Hummingbird", package: "hummingbird"),
+            "LambaServer", "LambaStore", "LambaPostgres", "LambaStoreTestSupport", "LambaJOSE", "lamba", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),
 

@@ -3,25 +3,33 @@ import LambaJOSE
 import LambaModel
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The real `lamba serve` binary, killed with SIGKILL while deliveries are being retried.
+/// The real `lamba serve` binary, killed with SIGKILL while deliveries are being retried, on each store.
 @Suite struct CrashRecoveryTests {
-    @Test func killDashNine_midRetry_restart_nothingLost_payloadsByteIdentical() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func killDashNine_midRetry_restart_nothingLost_payloadsByteIdentical(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let receiver = try await Receiver.start()
         try await fixture.endpoint(receiver, "crash")
         // Every event fails its first three tries, so the process is mid-retry for all of them.
         receiver.configure("crash") { $0.failFirst = 3 }
         let ids = try await fixture.writeEvents(30)
-        let directory = fixture.directory, path = fixture.databasePath, masterKey = fixture.masterKey
+        let database = fixture.database, masterKey = fixture.masterKey
         await fixture.store.close()
+        // The working directory of the processes: where a development key would go, never used here.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-crash-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            TestDatabases.remove(database)
+        }
 
-        let first = try launchLamba(directory: directory, databasePath: path, masterKey: masterKey)
+        let first = try launchLamba(directory: directory, database: database, masterKey: masterKey)
         try await eventually(timeout: .seconds(60), "retries under way") {
             receiver.deliveries("crash").count >= 45 && !receiver.acceptedIDs("crash").isSuperset(of: ids)
         }
@@ -30,7 +38,7 @@ import Glibc
         #expect(first.terminationReason == .uncaughtSignal)
         #expect(!receiver.acceptedIDs("crash").isSuperset(of: ids), "the kill happened before everything was delivered")
 
-        let second = try launchLamba(directory: directory, databasePath: path, masterKey: masterKey)
+        let second = try launchLamba(directory: directory, database: database, masterKey: masterKey)
         defer {
             second.terminate()
             second.waitUntilExit()
@@ -44,13 +52,13 @@ import Glibc
             #expect(bodies.count == 1, "all attempts of \(id), before and after the kill, carry the same bytes")
         }
         await receiver.stop()
-        try? FileManager.default.removeItem(at: directory)
     }
 
-    private func launchLamba(directory: URL, databasePath: String, masterKey: MasterKey) throws -> Process {
+    private func launchLamba(directory: URL, database: DatabaseURL, masterKey: MasterKey) throws -> Process {
         let process = Process()
         process.executableURL = try lambaBinary()
-        process.arguments = ["serve", "--port", "0", "--database", "sqlite://" + databasePath]
+        // Test clusters trust their user: the URL has no password for `description` to hide.
+        process.arguments = ["serve", "--port", "0", "--database", database.description]
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
         environment["LAMBA_MASTER_KEY"] = masterKey.encoded

@@ -3,13 +3,14 @@ import LambaJOSE
 import LambaModel
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import NIOHTTP1
 import Testing
 
 /// The console's events routes over a live server: permissions, tenancy, filters and pagination.
 @Suite struct EventsConsoleAPITests {
-    @Test func audit_filtersAndCursorPagination_andViewerWithoutAuditReadIsForbidden() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func audit_filtersAndCursorPagination_andViewerWithoutAuditReadIsForbidden(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let before = Date().addingTimeInterval(-1)
         try await fixture.writeEvents(7, type: "user.signed_in")
         try await fixture.writeEvents(3, type: "user.signed_out", environment: .production)
@@ -50,8 +51,8 @@ import Testing
         await fixture.close()
     }
 
-    @Test func webhooks_crud_rotation_settings_andTenancy() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func webhooks_crud_rotation_settings_andTenancy(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let (_, foreignKey) = try await EventsFixture.makeWorkspace(fixture.store, slug: "rival")
         let (_, viewerKey) = try await EventsFixture.addKey(fixture.store, workspaceID: fixture.caller.workspaceID, role: .viewer)
         try await fixture.serving { api in
@@ -114,8 +115,8 @@ import Testing
         await fixture.close()
     }
 
-    @Test func eventStream_answersAtOnce_orWaitsForTheNextEvent() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func eventStream_answersAtOnce_orWaitsForTheNextEvent(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         try await fixture.writeEvents(2)
         try await fixture.serving { api in
             let first = try await api.call(.GET, "/console/v1/events/stream?after=0&project_id=\(fixture.projectID)", key: fixture.ownerKey)

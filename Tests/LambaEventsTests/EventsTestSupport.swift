@@ -5,7 +5,9 @@ import Hummingbird
 import LambaJOSE
 import LambaModel
 import LambaServer
+import LambaPostgres
 import LambaStore
+import LambaStoreTestSupport
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -121,21 +123,20 @@ final class Receiver: Sendable {
     }
 }
 
-/// A fresh SQLite database with one Workspace (owner key), one Project, and fast dispatch tuning.
+/// A fresh database on `backend` (a SQLite file, or a database on the tests' PostgreSQL cluster) with one
+/// Workspace (owner key), one Project, and fast dispatch tuning.
 struct EventsFixture: Sendable {
-    let directory: URL
-    let databasePath: String
-    let store: SQLiteStore
+    let database: DatabaseURL
+    let store: any Store
     let masterKey: MasterKey
     let caller: ConsoleCaller
     let ownerKey: String
     let projectID: String
     let webhooks: WebhookAdministration
 
-    static func make() async throws -> EventsFixture {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-events-\(UUID().uuidString)")
-        let path = directory.appendingPathComponent("lamba.sqlite").path
-        let store = try await SQLiteStore(path: path)
+    static func make(_ backend: Backend) async throws -> EventsFixture {
+        let database = try TestDatabases.makeURL(backend, prefix: "events")
+        let store = try await StoreFactory.open(database, poolSize: 3)
         try await store.migrate()
         let masterKey = try MasterKey.generate()
         let (caller, key) = try await makeWorkspace(store, slug: "acme")
@@ -143,7 +144,7 @@ struct EventsFixture: Sendable {
             .createProject(caller, slug: "portal-\(UUID().uuidString.prefix(8).lowercased())", name: "Portal", visibility: .private)
         let webhooks = WebhookAdministration(store: store, masterKey: masterKey)
         try await webhooks.setAllowPrivateTargets(caller, projectID: project.id, environment: .sandbox, true)
-        return EventsFixture(directory: directory, databasePath: path, store: store, masterKey: masterKey, caller: caller,
+        return EventsFixture(database: database, store: store, masterKey: masterKey, caller: caller,
                              ownerKey: key, projectID: project.id, webhooks: webhooks)
     }
 
@@ -218,7 +219,7 @@ struct EventsFixture: Sendable {
 
     func close() async {
         await store.close()
-        try? FileManager.default.removeItem(at: directory)
+        TestDatabases.remove(database)
     }
 }
 
@@ -259,7 +260,7 @@ struct ConsoleClient: Sendable {
 extension EventsFixture {
     /// Serves Lamba's routes over this fixture's store for the duration of `body`.
     func serving<T: Sendable>(_ body: (ConsoleClient) async throws -> T) async throws -> T {
-        let configuration = try ServerConfiguration(port: 0, databaseURL: .sqlite(path: databasePath))
+        let configuration = try ServerConfiguration(port: 0, databaseURL: database)
         let dependencies = ServerDependencies(configuration: configuration, store: store, masterKey: masterKey)
         let router = LambaApplication.makeRouter(dependencies: dependencies, routes: FeatureRoutes.all(dependencies))
         let server = try await LiveServer(router: router)

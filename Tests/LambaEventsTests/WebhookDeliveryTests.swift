@@ -3,12 +3,13 @@ import LambaJOSE
 import LambaModel
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// Delivery through a real receiver on 127.0.0.1 that checks Standard Webhooks signatures.
 @Suite(.serialized) struct WebhookDeliveryTests {
-    @Test func everyEvent_arrivesOnce_signed_withTheEnvelope() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func everyEvent_arrivesOnce_signed_withTheEnvelope(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let receiver = try await Receiver.start()
         let (endpoint, _) = try await fixture.endpoint(receiver, "all")
         let ids = try await fixture.writeEvents(40)
@@ -43,8 +44,8 @@ import Testing
         await fixture.close()
     }
 
-    @Test func receiverDown_thenBack_everythingArrives_byteIdentical() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func receiverDown_thenBack_everythingArrives_byteIdentical(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let receiver = try await Receiver.start()
         try await fixture.endpoint(receiver, "flaky")
         receiver.configure("flaky") { $0.down = true }
@@ -62,8 +63,8 @@ import Testing
         await fixture.close()
     }
 
-    @Test func slowReceiver_doesNotHoldUpOtherEndpoints() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func slowReceiver_doesNotHoldUpOtherEndpoints(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let receiver = try await Receiver.start()
         try await fixture.endpoint(receiver, "slow", concurrency: 1)
         try await fixture.endpoint(receiver, "fast")
@@ -80,8 +81,8 @@ import Testing
         await fixture.close()
     }
 
-    @Test func rotation_signsWithBothSecretsDuringGrace_thenOnlyTheNew() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func rotation_signsWithBothSecretsDuringGrace_thenOnlyTheNew(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let receiver = try await Receiver.start()
         let (endpoint, oldSecret) = try await fixture.endpoint(receiver, "rot")
         let (_, newSecret) = try await fixture.webhooks.rotateSecret(fixture.caller, projectID: fixture.projectID, environment: .sandbox,
@@ -108,8 +109,8 @@ import Testing
         await fixture.close()
     }
 
-    @Test func failureStreak_disablesEndpoint_withAnEvent_andEnableResumes() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func failureStreak_disablesEndpoint_withAnEvent_andEnableResumes(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let receiver = try await Receiver.start()
         let (endpoint, _) = try await fixture.endpoint(receiver, "dead")
         receiver.configure("dead") { $0.failFirst = 1000 }
@@ -136,8 +137,8 @@ import Testing
         await fixture.close()
     }
 
-    @Test func replay_ofOneEventAndOfARange_sendsTheOriginalBytes() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func replay_ofOneEventAndOfARange_sendsTheOriginalBytes(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let receiver = try await Receiver.start()
         let (endpoint, _) = try await fixture.endpoint(receiver, "replay")
         let start = Date().addingTimeInterval(-1)
@@ -162,8 +163,8 @@ import Testing
         await fixture.close()
     }
 
-    @Test func ssrfGuard_atDelivery_refusesPrivateTargetsWithoutTheSandboxSetting() async throws {
-        let fixture = try await EventsFixture.make()
+    @Test(arguments: Backend.underTest) func ssrfGuard_atDelivery_refusesPrivateTargetsWithoutTheSandboxSetting(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
         let receiver = try await Receiver.start()
         let (endpoint, _) = try await fixture.endpoint(receiver, "guarded")
         try await fixture.webhooks.setAllowPrivateTargets(fixture.caller, projectID: fixture.projectID, environment: .sandbox, false)

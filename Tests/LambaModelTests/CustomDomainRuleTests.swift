@@ -2,6 +2,7 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Synchronization
 import Testing
 
@@ -23,7 +24,7 @@ final class ServedProofs: DomainProofFetcher {
 
 /// Custom domains are unique across the installation and bound only after an ownership proof
 /// (docs/custom-domains.md).
-@Suite("custom domains", SharedPostgresCluster())
+@Suite("custom domains")
 struct CustomDomainRuleTests {
     struct Tenants {
         let a: ConsoleCaller

@@ -2,10 +2,11 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The identity and access rules of docs/access-model.md, each proven by name on SQLite and on PostgreSQL.
-@Suite("identity rules", SharedPostgresCluster())
+@Suite("identity rules")
 struct IdentityRuleTests {
     @Test("Console and runtime never mix: Team membership never grants runtime access", arguments: Backend.underTest)
     func rule1_teamMembershipNeverGrantsRuntimeAccess(backend: Backend) async throws {

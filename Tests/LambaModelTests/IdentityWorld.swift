@@ -7,31 +7,6 @@ import LambaStore
 import LambaStoreTestSupport
 import Testing
 
-/// The two databases every identity rule is proven on.
-enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite
-    case postgres
-
-    var testDescription: String { rawValue }
-
-    /// PostgreSQL runs when its binaries are installed, and must run under LAMBA_TEST_REQUIRE_POSTGRES=1.
-    static var underTest: [Backend] { PostgresCluster.binDir != nil || PostgresCluster.isRequired ? [.sqlite, .postgres] : [.sqlite] }
-}
-
-/// One PostgreSQL cluster for the whole identity suite.
-struct SharedPostgresCluster: SuiteTrait, TestScoping {
-    @TaskLocal static var current: PostgresCluster?
-
-    var isRecursive: Bool { false }
-
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        guard PostgresCluster.binDir != nil else { return try await function() }
-        let cluster = try PostgresCluster()
-        defer { cluster.destroy() }
-        try await Self.$current.withValue(cluster) { try await function() }
-    }
-}
-
 struct SetupError: Error, CustomStringConvertible {
     let description: String
 }
@@ -48,18 +23,9 @@ struct World: Sendable {
     let owner: ConsoleCaller
 
     static func with(_ backend: Backend, _ body: @Sendable (World) async throws -> Void) async throws {
-        let url: String
-        switch backend {
-        case .sqlite:
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-model-\(UUID().uuidString.prefix(8))")
-            url = "sqlite://" + directory.appendingPathComponent("lamba.sqlite").path
-        case .postgres:
-            guard let cluster = SharedPostgresCluster.current else {
-                throw SetupError(description: "PostgreSQL required but its server binaries (initdb, pg_ctl) were not found")
-            }
-            url = try cluster.createDatabase("m_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))
-        }
-        let store = try await StoreFactory.open(DatabaseURL(parsing: url), poolSize: 2)
+        let url = try TestDatabases.makeURL(backend, prefix: "m")
+        defer { TestDatabases.remove(url) }
+        let store = try await StoreFactory.open(url, poolSize: 2)
         do {
             try await store.migrate()
             let identity = SQLIdentityStore(store: store)

@@ -2,6 +2,7 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The invalidation triggers (docs/sessions-and-scopes.md#invalidation-triggers), one test each:
@@ -9,7 +10,7 @@ import Testing
 /// environment, the global session) and the one event it writes with actor, Workspace, Project,
 /// environment and session context. The auth-method guard (docs/access-model.md#auth-method-guard)
 /// follows. Token-level effects are in LambaOAuthTests (`InvalidationTriggerTokenTests`).
-@Suite("invalidation triggers", SharedPostgresCluster())
+@Suite("invalidation triggers")
 struct InvalidationTriggerTests {
     /// Two Projects, two users who are members of both, and the sessions and scopes sign-in makes:
     /// Ana on a laptop (portal sandbox + production, game sandbox) and a phone (portal sandbox); Bo on

@@ -2,10 +2,11 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The flows of the member lifecycle page, with the event each one writes in its transaction.
-@Suite("member lifecycle flows", SharedPostgresCluster())
+@Suite("member lifecycle flows")
 struct MemberLifecycleFlowTests {
     @Test("bootstrap writes the first user, Workspace, owner and key, and runs only once", arguments: Backend.underTest)
     func bootstrap_runsOnceOnAnEmptyDatabase(backend: Backend) async throws {

@@ -2,12 +2,13 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// No single call locks a Workspace out: its last active owner API key cannot be revoked and its
 /// last owner Team Member cannot be demoted or removed, also under concurrent calls
 /// (docs/access-model.md#owner-credentials).
-@Suite("owner credentials", SharedPostgresCluster())
+@Suite("owner credentials")
 struct OwnerCredentialRuleTests {
     static let lastKey = DomainError.refused("this is the workspace's last active owner API key: create another owner key before revoking it")
     static let lastOwner = DomainError.refused("this is the workspace's last owner Team Member: make another member owner first")

@@ -2,12 +2,13 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// Adding someone to a Project by email is an invite: the answer does not depend on whether the
 /// email has an account, and no membership exists before the person accepts
 /// (docs/access-model.md#invites-not-lookups).
-@Suite("project invites by email", SharedPostgresCluster())
+@Suite("project invites by email")
 struct ProjectInviteRuleTests {
     @Test("a known and an unknown email get the same invite and the same events, and neither becomes a member", arguments: Backend.underTest)
     func addByEmail_answersAlikeForKnownAndUnknownEmails(backend: Backend) async throws {

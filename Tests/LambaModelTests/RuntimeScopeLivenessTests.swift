@@ -1,12 +1,13 @@
 import Foundation
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// docs/sessions-and-scopes.md#liveness has one rule, `RuntimeScopeLiveness`; the store's one-query
 /// form (`runtimeScopeIsLive`, used by the refresh and code grants' writes) must answer exactly as
 /// the rule does, on both stores, for every record the rule reads being live or ended.
-@Suite("Runtime scope liveness: the rule and the store's query agree", SharedPostgresCluster())
+@Suite("Runtime scope liveness: the rule and the store's query agree")
 struct RuntimeScopeLivenessTests {
     /// What ends (or does not end) the scope before both are asked.
     enum Change: String, CaseIterable, Sendable, CustomTestStringConvertible {

@@ -3,12 +3,13 @@ import LambaJOSE
 import LambaPasswords
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// Social providers as operators configure them, and the invalidation triggers and guard they take
 /// part in (docs/sessions-and-scopes.md#sign-in-method-changed, docs/access-model.md#auth-method-guard),
 /// each proven on SQLite and on PostgreSQL. The sign-in flows themselves are tested over HTTP.
-@Suite("social provider rules", SharedPostgresCluster())
+@Suite("social provider rules")
 struct SocialProviderRuleTests {
     static let noNetwork: UpstreamProviderAdministration.IssuerCheck = { _, _ in }
 

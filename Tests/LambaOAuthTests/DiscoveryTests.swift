@@ -2,6 +2,7 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaOAuth
+import LambaStoreTestSupport
 import Testing
 
 /// OIDC Discovery 1.0 §3 and RFC 8414 §2: the metadata says exactly what the server does. Each
@@ -17,9 +18,9 @@ struct DiscoveryTests {
         return try JSON.decodeObject(try Base64URL.decode(String(parts[1])))
     }
 
-    @Test("claims_supported is exactly the set of claims issued in ID tokens and userinfo")
-    func test_claimsSupported_areTheClaimsIssued() async throws {
-        let f = try await Fixture.make()
+    @Test("claims_supported is exactly the set of claims issued in ID tokens and userinfo", arguments: Backend.underTest)
+    func test_claimsSupported_areTheClaimsIssued(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let document = f.provider.discovery.metadata(ctx)
@@ -34,9 +35,9 @@ struct DiscoveryTests {
         #expect(!Self.strings(document, "claims_supported").contains("acr"))
     }
 
-    @Test("RFC 7009 §2.1: revocation admits a public client by client_id alone, as advertised; introspection, which does not advertise none, refuses it")
-    func test_endpointAuthMethods_matchWhatTheEndpointsAccept() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 7009 §2.1: revocation admits a public client by client_id alone, as advertised; introspection, which does not advertise none, refuses it", arguments: Backend.underTest)
+    func test_endpointAuthMethods_matchWhatTheEndpointsAccept(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let document = f.provider.discovery.metadata(ctx)
@@ -63,9 +64,9 @@ struct DiscoveryTests {
         #expect(await f.userinfo(ctx, access).status == 401)
     }
 
-    @Test("Every advertised grant type, response type, response mode, prompt value, scope and PKCE method is accepted; others are refused")
-    func test_advertisedProtocolValues_areAccepted() async throws {
-        let f = try await Fixture.make()
+    @Test("Every advertised grant type, response type, response mode, prompt value, scope and PKCE method is accepted; others are refused", arguments: Backend.underTest)
+    func test_advertisedProtocolValues_areAccepted(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let document = f.provider.discovery.metadata(ctx)

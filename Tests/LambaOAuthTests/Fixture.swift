@@ -3,14 +3,16 @@ import LambaJOSE
 import LambaPasswords
 import LambaModel
 import LambaOAuth
+import LambaPostgres
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
-/// A real SQLite store in a temporary directory with a Workspace, public Project `alpha` and
+/// A fresh store on `backend` (a SQLite file, or a database on the tests' PostgreSQL cluster) with a Workspace, public Project `alpha` and
 /// Project `beta`, clients in alpha's sandbox and production, and a Project Member of alpha.
 struct Fixture: Sendable {
-    let directory: URL
-    let store: SQLiteStore
+    let database: DatabaseURL
+    let store: any Store
     let oauth: SQLOAuthStore
     let provider: OpenIDProvider
     let caller: ConsoleCaller
@@ -31,9 +33,9 @@ struct Fixture: Sendable {
     static let password = "correct horse battery"
     static let redirect = "http://127.0.0.1:9999/callback"
 
-    static func make() async throws -> Fixture {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-oauth-\(UUID().uuidString)")
-        let store = try await SQLiteStore(path: directory.appendingPathComponent("lamba.sqlite").path)
+    static func make(_ backend: Backend) async throws -> Fixture {
+        let database = try TestDatabases.makeURL(backend, prefix: "oauth")
+        let store = try await StoreFactory.open(database, poolSize: 3)
         try await store.migrate()
         let oauth = SQLOAuthStore(store: store)
         let identity = oauth.identity
@@ -72,7 +74,7 @@ struct Fixture: Sendable {
 
         let provider = OpenIDProvider(configuration: ProviderConfiguration(publicBaseURL: "http://127.0.0.1:8080", masterKey: try MasterKey.generate()),
                                       store: oauth)
-        return Fixture(directory: directory, store: store, oauth: oauth, provider: provider, caller: caller, alpha: alpha, beta: beta,
+        return Fixture(database: database, store: store, oauth: oauth, provider: provider, caller: caller, alpha: alpha, beta: beta,
                        confidential: confidential, confidentialSecret: secret!, thirdParty: thirdParty, thirdPartySecret: thirdSecret!,
                        publicClient: publicClient, productionClient: production, productionSecret: productionSecret!, betaClient: betaClient,
                        betaSecret: betaSecret!, member: user, memberRecord: member)
@@ -80,7 +82,7 @@ struct Fixture: Sendable {
 
     func close() async {
         await store.close()
-        try? FileManager.default.removeItem(at: directory)
+        TestDatabases.remove(database)
     }
 
     func context(_ slug: String = "alpha", _ environment: String = "sandbox") async throws -> ProviderContext {

@@ -3,6 +3,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The flows behind the hosted pages (docs/access-model.md#member-lifecycle): no layer is a
@@ -13,9 +14,9 @@ struct HostedInteractionTests {
         OAuthParameters([("csrf_token", f.provider.interaction.csrfToken(cookie: csrf))] + pairs)
     }
 
-    @Test("No fallback: a Team Member without Project membership gets access_denied, not runtime access")
-    func test_teamMemberWithoutMembership_getsAccessDenied() async throws {
-        let f = try await Fixture.make()
+    @Test("No fallback: a Team Member without Project membership gets access_denied, not runtime access", arguments: Backend.underTest)
+    func test_teamMemberWithoutMembership_getsAccessDenied(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let production = try await f.context("alpha", "production")
         let session = try await f.login(production, client: f.productionClient, email: "owner@example.com", password: "owner password 1")
@@ -23,9 +24,9 @@ struct HostedInteractionTests {
         #expect(outcome.redirectParameters?["error"] == "access_denied")
     }
 
-    @Test("Public and private Projects: public join from the hosted page makes a viewer and enters the Project")
-    func test_publicJoin_fromHostedPage_entersProject() async throws {
-        let f = try await Fixture.make()
+    @Test("Public and private Projects: public join from the hosted page makes a viewer and enters the Project", arguments: Backend.underTest)
+    func test_publicJoin_fromHostedPage_entersProject(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         // The owner is no Project Member of alpha; alpha's sandbox allows public join.
@@ -47,9 +48,9 @@ struct HostedInteractionTests {
         #expect(try await f.accessCheck(ctx, access, "project:write")["allowed"] == .bool(false))
     }
 
-    @Test("Member lifecycle: hosted signup registers a user who becomes a member and gets a code")
-    func test_signup_registersMember() async throws {
-        let f = try await Fixture.make()
+    @Test("Member lifecycle: hosted signup registers a user who becomes a member and gets a code", arguments: Backend.underTest)
+    func test_signup_registersMember(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let csrf = HostedInteraction.newCSRFCookie()
@@ -65,9 +66,9 @@ struct HostedInteractionTests {
         guard case .failed = short else { Issue.record("a short password was accepted"); return }
     }
 
-    @Test("CSRF: a hosted form without the token bound to the browser's cookie is refused")
-    func test_csrf_formWithoutMatchingToken_refused() async throws {
-        let f = try await Fixture.make()
+    @Test("CSRF: a hosted form without the token bound to the browser's cookie is refused", arguments: Backend.underTest)
+    func test_csrf_formWithoutMatchingToken_refused(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let authz = OAuthParameters.encode(f.authorizeParameters(client: f.confidential))
@@ -84,9 +85,9 @@ struct HostedInteractionTests {
         #expect(message == "email or password is wrong")
     }
 
-    @Test("RP-Initiated Logout 1.0 §2-3: the confirmed logout ends the session and its scopes, then returns with state")
-    func test_rpInitiatedLogout_endsSessionAndScopes() async throws {
-        let f = try await Fixture.make()
+    @Test("RP-Initiated Logout 1.0 §2-3: the confirmed logout ends the session and its scopes, then returns with state", arguments: Backend.underTest)
+    func test_rpInitiatedLogout_endsSessionAndScopes(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (session, body) = try await f.tokens(ctx)

@@ -1,9 +1,10 @@
 import Foundation
 import LambaJOSE
-import LambaPasswords
 import LambaModel
 import LambaOAuth
+import LambaPasswords
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The invalidation triggers (docs/sessions-and-scopes.md#invalidation-triggers) seen from real issued
@@ -24,8 +25,8 @@ struct InvalidationTriggerTokenTests {
         let miaBeta: Issued
         let olafAlpha: Issued
 
-        static func make() async throws -> Tokens {
-            let f = try await Fixture.make()
+        static func make(_ backend: Backend) async throws -> Tokens {
+            let f = try await Fixture.make(backend)
             let other = LambaUser(email: "olaf@example.com", emailVerified: true, name: "Olaf", passwordHash: try PasswordHasher.hash(Fixture.password))
             try await f.oauth.identity.write { tx in try tx.insert(other) }
             let otherMember = try await MemberLifecycle(store: f.oauth.identity).admitExistingUser(f.caller, projectID: f.alpha.id, email: other.email,
@@ -41,9 +42,9 @@ struct InvalidationTriggerTokenTests {
         var all: [Issued] { [miaAlpha, miaProduction, miaBeta, olafAlpha] }
     }
 
-    @Test("trigger: membership role changed — Mia's alpha tokens (both environments) die; her beta tokens and Olaf's live")
-    func test_trigger_roleChanged_tokens() async throws {
-        let t = try await Tokens.make()
+    @Test("trigger: membership role changed — Mia's alpha tokens (both environments) die; her beta tokens and Olaf's live", arguments: Backend.underTest)
+    func test_trigger_roleChanged_tokens(backend: Backend) async throws {
+        let t = try await Tokens.make(backend)
         defer { Task { await t.f.close() } }
         try await t.f.expectAlive(t.all)
         _ = try await MemberLifecycle(store: t.f.oauth.identity).changeProjectMemberRoles(t.f.caller, projectID: t.f.alpha.id,
@@ -53,9 +54,9 @@ struct InvalidationTriggerTokenTests {
         try await t.f.expectRefresh(dead: [t.miaAlpha, t.miaProduction], alive: [t.miaBeta, t.olafAlpha])
     }
 
-    @Test("trigger: membership removed — Mia's alpha tokens die; her beta tokens and Olaf's live")
-    func test_trigger_memberRemoved_tokens() async throws {
-        let t = try await Tokens.make()
+    @Test("trigger: membership removed — Mia's alpha tokens die; her beta tokens and Olaf's live", arguments: Backend.underTest)
+    func test_trigger_memberRemoved_tokens(backend: Backend) async throws {
+        let t = try await Tokens.make(backend)
         defer { Task { await t.f.close() } }
         try await MemberLifecycle(store: t.f.oauth.identity).removeProjectMember(t.f.caller, projectID: t.f.alpha.id, memberID: t.f.memberRecord.id)
         try await t.f.expectDead([t.miaAlpha, t.miaProduction])
@@ -63,9 +64,9 @@ struct InvalidationTriggerTokenTests {
         try await t.f.expectRefresh(dead: [t.miaAlpha, t.miaProduction], alive: [t.miaBeta, t.olafAlpha])
     }
 
-    @Test("trigger: forced logout — every token of every user and Project of the Workspace dies, and the session cookie signs in no more")
-    func test_trigger_forcedLogout_tokens() async throws {
-        let t = try await Tokens.make()
+    @Test("trigger: forced logout — every token of every user and Project of the Workspace dies, and the session cookie signs in no more", arguments: Backend.underTest)
+    func test_trigger_forcedLogout_tokens(backend: Backend) async throws {
+        let t = try await Tokens.make(backend)
         defer { Task { await t.f.close() } }
         let counts = try await WorkspaceAdministration(store: t.f.oauth.identity).forceLogout(t.f.caller)
         #expect(counts.sessions == 4 && counts.scopes == 4)
@@ -77,9 +78,9 @@ struct InvalidationTriggerTokenTests {
         #expect(outcome.redirectParameters?["error"] == "login_required")
     }
 
-    @Test("trigger: Workspace deactivated — its issuers answer not found, so no token of it is accepted anywhere")
-    func test_trigger_workspaceDeactivated_tokens() async throws {
-        let t = try await Tokens.make()
+    @Test("trigger: Workspace deactivated — its issuers answer not found, so no token of it is accepted anywhere", arguments: Backend.underTest)
+    func test_trigger_workspaceDeactivated_tokens(backend: Backend) async throws {
+        let t = try await Tokens.make(backend)
         defer { Task { await t.f.close() } }
         try await WorkspaceAdministration(store: t.f.oauth.identity).deactivateWorkspace(t.f.caller)
         for (slug, environment) in [("alpha", "sandbox"), ("alpha", "production"), ("beta", "sandbox")] {
@@ -90,9 +91,9 @@ struct InvalidationTriggerTokenTests {
         #expect(scopes.allSatisfy { $0?.revokeReason == "workspace_deactivated" })
     }
 
-    @Test("trigger: Project deactivated — alpha's issuers are gone and its scopes revoked; beta tokens live")
-    func test_trigger_projectDeactivated_tokens() async throws {
-        let t = try await Tokens.make()
+    @Test("trigger: Project deactivated — alpha's issuers are gone and its scopes revoked; beta tokens live", arguments: Backend.underTest)
+    func test_trigger_projectDeactivated_tokens(backend: Backend) async throws {
+        let t = try await Tokens.make(backend)
         defer { Task { await t.f.close() } }
         _ = try await ProjectAdministration(store: t.f.oauth.identity).deactivateProject(t.f.caller, projectID: t.f.alpha.id)
         await #expect(throws: OAuthError.self) { _ = try await t.f.context("alpha", "sandbox") }
@@ -103,9 +104,9 @@ struct InvalidationTriggerTokenTests {
         try await t.f.expectRefresh(dead: [], alive: [t.miaBeta])
     }
 
-    @Test("trigger: login method changed — disabling a provider in alpha sandbox ends its sign-ins there; removing password ends password sign-ins only")
-    func test_trigger_loginMethodChanged_tokens() async throws {
-        let t = try await Tokens.make()
+    @Test("trigger: login method changed — disabling a provider in alpha sandbox ends its sign-ins there; removing password ends password sign-ins only", arguments: Backend.underTest)
+    func test_trigger_loginMethodChanged_tokens(backend: Backend) async throws {
+        let t = try await Tokens.make(backend)
         defer { Task { await t.f.close() } }
         let projects = ProjectAdministration(store: t.f.oauth.identity)
         // Corp in each alpha environment, enabled beside password.
@@ -148,9 +149,9 @@ struct InvalidationTriggerTokenTests {
         try await t.f.expectRefresh(dead: [olafFedSandbox, t.miaProduction], alive: [t.miaAlpha, t.miaBeta, t.olafAlpha, olafFedProduction])
     }
 
-    @Test("trigger: Project scope revoked — tokens of that scope die for every client; the session re-enters only explicitly")
-    func test_trigger_projectScopeRevoked_tokens() async throws {
-        let t = try await Tokens.make()
+    @Test("trigger: Project scope revoked — tokens of that scope die for every client; the session re-enters only explicitly", arguments: Backend.underTest)
+    func test_trigger_projectScopeRevoked_tokens(backend: Backend) async throws {
+        let t = try await Tokens.make(backend)
         defer { Task { await t.f.close() } }
         // A second client of alpha sandbox in the same scope: revocation is by Project scope, not by client.
         let ctx = try await t.f.context()
@@ -169,9 +170,9 @@ struct InvalidationTriggerTokenTests {
         #expect(outcome.redirectParameters?["error"] == "login_required")
     }
 
-    @Test("login method: a password session does not enter an environment where password sign-in is off")
-    func test_passwordSession_doesNotEnterEnvironmentWithoutPassword() async throws {
-        let f = try await Fixture.make()
+    @Test("login method: a password session does not enter an environment where password sign-in is off", arguments: Backend.underTest)
+    func test_passwordSession_doesNotEnterEnvironmentWithoutPassword(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         // beta sandbox offers only the provider; with no members yet the guard allows it.
         let projects = ProjectAdministration(store: f.oauth.identity)

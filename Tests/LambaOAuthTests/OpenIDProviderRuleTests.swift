@@ -3,6 +3,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The OpenID Provider's rules at the engine level (docs/sessions-and-scopes.md for codes, refresh
@@ -10,9 +11,9 @@ import Testing
 /// rest on. The end-to-end browser flow runs over HTTP in LambaServerTests.
 @Suite("OpenID Provider rules", .serialized)
 struct OpenIDProviderRuleTests {
-    @Test("RFC 6749 §4.1.2: a code is single-use; a replayed code fails and revokes what it issued")
-    func test_replayedCode_revokesIssuedTokens() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 6749 §4.1.2: a code is single-use; a replayed code fails and revokes what it issued", arguments: Backend.underTest)
+    func test_replayedCode_revokesIssuedTokens(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let session = try await f.login(ctx, client: f.confidential)
@@ -32,9 +33,9 @@ struct OpenIDProviderRuleTests {
         #expect(events.count == 1)
     }
 
-    @Test("Security BCP §4.14.2: a reused rotated refresh token revokes its whole runtime scope")
-    func test_reusedRefreshToken_revokesRuntimeScope() async throws {
-        let f = try await Fixture.make()
+    @Test("Security BCP §4.14.2: a reused rotated refresh token revokes its whole runtime scope", arguments: Backend.underTest)
+    func test_reusedRefreshToken_revokesRuntimeScope(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (session, body) = try await f.tokens(ctx)
@@ -60,9 +61,9 @@ struct OpenIDProviderRuleTests {
         #expect(betaOutcome.redirectParameters?["code"] != nil)
     }
 
-    @Test("RFC 7636: PKCE is required for public clients; plain is refused; a wrong verifier fails")
-    func test_pkceRequiredForPublicClients_plainRefused_wrongVerifierFails() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 7636: PKCE is required for public clients; plain is refused; a wrong verifier fails", arguments: Backend.underTest)
+    func test_pkceRequiredForPublicClients_plainRefused_wrongVerifierFails(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let session = try await f.login(ctx, client: f.publicClient)
@@ -87,9 +88,9 @@ struct OpenIDProviderRuleTests {
         #expect(good.status == 200)
     }
 
-    @Test("RFC 6749 §3.1.2.3, §4.1.2.1: redirect URIs match exactly; an unregistered one never receives a redirect")
-    func test_unregisteredRedirectURI_getsErrorPage_neverRedirect() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 6749 §3.1.2.3, §4.1.2.1: redirect URIs match exactly; an unregistered one never receives a redirect", arguments: Backend.underTest)
+    func test_unregisteredRedirectURI_getsErrorPage_neverRedirect(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         for uri in [Fixture.redirect + "/", Fixture.redirect + "?x=1", "http://127.0.0.1:9999/CALLBACK", "https://evil.example/callback"] {
@@ -111,9 +112,9 @@ struct OpenIDProviderRuleTests {
         }
     }
 
-    @Test("Never auto-heal, OIDC Core §3.1.2.6: prompt=none without a session, or after the Project's scope was revoked, gives login_required")
-    func test_promptNone_withoutSession_orRevokedScope_loginRequired() async throws {
-        let f = try await Fixture.make()
+    @Test("Never auto-heal, OIDC Core §3.1.2.6: prompt=none without a session, or after the Project's scope was revoked, gives login_required", arguments: Backend.underTest)
+    func test_promptNone_withoutSession_orRevokedScope_loginRequired(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let none = await f.authorize(ctx, f.authorizeParameters(client: f.confidential, prompt: "none"), session: nil)
@@ -147,9 +148,9 @@ struct OpenIDProviderRuleTests {
         #expect(again.redirectParameters?["code"] != nil)
     }
 
-    @Test("RFC 9068 §4: a token of Project A is refused at Project B; a sandbox token is refused at production")
-    func test_tokenOfProjectA_refusedAtProjectB_sandboxRefusedAtProduction() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 9068 §4: a token of Project A is refused at Project B; a sandbox token is refused at production", arguments: Backend.underTest)
+    func test_tokenOfProjectA_refusedAtProjectB_sandboxRefusedAtProduction(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (_, body) = try await f.tokens(ctx)
@@ -172,9 +173,9 @@ struct OpenIDProviderRuleTests {
         #expect(cc.errorCode == "invalid_client")
     }
 
-    @Test("Liveness: userinfo, introspection and access check turn inactive/denied at once on scope revocation, member removal or role change")
-    func test_revokedScope_removedMember_changedRole_inactiveBeforeExpiry() async throws {
-        let f = try await Fixture.make()
+    @Test("Liveness: userinfo, introspection and access check turn inactive/denied at once on scope revocation, member removal or role change", arguments: Backend.underTest)
+    func test_revokedScope_removedMember_changedRole_inactiveBeforeExpiry(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let lifecycle = MemberLifecycle(store: f.oauth.identity)
@@ -215,9 +216,9 @@ struct OpenIDProviderRuleTests {
         #expect(await f.refresh(ctx, refresh).errorCode == "invalid_grant")
     }
 
-    @Test("RFC 7009 §2.1, §2.2: revocation answers 200 for unknown tokens and requires client authentication")
-    func test_revocation_unknownToken200_requiresClientAuthentication() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 7009 §2.1, §2.2: revocation answers 200 for unknown tokens and requires client authentication", arguments: Backend.underTest)
+    func test_revocation_unknownToken200_requiresClientAuthentication(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let unknown = await f.provider.revocation.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([("token", "nonsense")]),
@@ -243,9 +244,9 @@ struct OpenIDProviderRuleTests {
         #expect(await f.refresh(ctx, refresh).errorCode == "invalid_grant")
     }
 
-    @Test("RFC 6749 §5.2: every error has the error/error_description shape and status; malformed input never gives a 500")
-    func test_errorShape_malformedInput_never500() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 6749 §5.2: every error has the error/error_description shape and status; malformed input never gives a 500", arguments: Backend.underTest)
+    func test_errorShape_malformedInput_never500(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let basic = f.basic(f.confidential, f.confidentialSecret)
@@ -291,9 +292,9 @@ struct OpenIDProviderRuleTests {
         await #expect(throws: OAuthError.self) { _ = try await f.provider.context(slug: "alpha", environment: "staging") }
     }
 
-    @Test("RFC 6749 §4.4: client_credentials issues an RFC 9068 access token without sid")
-    func test_clientCredentials_issuesAccessTokenWithoutSid() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 6749 §4.4: client_credentials issues an RFC 9068 access token without sid", arguments: Backend.underTest)
+    func test_clientCredentials_issuesAccessTokenWithoutSid(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let response = await f.tokenRequest(ctx, client: f.confidential, secret: f.confidentialSecret, [("grant_type", "client_credentials")])
@@ -311,9 +312,9 @@ struct OpenIDProviderRuleTests {
         #expect(post.status == 401)
     }
 
-    @Test("OIDC Core §3.1.3.6: the ID token carries nonce, auth_time, sid, at_hash and verifies with the JWKS")
-    func test_idToken_claims_verifyWithJWKS() async throws {
-        let f = try await Fixture.make()
+    @Test("OIDC Core §3.1.3.6: the ID token carries nonce, auth_time, sid, at_hash and verifies with the JWKS", arguments: Backend.underTest)
+    func test_idToken_claims_verifyWithJWKS(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (_, body) = try await f.tokens(ctx)
@@ -335,9 +336,9 @@ struct OpenIDProviderRuleTests {
         #expect(accessClaims["project_id"] == .string(f.alpha.id))
     }
 
-    @Test("Key rotation: the next key is published before use, old keys stay in JWKS and old tokens keep verifying")
-    func test_keyRotation_keepsOldKeyPublished() async throws {
-        let f = try await Fixture.make()
+    @Test("Key rotation: the next key is published before use, old keys stay in JWKS and old tokens keep verifying", arguments: Backend.underTest)
+    func test_keyRotation_keepsOldKeyPublished(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (_, body) = try await f.tokens(ctx)
@@ -355,9 +356,9 @@ struct OpenIDProviderRuleTests {
         #expect(kids.contains(kid ?? ""))
     }
 
-    @Test("RFC 7591 §3: loopback_only registration admits loopback clients and refuses others")
-    func test_dynamicRegistration_loopbackOnly() async throws {
-        let f = try await Fixture.make()
+    @Test("RFC 7591 §3: loopback_only registration admits loopback clients and refuses others", arguments: Backend.underTest)
+    func test_dynamicRegistration_loopbackOnly(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let good = await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:5000/cb"],"client_name":"Conformance"}"#.utf8),

@@ -2,16 +2,18 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaOAuth
+import LambaPostgres
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The provider caches issuers, clients, verified tokens and runtime decisions (DESIGN.md "Scale");
 /// these tests prove that no change waits for a cache: every one acts on the very next request.
 @Suite("Provider caches")
 struct ProviderCacheTests {
-    @Test("Caches: a rotated client secret, a deleted client, a changed role and a deactivated Project act on the next request")
-    func test_changes_actOnTheNextRequest() async throws {
-        let f = try await Fixture.make()
+    @Test("Caches: a rotated client secret, a deleted client, a changed role and a deactivated Project act on the next request", arguments: Backend.underTest)
+    func test_changes_actOnTheNextRequest(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (_, body) = try await f.tokens(ctx)
@@ -48,17 +50,17 @@ struct ProviderCacheTests {
         #expect(try await f.context("beta").project.id == f.beta.id)
     }
 
-    @Test("Caches: a change committed by another process on the same database reaches the provider within a second")
-    func test_otherProcessesChange_reachesTheProvider() async throws {
-        let f = try await Fixture.make()
+    @Test("Caches: a change committed by another process on the same database reaches the provider within a second", arguments: Backend.underTest)
+    func test_otherProcessesChange_reachesTheProvider(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (_, body) = try await f.tokens(ctx)
         let access = try #require(body["access_token"]?.stringValue)
         #expect(try await f.accessCheck(ctx, access, "project:read")["allowed"] == .bool(true))
 
-        // Another process: its own store on the same SQLite file, as `lamba` CLI commands open it.
-        let other = try await SQLiteStore(path: f.store.path)
+        // Another process: its own store on the same database, as `lamba` CLI commands open it.
+        let other = try await StoreFactory.open(f.database, poolSize: 2)
         let lifecycle = MemberLifecycle(store: SQLOAuthStore(store: other).identity)
         try await lifecycle.removeProjectMember(f.caller, projectID: f.alpha.id, memberID: f.memberRecord.id)
         await other.close()
@@ -73,16 +75,16 @@ struct ProviderCacheTests {
         #expect(decision["reason"] == .string("scope_revoked") || decision["reason"] == .string("membership_removed"))
     }
 
-    @Test("Caches: a refresh token issued here is refreshed without a read, yet another process's revocation and a concurrent reuse are decided by the write")
-    func test_issuedRefreshTokens_writeDecides() async throws {
-        let f = try await Fixture.make()
+    @Test("Caches: a refresh token issued here is refreshed without a read, yet another process's revocation and a concurrent reuse are decided by the write", arguments: Backend.underTest)
+    func test_issuedRefreshTokens_writeDecides(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (_, first) = try await f.tokens(ctx)
         let revokedElsewhere = try #require(first["refresh_token"]?.stringValue)
 
         // Another process revokes the family on the same file; no cache has heard of it.
-        let other = try await SQLiteStore(path: f.store.path)
+        let other = try await StoreFactory.open(f.database, poolSize: 2)
         try await SQLOAuthStore(store: other).write { tx in
             let token = try #require(try tx.refreshToken(hash: OpaqueSecret.hash(revokedElsewhere)))
             try tx.revokeRefreshFamily(token.familyID, at: Date())

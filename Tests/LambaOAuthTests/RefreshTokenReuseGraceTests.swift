@@ -3,6 +3,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The refresh grant's optional reuse grace (OAuth 2.0 Security BCP §4.14.2 allows a server to
@@ -28,9 +29,9 @@ struct RefreshTokenReuseGraceTests {
         try await f.store.read { r in try r.query("SELECT id FROM events WHERE type = $1", [.text(type)]) }.count
     }
 
-    @Test("test_reuseGrace_isOffByDefault_soARetryRevokesTheFamily")
-    func test_reuseGrace_isOffByDefault() async throws {
-        let f = try await Fixture.make()
+    @Test("test_reuseGrace_isOffByDefault_soARetryRevokesTheFamily", arguments: Backend.underTest)
+    func test_reuseGrace_isOffByDefault(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         #expect(ctx.settings.refreshTokenReuseGraceSeconds == nil)
@@ -41,9 +42,9 @@ struct RefreshTokenReuseGraceTests {
         #expect(try await events(f, "refresh_token.reused") == 1)
     }
 
-    @Test("test_retryWithinGrace_yieldsAFreshSuccessor_andRevokesTheUnusedOne")
-    func test_retryWithinGrace_yieldsAFreshSuccessor() async throws {
-        let f = try await Fixture.make()
+    @Test("test_retryWithinGrace_yieldsAFreshSuccessor_andRevokesTheUnusedOne", arguments: Backend.underTest)
+    func test_retryWithinGrace_yieldsAFreshSuccessor(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         try await setGrace(f, 30)
         let ctx = try await f.context()
@@ -67,9 +68,9 @@ struct RefreshTokenReuseGraceTests {
         #expect(try await events(f, "refresh_token.reused") == 0)
     }
 
-    @Test("test_secondRetryWithinGrace_isReuse_andRevokesTheFamily")
-    func test_secondRetryWithinGrace_isReuse() async throws {
-        let f = try await Fixture.make()
+    @Test("test_secondRetryWithinGrace_isReuse_andRevokesTheFamily", arguments: Backend.underTest)
+    func test_secondRetryWithinGrace_isReuse(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         try await setGrace(f, 30)
         let ctx = try await f.context()
@@ -82,9 +83,9 @@ struct RefreshTokenReuseGraceTests {
         #expect(try await events(f, "refresh_token.reused") == 1)
     }
 
-    @Test("test_retryAfterTheSuccessorWasUsed_isReuse_evenWithinGrace")
-    func test_retryAfterSuccessorUsed_isReuse() async throws {
-        let f = try await Fixture.make()
+    @Test("test_retryAfterTheSuccessorWasUsed_isReuse_evenWithinGrace", arguments: Backend.underTest)
+    func test_retryAfterSuccessorUsed_isReuse(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         try await setGrace(f, 30)
         let ctx = try await f.context()
@@ -96,9 +97,9 @@ struct RefreshTokenReuseGraceTests {
         #expect(try await events(f, "refresh_token.reused") == 1)
     }
 
-    @Test("test_retryPastTheGrace_isReuse")
-    func test_retryPastTheGrace_isReuse() async throws {
-        let f = try await Fixture.make()
+    @Test("test_retryPastTheGrace_isReuse", arguments: Backend.underTest)
+    func test_retryPastTheGrace_isReuse(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         try await setGrace(f, 10)
         let clock = Clock()
@@ -117,9 +118,9 @@ struct RefreshTokenReuseGraceTests {
         #expect(try await events(f, "refresh_token.reused") == 1)
     }
 
-    @Test("test_reuseGrace_isBoundedWhenSet")
-    func test_reuseGrace_isBounded() async throws {
-        let f = try await Fixture.make()
+    @Test("test_reuseGrace_isBoundedWhenSet", arguments: Backend.underTest)
+    func test_reuseGrace_isBounded(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         await #expect(throws: DomainError.invalid(field: "refresh_token_reuse_grace_seconds", reason: "must be between 0 and 120")) {
             try await setGrace(f, 121)

@@ -3,6 +3,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 import LambaStore
+import LambaStoreTestSupport
 import Synchronization
 import Testing
 
@@ -56,9 +57,9 @@ struct SignInThrottleTests {
         }
     }
 
-    @Test("five failures lock the email: even the right password is refused, and one event says so")
-    func test_fiveFailures_refuseRightPassword() async throws {
-        let f = try await Fixture.make()
+    @Test("five failures lock the email: even the right password is refused, and one event says so", arguments: Backend.underTest)
+    func test_fiveFailures_refuseRightPassword(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let h = try Harness(f)
         let ctx = try await h.context()
@@ -81,9 +82,9 @@ struct SignInThrottleTests {
         #expect(stored == [OpaqueSecret.hash("member@example.com")])
     }
 
-    @Test("an unknown email gets the same answers at the same points, and no event")
-    func test_unknownEmail_identicalBehaviour() async throws {
-        let f = try await Fixture.make()
+    @Test("an unknown email gets the same answers at the same points, and no event", arguments: Backend.underTest)
+    func test_unknownEmail_identicalBehaviour(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let h = try Harness(f)
         let ctx = try await h.context()
@@ -99,9 +100,9 @@ struct SignInThrottleTests {
         #expect(try await h.throttleRows() == 2)
     }
 
-    @Test("the lockout lifts after its delay; the next lockout is longer; success resets the count")
-    func test_lockLifts_escalates_successResets() async throws {
-        let f = try await Fixture.make()
+    @Test("the lockout lifts after its delay; the next lockout is longer; success resets the count", arguments: Backend.underTest)
+    func test_lockLifts_escalates_successResets(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let h = try Harness(f)
         let ctx = try await h.context()
@@ -120,9 +121,9 @@ struct SignInThrottleTests {
         #expect(try await h.throttledEvents().map { $0["lockouts"] } == [.integer(1), .integer(2)])
     }
 
-    @Test("failures older than the window are forgotten, and expired rows are cleaned up by later failures")
-    func test_window_andCleanup() async throws {
-        let f = try await Fixture.make()
+    @Test("failures older than the window are forgotten, and expired rows are cleaned up by later failures", arguments: Backend.underTest)
+    func test_window_andCleanup(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let h = try Harness(f)
         let ctx = try await h.context()
@@ -135,9 +136,9 @@ struct SignInThrottleTests {
         #expect(try await h.throttleRows() == 1)
     }
 
-    @Test("tenancy: one email's lockout leaves other users and the same email in another Workspace alone")
-    func test_lockout_isPerWorkspaceAndEmail() async throws {
-        let f = try await Fixture.make()
+    @Test("tenancy: one email's lockout leaves other users and the same email in another Workspace alone", arguments: Backend.underTest)
+    func test_lockout_isPerWorkspaceAndEmail(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let h = try Harness(f)
         let ctx = try await h.context()
@@ -157,9 +158,9 @@ struct SignInThrottleTests {
         #expect(await h.login(gammaContext, f.member.email, Fixture.password, client: client) == nil)
     }
 
-    @Test("the social sign-in proof counts towards the same lockout and is refused by it")
-    func test_proofPage_throttled() async throws {
-        let f = try await Fixture.make()
+    @Test("the social sign-in proof counts towards the same lockout and is refused by it", arguments: Backend.underTest)
+    func test_proofPage_throttled(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let h = try Harness(f)
         let ctx = try await h.context()

@@ -5,6 +5,7 @@ import LambaJOSE
 import LambaModel
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// Two Workspaces on one server: `a` holds one of everything, `b` is the other tenant.
@@ -94,9 +95,9 @@ func sampleBody(_ route: ConsoleRoute, _ ids: [String: String]) -> JSONObject? {
 
 @Suite("console API")
 struct ConsoleAPITests {
-    @Test("Tenant isolation: with one Workspace's API key, every id of another Workspace answers 404, for every route")
-    func rule8_foreignIdsAnswer404OnEveryRoute() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("Tenant isolation: with one Workspace's API key, every id of another Workspace answers 404, for every route", arguments: Backend.underTest)
+    func rule8_foreignIdsAnswer404OnEveryRoute(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             var checked = 0
             for route in ConsoleRoutes.table {
@@ -127,9 +128,9 @@ struct ConsoleAPITests {
         }
     }
 
-    @Test("Input validation: bad slugs, unknown roles, oversized or malformed JSON get a 4xx with a machine-readable body, never a 500")
-    func rule10_inputsAreValidated() async throws {
-        try await withServer(maxRequestBodySize: 2048) { client, dependencies in
+    @Test("Input validation: bad slugs, unknown roles, oversized or malformed JSON get a 4xx with a machine-readable body, never a 500", arguments: Backend.underTest)
+    func rule10_inputsAreValidated(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 2048) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let key = fixture.a.apiKeySecret
             let project = fixture.ids["project_id"]!
@@ -177,9 +178,9 @@ struct ConsoleAPITests {
         }
     }
 
-    @Test("permission table: a viewer key reads but cannot create; no key or a revoked key is 401 with WWW-Authenticate")
-    func permissionTable_isEnforcedOnEveryCall() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("permission table: a viewer key reads but cannot create; no key or a revoked key is 401 with WWW-Authenticate", arguments: Backend.underTest)
+    func permissionTable_isEnforcedOnEveryCall(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let created = try await client.execute(uri: "/console/v1/api-keys", method: .post, headers: bearer(fixture.a.apiKeySecret),
                                                    body: body(["name": "read only", "role": "viewer"]))
@@ -208,9 +209,9 @@ struct ConsoleAPITests {
         }
     }
 
-    @Test("the OpenAPI document lists exactly the routes the server answers")
-    func openAPIDocument_matchesTheRoutes() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, _ in
+    @Test("the OpenAPI document lists exactly the routes the server answers", arguments: Backend.underTest)
+    func openAPIDocument_matchesTheRoutes(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, _ in
             let response = try await client.execute(uri: "/console/v1/openapi.json", method: .get)
             #expect(response.status == .ok)
             let document = try #require(response.json)
@@ -233,9 +234,9 @@ struct ConsoleAPITests {
         }
     }
 
-    @Test("Environment isolation over HTTP: a client fetched under the other environment's path is 404")
-    func rule9_clientUnderTheOtherEnvironmentIsNotFound() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("Environment isolation over HTTP: a client fetched under the other environment's path is 404", arguments: Backend.underTest)
+    func rule9_clientUnderTheOtherEnvironmentIsNotFound(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let key = fixture.a.apiKeySecret
             let base = "/console/v1/projects/\(fixture.ids["project_id"]!)/environments"
@@ -257,9 +258,9 @@ struct ConsoleAPITests {
         }
     }
 
-    @Test("the member lifecycle over HTTP: invite, accept, role change, promote, removal, with their default roles")
-    func memberLifecycle_overHTTP() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("the member lifecycle over HTTP: invite, accept, role change, promote, removal, with their default roles", arguments: Backend.underTest)
+    func memberLifecycle_overHTTP(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let key = fixture.a.apiKeySecret
             let project = fixture.ids["project_id"]!

@@ -5,6 +5,7 @@ import LambaJOSE
 import LambaModel
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -50,9 +51,9 @@ final class ProofServer: Sendable {
 /// the Workspace (docs/custom-domains.md).
 @Suite("custom domains over HTTP")
 struct CustomDomainHTTPTests {
-    @Test("add, list, refuse another Workspace's claim without naming it, remove; custom_domains is read-only")
-    func domainRoutes_claimListConflictRemove() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("add, list, refuse another Workspace's claim without naming it, remove; custom_domains is read-only", arguments: Backend.underTest)
+    func domainRoutes_claimListConflictRemove(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let a = fixture.a.apiKeySecret
             let b = fixture.b.apiKeySecret
@@ -99,9 +100,9 @@ struct CustomDomainHTTPTests {
         }
     }
 
-    @Test("the server's proof fetcher refuses a domain that is not public, and says so")
-    func verify_refusesNonPublicTargets() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("the server's proof fetcher refuses a domain that is not public, and says so", arguments: Backend.underTest)
+    func verify_refusesNonPublicTargets(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let a = fixture.a.apiKeySecret
             let added = try await client.execute(uri: "/console/v1/workspace/domains", method: .post, headers: bearer(a),
@@ -118,9 +119,9 @@ struct CustomDomainHTTPTests {
         }
     }
 
-    @Test("a domain serving its token over HTTP is verified and appears in the Workspace's custom_domains")
-    func verify_overRealHTTP_bindsTheDomain() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("a domain serving its token over HTTP is verified and appears in the Workspace's custom_domains", arguments: Backend.underTest)
+    func verify_overRealHTTP_bindsTheDomain(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let proof = try await ProofServer()
             let identity = SQLIdentityStore(store: dependencies.store)

@@ -39,9 +39,9 @@ struct HostileInputRouteTests {
     /// Ids that are not ids: broken percent-encoding and NUL in the path, and an oversized one.
     static let garbageIDs = ["zz%FF%00", String(repeating: "a", count: 300)]
 
-    @Test("every route, real and garbage path parameters: hostile query, form and JSON input never answer 5xx, and every 4xx is spec-shaped")
-    func test_everyRoute_hostileInput_neverServerError_refusalsSpecShaped() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("every route, real and garbage path parameters: hostile query, form and JSON input never answer 5xx, and every 4xx is spec-shaped", arguments: Backend.underTest)
+    func test_everyRoute_hostileInput_neverServerError_refusalsSpecShaped(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let ids = try await Self.seed(dependencies)
             let routes = LambaApplication.makeRouter(dependencies: dependencies, routes: FeatureRoutes.all(dependencies)).routes
             let key = ids["api_key_secret"]!
@@ -121,9 +121,9 @@ struct HostileInputRouteTests {
     /// SQLite has no server to stop, and removing or chmod-ing the file changes nothing for the
     /// descriptors already open; a closed store is what an unusable SQLite database looks like to a
     /// request (every call throws `connectionLost`).
-    @Test("issuer resolution on a closed SQLite store: 503 temporarily_unavailable with Retry-After, never 404")
-    func test_issuerResolution_sqliteClosed_temporarilyUnavailable() async throws {
-        try await withServer(closeStoreFirst: true) { client, _ in
+    @Test("issuer resolution on a closed store: 503 temporarily_unavailable with Retry-After, never 404", arguments: Backend.underTest)
+    func test_issuerResolution_closedStore_temporarilyUnavailable(backend: Backend) async throws {
+        try await withServer(backend, closeStoreFirst: true) { client, _ in
             for uri in ["/p/shop/sandbox/.well-known/openid-configuration", "/p/nope/production/jwks"] {
                 let response = try await client.execute(uri: uri, method: .get)
                 #expect(response.status == .serviceUnavailable, "\(uri)")
@@ -134,9 +134,9 @@ struct HostileInputRouteTests {
         }
     }
 
-    @Test("a malformed query on userinfo is a 400 invalid_request, not a 500")
-    func test_userinfo_brokenPercentEncoding_invalidRequest() async throws {
-        try await withServer { client, dependencies in
+    @Test("a malformed query on userinfo is a 400 invalid_request, not a 500", arguments: Backend.underTest)
+    func test_userinfo_brokenPercentEncoding_invalidRequest(backend: Backend) async throws {
+        try await withServer(backend) { client, dependencies in
             _ = try await ConsoleFixture.make(dependencies)
             let response = try await client.execute(uri: "/p/a-portal/sandbox/userinfo?x=%FF", method: .get)
             #expect(response.status == .badRequest)

@@ -3,11 +3,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LambaJOSE
-import LambaPasswords
 import LambaModel
 import LambaOAuth
+import LambaPasswords
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// Invalidation triggers (docs/sessions-and-scopes.md#invalidation-triggers) end to end: a console call
@@ -89,9 +90,9 @@ struct InvalidationTriggerHTTPTests {
                                  body: ByteBuffer(string: OAuthParameters.encode([("grant_type", "refresh_token"), ("refresh_token", token)])))
     }
 
-    @Test("trigger over HTTP: a console role change ends the member's live token at introspection and its refresh token at once")
-    func test_consoleRoleChange_endsLiveTokens() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("trigger over HTTP: a console role change ends the member's live token at introspection and its refresh token at once", arguments: Backend.underTest)
+    func test_consoleRoleChange_endsLiveTokens(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let setup = try await Self.setUp(dependencies)
             let (access, refresh) = try await Self.signIn(client, dependencies, setup)
             #expect(try await Self.introspect(client, setup, access)["active"] == .bool(true))
@@ -111,9 +112,9 @@ struct InvalidationTriggerHTTPTests {
         }
     }
 
-    @Test("trigger over HTTP: revoking a Project scope by its sid and a forced logout end live tokens; repeats and foreign ids write nothing")
-    func test_consoleScopeRevocationAndForcedLogout_endLiveTokens() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("trigger over HTTP: revoking a Project scope by its sid and a forced logout end live tokens; repeats and foreign ids write nothing", arguments: Backend.underTest)
+    func test_consoleScopeRevocationAndForcedLogout_endLiveTokens(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let setup = try await Self.setUp(dependencies)
             var (access, refresh) = try await Self.signIn(client, dependencies, setup)
             let sid = try #require(try await Self.introspect(client, setup, access)["sid"]?.stringValue)

@@ -3,11 +3,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LambaJOSE
-import LambaPasswords
 import LambaModel
 import LambaOAuth
+import LambaPasswords
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// A browser as far as the flow needs: a cookie jar, hidden form fields read from the HTML,
@@ -84,9 +85,9 @@ struct OpenIDProviderHTTPTests {
     static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     static let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
-    @Test("End to end over HTTP on 127.0.0.1: authorize → login form → consent → code → token → userinfo → refresh → revoke")
-    func test_endToEnd_browserFlow() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("End to end over HTTP on 127.0.0.1: authorize → login form → consent → code → token → userinfo → refresh → revoke", arguments: Backend.underTest)
+    func test_endToEnd_browserFlow(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let seeded = try await seed(dependencies)
             let issuer = dependencies.configuration.publicBaseURL + "/p/shop/sandbox"
             var browser = Browser(base: dependencies.configuration.publicBaseURL)
@@ -194,9 +195,9 @@ struct OpenIDProviderHTTPTests {
         }
     }
 
-    @Test("RFC 6749 §3.1.2.3 over HTTP: an unregistered redirect URI gets an error page, never a redirect")
-    func test_unregisteredRedirectURI_errorPageOverHTTP() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("RFC 6749 §3.1.2.3 over HTTP: an unregistered redirect URI gets an error page, never a redirect", arguments: Backend.underTest)
+    func test_unregisteredRedirectURI_errorPageOverHTTP(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let seeded = try await seed(dependencies)
             let query = OAuthParameters.encode([("response_type", "code"), ("client_id", seeded.client.id), ("redirect_uri", "https://evil.example/cb")])
             let response = try await client.execute(uri: "/p/shop/sandbox/authorize?" + query, method: .get)
@@ -206,9 +207,9 @@ struct OpenIDProviderHTTPTests {
         }
     }
 
-    @Test("RFC 6749 §5.2 over HTTP: error shapes; malformed input is never a 500; unknown issuers are 404")
-    func test_errorShapesOverHTTP_never500() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("RFC 6749 §5.2 over HTTP: error shapes; malformed input is never a 500; unknown issuers are 404", arguments: Backend.underTest)
+    func test_errorShapesOverHTTP_never500(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             _ = try await seed(dependencies)
             let json = try await client.execute(uri: "/p/shop/sandbox/token", method: .post, headers: [.contentType: "application/json"],
                                                 body: ByteBuffer(string: "{}"))

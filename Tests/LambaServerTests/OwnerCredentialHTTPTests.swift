@@ -5,14 +5,15 @@ import LambaJOSE
 import LambaModel
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// No lockout by one call (docs/access-model.md#owner-credentials), over HTTP.
 @Suite("owner credentials over HTTP")
 struct OwnerCredentialHTTPTests {
-    @Test("revoking the last active owner API key is 409 and the key keeps working")
-    func lastOwnerKey_revocationIsRefused() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("revoking the last active owner API key is 409 and the key keeps working", arguments: Backend.underTest)
+    func lastOwnerKey_revocationIsRefused(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let key = fixture.a.apiKeySecret
             let refused = try await client.execute(uri: "/console/v1/api-keys/\(fixture.a.apiKey.id)", method: .delete, headers: bearer(key, json: false))
@@ -29,9 +30,9 @@ struct OwnerCredentialHTTPTests {
         }
     }
 
-    @Test("demoting or removing the last owner Team Member is 409")
-    func lastOwnerTeamMember_isKept() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("demoting or removing the last owner Team Member is 409", arguments: Backend.underTest)
+    func lastOwnerTeamMember_isKept(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let key = fixture.a.apiKeySecret
             let owner = fixture.ids["team_member_id"]!

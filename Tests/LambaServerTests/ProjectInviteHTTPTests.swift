@@ -2,10 +2,11 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import LambaJOSE
-import LambaPasswords
 import LambaModel
+import LambaPasswords
 import LambaServer
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// `POST /console/v1/projects/{id}/members` by email is an invite: it says nothing about whether
@@ -27,9 +28,9 @@ struct ProjectInviteHTTPTests {
         return text
     }
 
-    @Test("a known and an unknown email answer byte for byte alike apart from ids, the email, the token and the times")
-    func addByEmail_knownAndUnknownAnswerAlike() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("a known and an unknown email answer byte for byte alike apart from ids, the email, the token and the times", arguments: Backend.underTest)
+    func addByEmail_knownAndUnknownAnswerAlike(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let path = "/console/v1/projects/\(fixture.ids["project_id"]!)/members"
             // owner@b.example has an account (the other Workspace's owner); absent@b.example has none. Same length.
@@ -46,9 +47,9 @@ struct ProjectInviteHTTPTests {
         }
     }
 
-    @Test("no membership and no profile before acceptance; the invited person accepting makes the member")
-    func addByEmail_membershipOnlyAfterAcceptance() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("no membership and no profile before acceptance; the invited person accepting makes the member", arguments: Backend.underTest)
+    func addByEmail_membershipOnlyAfterAcceptance(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let key = fixture.a.apiKeySecret
             let project = fixture.ids["project_id"]!
@@ -86,9 +87,9 @@ struct ProjectInviteHTTPTests {
         }
     }
 
-    @Test("another Workspace neither lists nor accepts the invite")
-    func otherWorkspace_cannotSeeOrAccept() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("another Workspace neither lists nor accepts the invite", arguments: Backend.underTest)
+    func otherWorkspace_cannotSeeOrAccept(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             let project = fixture.ids["project_id"]!
             let invited = try await client.execute(uri: "/console/v1/projects/\(project)/members", method: .post, headers: bearer(fixture.a.apiKeySecret),

@@ -3,19 +3,20 @@ import HummingbirdTesting
 import LambaJOSE
 import LambaOAuth
 import LambaServer
+import LambaStoreTestSupport
 import Testing
 
 @Suite struct HealthAndMetricsTests {
-    @Test func healthz_answers200_whileStoreAnswers() async throws {
-        try await withServer { client, _ in
+    @Test(arguments: Backend.underTest) func healthz_answers200_whileStoreAnswers(backend: Backend) async throws {
+        try await withServer(backend) { client, _ in
             let response = try await client.execute(uri: "/healthz", method: .get)
             #expect(response.status == .ok)
             #expect(response.json?["status"] == "ok")
         }
     }
 
-    @Test func healthz_answers503_whenStoreIsDown() async throws {
-        try await withServer(closeStoreFirst: true) { client, _ in
+    @Test(arguments: Backend.underTest) func healthz_answers503_whenStoreIsDown(backend: Backend) async throws {
+        try await withServer(backend, closeStoreFirst: true) { client, _ in
             let response = try await client.execute(uri: "/healthz", method: .get)
             #expect(response.status == .serviceUnavailable)
         }

@@ -4,7 +4,9 @@ import HummingbirdTesting
 import LambaJOSE
 import LambaOAuth
 import LambaServer
+import LambaPostgres
 import LambaStore
+import LambaStoreTestSupport
 import Logging
 
 /// Routes that exercise the foundation the way features will use it.
@@ -37,20 +39,21 @@ struct ProbeRoutes: RouteGroup {
     }
 }
 
-/// A real server on 127.0.0.1 with a real SQLite store in a fresh temporary directory.
+/// A real server on 127.0.0.1 over a fresh, migrated store on `backend` (a SQLite file in a temporary
+/// directory, or a new database on the tests' PostgreSQL cluster).
 func withServer<Value: Sendable>(
+    _ backend: Backend = .sqlite,
     maxRequestBodySize: Int = 1024,
     closeStoreFirst: Bool = false,
     _ test: @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Value
 ) async throws -> Value {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-server-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let url = try TestDatabases.makeURL(backend, prefix: "server")
+    defer { TestDatabases.remove(url) }
     // One kept-alive test client connects before the test's own setup runs; on a loaded machine that
     // setup can outlast the production header and idle timeouts (ConnectionLimitTests tests those).
     let configuration = try ServerConfiguration(
-        port: 0, databaseURL: .sqlite(path: directory.appendingPathComponent("lamba.sqlite").path),
-        maxRequestBodySize: maxRequestBodySize, headerReadTimeout: .seconds(600), idleTimeout: .seconds(600))
-    let store = try await SQLiteStore(path: directory.appendingPathComponent("lamba.sqlite").path)
+        port: 0, databaseURL: url, maxRequestBodySize: maxRequestBodySize, headerReadTimeout: .seconds(600), idleTimeout: .seconds(600))
+    let store = try await StoreFactory.open(url, poolSize: 3)
     try await store.migrate()
     if closeStoreFirst { await store.close() }
     let dependencies = ServerDependencies(
@@ -59,9 +62,14 @@ func withServer<Value: Sendable>(
     logger.logLevel = .warning
     let app = LambaApplication.build(
         dependencies: dependencies, routes: FeatureRoutes.all(dependencies) + [ProbeRoutes()], logger: logger)
-    let value = try await app.test(.live) { client in try await test(client, dependencies) }
-    if !closeStoreFirst { await store.close() }
-    return value
+    do {
+        let value = try await app.test(.live) { client in try await test(client, dependencies) }
+        if !closeStoreFirst { await store.close() }
+        return value
+    } catch {
+        if !closeStoreFirst { await store.close() }
+        throw error
+    }
 }
 
 extension TestResponse {

@@ -5,13 +5,14 @@ import HummingbirdTesting
 import LambaModel
 import LambaOAuth
 import LambaServer
+import LambaStoreTestSupport
 import Testing
 
 @Suite("Sign-in throttle over HTTP", .serialized)
 struct SignInThrottleHTTPTests {
-    @Test("over HTTP on 127.0.0.1: five wrong passwords lock the hosted login, for known and unknown emails alike")
-    func test_hostedLogin_lockedAfterFiveFailures() async throws {
-        try await withServer(maxRequestBodySize: 64 * 1024) { client, dependencies in
+    @Test("over HTTP on 127.0.0.1: five wrong passwords lock the hosted login, for known and unknown emails alike", arguments: Backend.underTest)
+    func test_hostedLogin_lockedAfterFiveFailures(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let seeded = try await seed(dependencies)
             let issuer = dependencies.configuration.publicBaseURL + "/p/shop/sandbox"
             var browser = Browser(base: dependencies.configuration.publicBaseURL)

@@ -7,8 +7,11 @@ import LambaPasswords
 import LambaModel
 import LambaOAuth
 import LambaServer
+import LambaPostgres
 import LambaStore
+import LambaStoreTestSupport
 import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -203,36 +206,37 @@ struct SocialFixture: Sendable {
 
     var shopIdentity: any IdentityStore { SQLIdentityStore(store: downstream.dependencies.store) }
 
-    static func run(_ test: @Sendable (SocialFixture) async throws -> Void) async throws {
+    static func run(_ backend: Backend, _ test: @Sendable (SocialFixture) async throws -> Void) async throws {
         let tampering = TamperingUpstreamHTTP()
-        try await withLamba(upstreamHTTP: ServerUpstreamHTTPClient()) { upstream in
-            try await withLamba(upstreamHTTP: tampering) { downstream in
+        try await withLamba(backend, upstreamHTTP: ServerUpstreamHTTPClient()) { upstream in
+            try await withLamba(backend, upstreamHTTP: tampering) { downstream in
                 try await test(try await make(upstream, downstream, tampering))
             }
         }
     }
 
-    static func withLamba(upstreamHTTP: any UpstreamHTTPClient, _ body: @Sendable (LambaHost) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-social-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
+    static func withLamba(_ backend: Backend, upstreamHTTP: any UpstreamHTTPClient, _ body: @Sendable (LambaHost) async throws -> Void) async throws {
+        let database = try TestDatabases.makeURL(backend, prefix: "social")
+        defer { TestDatabases.remove(database) }
         let port = try freeLoopbackPort()
-        let path = directory.appendingPathComponent("lamba.sqlite").path
         // One kept-alive test client connects before the test's own setup runs; on a loaded machine that
         // setup can outlast the production header and idle timeouts (ConnectionLimitTests tests those).
-        let configuration = try ServerConfiguration(port: port, publicBaseURL: "http://127.0.0.1:\(port)", databaseURL: .sqlite(path: path),
+        let configuration = try ServerConfiguration(port: port, publicBaseURL: "http://127.0.0.1:\(port)", databaseURL: database,
                                                     maxRequestBodySize: 64 * 1024, headerReadTimeout: .seconds(600), idleTimeout: .seconds(600))
-        let store = try await SQLiteStore(path: path)
+        let store = try await StoreFactory.open(database, poolSize: 3)
         try await store.migrate()
         let dependencies = ServerDependencies(configuration: configuration, store: store, masterKey: try MasterKey(bytes: try SecureRandom.bytes(32)),
                                               upstreamHTTP: upstreamHTTP)
         var logger = Logger(label: "lamba-social-test")
         logger.logLevel = .critical
         // Hummingbird's `.live` tester binds port 0; the issuer must be the real address, so the
-        // server runs on its chosen port here.
+        // server runs on its chosen port here, stopped by a graceful shutdown as `.live` stops its
+        // own: cancelling the service would drop connections it accepted but never served.
         let (running, started) = AsyncStream<Int?>.makeStream()
         let app = LambaApplication.build(dependencies: dependencies, routes: FeatureRoutes.all(dependencies), logger: logger,
                                          onServerRunning: { port in started.yield(port) })
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let server = Task { try await services.run() }
         var ports = running.makeAsyncIterator()
         _ = await ports.next()
         let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(30)))
@@ -241,13 +245,13 @@ struct SocialFixture: Sendable {
             try await body(LambaHost(client: LiveHTTP(client: client), dependencies: dependencies))
         } catch {
             try? await client.shutdown()
-            server.cancel()
+            await services.triggerGracefulShutdown()
             _ = try? await server.value
             await store.close()
             throw error
         }
         try? await client.shutdown()
-        server.cancel()
+        await services.triggerGracefulShutdown()
         _ = try? await server.value
         await store.close()
     }
@@ -430,9 +434,9 @@ struct SocialFixture: Sendable {
 
 @Suite("social providers over HTTP", .serialized)
 struct SocialProviderHTTPTests {
-    @Test("first upstream login creates a user and links the account; the second login reuses the link")
-    func firstLogin_createsUser_secondLogin_reusesLink() async throws {
-        try await SocialFixture.run { fx in
+    @Test("first upstream login creates a user and links the account; the second login reuses the link", arguments: Backend.underTest)
+    func firstLogin_createsUser_secondLogin_reusesLink(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             var browser = fx.browser()
             let callback = try await fx.signInWithProvider(&browser, email: "alice@people.example")
             #expect(callback.status == .seeOther, "\(callback.text)")
@@ -464,9 +468,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("a verified upstream email matching an existing account asks for proof, then links")
-    func verifiedEmailMatch_requiresProof_thenLinks() async throws {
-        try await SocialFixture.run { fx in
+    @Test("a verified upstream email matching an existing account asks for proof, then links", arguments: Backend.underTest)
+    func verifiedEmailMatch_requiresProof_thenLinks(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             var browser = fx.browser()
             let bea = try #require(try await fx.user("bea@example.com"))
             let proof = try await fx.signInWithProvider(&browser, email: "bea@example.com")
@@ -497,9 +501,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("an unverified upstream email matching an existing account is refused: no link, no session, no takeover")
-    func unverifiedEmailMatch_isRefused() async throws {
-        try await SocialFixture.run { fx in
+    @Test("an unverified upstream email matching an existing account is refused: no link, no session, no takeover", arguments: Backend.underTest)
+    func unverifiedEmailMatch_isRefused(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             var browser = fx.browser()
             let response = try await fx.signInWithProvider(&browser, email: "carol@example.com")
             #expect(response.status == .badRequest)
@@ -512,9 +516,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("tampered state, another browser, a replayed callback, a wrong nonce and a bad ID token signature are refused")
-    func tamperedState_wrongNonce_badSignature_areRefused() async throws {
-        try await SocialFixture.run { fx in
+    @Test("tampered state, another browser, a replayed callback, a wrong nonce and a bad ID token signature are refused", arguments: Backend.underTest)
+    func tamperedState_wrongNonce_badSignature_areRefused(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             /// Runs the flow up to the upstream's redirect to the callback, without fetching it.
             func callbackURL(_ browser: inout TwoHostBrowser) async throws -> String {
                 var response = try await browser.follow(try await browser.get(fx.authorizePath))
@@ -578,9 +582,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("/me/providers: unlinking the last sign-in path is 409; linking from the API then unlinking works and ends the other sessions")
-    func unlink_lastPathRefused_linkFromAPI_thenUnlinkEndsOtherSessions() async throws {
-        try await SocialFixture.run { fx in
+    @Test("/me/providers: unlinking the last sign-in path is 409; linking from the API then unlinking works and ends the other sessions", arguments: Backend.underTest)
+    func unlink_lastPathRefused_linkFromAPI_thenUnlinkEndsOtherSessions(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             // Alice has only the provider.
             var alice = fx.browser()
             let (aliceToken, _) = try await fx.tokens(&alice, try await fx.signInWithProvider(&alice, email: "alice@people.example"))
@@ -635,9 +639,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("/me and /me/sessions: list with the current marked, revoke one, other users' ids are 404, another Project's token is refused")
-    func meAndSessions_listRevokeOne_tenancy() async throws {
-        try await SocialFixture.run { fx in
+    @Test("/me and /me/sessions: list with the current marked, revoke one, other users' ids are 404, another Project's token is refused", arguments: Backend.underTest)
+    func meAndSessions_listRevokeOne_tenancy(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             var first = fx.browser()
             let (token, _) = try await fx.tokens(&first, try await fx.signInWithPassword(&first, email: "bea@example.com", password: "shop password 1"))
             var second = fx.browser()
@@ -686,9 +690,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("console: providers are listed without their secret; disabling through the console is guarded and revokes only its sessions' scopes")
-    func console_providerDisable_guardAndRevocation() async throws {
-        try await SocialFixture.run { fx in
+    @Test("console: providers are listed without their secret; disabling through the console is guarded and revokes only its sessions' scopes", arguments: Backend.underTest)
+    func console_providerDisable_guardAndRevocation(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             let base = "/console/v1/projects/\(fx.shop.id)/environments/sandbox/providers"
             var response = try await fx.downstream.client.execute(uri: base, method: .get, headers: bearer(fx.shopKey, json: false))
             #expect(response.status == .ok)
@@ -724,9 +728,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("proof with another of the user's linked providers (no password) links the new provider and signs in")
-    func proofWithAnotherLinkedProvider_linksTheNewOne() async throws {
-        try await SocialFixture.run { fx in
+    @Test("proof with another of the user's linked providers (no password) links the new provider and signs in", arguments: Backend.underTest)
+    func proofWithAnotherLinkedProvider_linksTheNewOne(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             // Alice exists only through the first provider.
             var first = fx.browser()
             _ = try await fx.tokens(&first, try await fx.signInWithProvider(&first, email: "alice@people.example"))
@@ -765,9 +769,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("a session signed in through a provider must sign in again once the provider is re-pointed (client id changed)")
-    func providerSession_afterProviderRepointed_mustSignInAgain() async throws {
-        try await SocialFixture.run { fx in
+    @Test("a session signed in through a provider must sign in again once the provider is re-pointed (client id changed)", arguments: Backend.underTest)
+    func providerSession_afterProviderRepointed_mustSignInAgain(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             var alice = fx.browser()
             _ = try await fx.tokens(&alice, try await fx.signInWithProvider(&alice, email: "alice@people.example"))
             #expect(try await fx.silentAuthorize(&alice).single("code") != nil, "the session answers prompt=none before the change")
@@ -783,9 +787,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("a session signed in through a provider must sign in again once the provider is disabled; a password session of the same user stays")
-    func providerSession_afterProviderDisabled_mustSignInAgain() async throws {
-        try await SocialFixture.run { fx in
+    @Test("a session signed in through a provider must sign in again once the provider is disabled; a password session of the same user stays", arguments: Backend.underTest)
+    func providerSession_afterProviderDisabled_mustSignInAgain(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             // Bea links the provider by proving her password, then signs in through it in another browser.
             var linking = fx.browser()
             let proof = try await fx.signInWithProvider(&linking, email: "bea@example.com")
@@ -811,9 +815,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("discovery and the JWKS are cached; after upstream key rotation the new kid fetches the JWKS once and sign-in works")
-    func upstreamKeyRotation_kidMissRefetchesOnce() async throws {
-        try await SocialFixture.run { fx in
+    @Test("discovery and the JWKS are cached; after upstream key rotation the new kid fetches the JWKS once and sign-in works", arguments: Backend.underTest)
+    func upstreamKeyRotation_kidMissRefetchesOnce(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             let baseline = fx.tampering.fetches.withLock { $0 }
             var alice = fx.browser()
             _ = try await fx.tokens(&alice, try await fx.signInWithProvider(&alice, email: "alice@people.example"))
@@ -839,9 +843,9 @@ struct SocialProviderHTTPTests {
         }
     }
 
-    @Test("an ID token under a kid the upstream never published is refused after one JWKS refetch; a second one within the window fetches nothing")
-    func unknownKid_refusedAfterOneRefetch_rateLimited() async throws {
-        try await SocialFixture.run { fx in
+    @Test("an ID token under a kid the upstream never published is refused after one JWKS refetch; a second one within the window fetches nothing", arguments: Backend.underTest)
+    func unknownKid_refusedAfterOneRefetch_rateLimited(backend: Backend) async throws {
+        try await SocialFixture.run(backend) { fx in
             let baseline = fx.tampering.fetches.withLock { $0 }
             var alice = fx.browser()
             _ = try await fx.tokens(&alice, try await fx.signInWithProvider(&alice, email: "alice@people.example"))

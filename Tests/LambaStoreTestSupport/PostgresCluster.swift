@@ -28,8 +28,10 @@ public final class PostgresCluster: Sendable {
         ProcessInfo.processInfo.environment["LAMBA_TEST_REQUIRE_POSTGRES"] == "1"
     }
 
-    /// - Parameter durable: false turns fsync off, for tests that do not measure durability.
-    public init(durable: Bool = false) throws {
+    /// - Parameters:
+    ///   - durable: false turns fsync off, for tests that do not measure durability.
+    ///   - maxConnections: the server's `max_connections`.
+    public init(durable: Bool = false, maxConnections: Int = 200) throws {
         guard let binDir = Self.binDir else {
             throw ClusterError("PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package")
         }
@@ -43,7 +45,7 @@ public final class PostgresCluster: Sendable {
             for path in [root.path, root.appendingPathComponent("sock").path] { chown(path, user.pointee.pw_uid, user.pointee.pw_gid) }
         }
         serverOptions = ["-p", "\(port)", "-k", root.appendingPathComponent("sock").path, "-c", "listen_addresses=127.0.0.1",
-                         "-c", "max_connections=200"] + (durable ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"])
+                         "-c", "max_connections=\(maxConnections)"] + (durable ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"])
         try server("initdb", ["-D", dataDir, "-U", "lamba", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
         try start()
     }

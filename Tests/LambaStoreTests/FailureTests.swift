@@ -39,7 +39,7 @@ extension StoreTests {
             await store.close()
         }
 
-        @Test("a PostgreSQL restart during use recovers without a process restart", .enabled(if: Backend.postgresRuns, Backend.postgresSkipReason))
+        @Test("a PostgreSQL restart during use recovers without a process restart", .enabled(if: Backend.postgresRuns, Comment(rawValue: Backend.postgresSkipReason)))
         func postgresRestart_poolReconnects() async throws {
             // Its own cluster: stopping the shared one would break the tests running beside it.
             let cluster = try PostgresCluster()

@@ -1,4 +1,5 @@
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 extension StoreTests {

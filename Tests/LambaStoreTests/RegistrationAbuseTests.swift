@@ -3,6 +3,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 extension StoreTests {

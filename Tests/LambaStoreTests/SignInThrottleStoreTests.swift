@@ -1,6 +1,7 @@
 import Foundation
 import LambaOAuth
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 extension StoreTests {

@@ -1,6 +1,7 @@
 import Foundation
 import LambaPostgres
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 private struct Abort: Error, Equatable {}

@@ -2,6 +2,7 @@ import Foundation
 import LambaModel
 import LambaPostgres
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 extension StoreTests {

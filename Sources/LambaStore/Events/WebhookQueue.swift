@@ -231,28 +231,38 @@ public struct AuditQuery: Sendable {
 extension StoreReader {
     /// Audit events matching `filter`, newest first. `since` is inclusive, `until` exclusive.
     public func auditEvents(_ filter: AuditQuery) throws -> [StoredEvent] {
-        try query(
-            """
-            SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
-            WHERE workspace_id = $1 AND ($2 IS NULL OR project_id = $2) AND ($3 IS NULL OR environment = $3)
-                AND ($4 IS NULL OR actor = $4) AND ($5 IS NULL OR type = $5) AND ($6 IS NULL OR occurred_at >= $6)
-                AND ($7 IS NULL OR occurred_at < $7) AND ($8 IS NULL OR seq < $8)
-            ORDER BY seq DESC LIMIT $9
-            """,
-            [.text(filter.workspaceID), SQLValue(filter.projectID), SQLValue(filter.environment?.rawValue), SQLValue(filter.actor),
-             SQLValue(filter.type), SQLValue(filter.since.map(OutboxEvent.formatTimestamp)), SQLValue(filter.until.map(OutboxEvent.formatTimestamp)),
-             filter.before.map { SQLValue.integer($0) } ?? .null, SQLValue(filter.limit)]
+        var conditions = SQLConditions()
+        conditions.add("workspace_id = ?", .text(filter.workspaceID))
+        conditions.add("project_id = ?", ifSet: SQLValue(filter.projectID))
+        conditions.add("environment = ?", ifSet: SQLValue(filter.environment?.rawValue))
+        conditions.add("actor = ?", ifSet: SQLValue(filter.actor))
+        conditions.add("type = ?", ifSet: SQLValue(filter.type))
+        conditions.add("occurred_at >= ?", ifSet: SQLValue(filter.since.map(OutboxEvent.formatTimestamp)))
+        conditions.add("occurred_at < ?", ifSet: SQLValue(filter.until.map(OutboxEvent.formatTimestamp)))
+        conditions.add("seq < ?", ifSet: filter.before.map { SQLValue.integer($0) } ?? .null)
+        let limit = conditions.parameter(SQLValue(filter.limit))
+        return try query(
+            SQL(trusted: """
+                SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
+                WHERE \(conditions.sql) ORDER BY seq DESC LIMIT \(limit)
+                """),
+            conditions.parameters
         ).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
     }
 
     /// Events of one Workspace (optionally one Project) after `sequence`, oldest first: the event stream.
     public func workspaceEvents(workspaceID: String, projectID: String?, after sequence: Int64, limit: Int) throws -> [StoredEvent] {
-        try query(
-            """
-            SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
-            WHERE workspace_id = $1 AND ($2 IS NULL OR project_id = $2) AND seq > $3 ORDER BY seq LIMIT $4
-            """,
-            [.text(workspaceID), SQLValue(projectID), .integer(sequence), SQLValue(limit)]
+        var conditions = SQLConditions()
+        conditions.add("workspace_id = ?", .text(workspaceID))
+        conditions.add("project_id = ?", ifSet: SQLValue(projectID))
+        conditions.add("seq > ?", .integer(sequence))
+        let limit = conditions.parameter(SQLValue(limit))
+        return try query(
+            SQL(trusted: """
+                SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
+                WHERE \(conditions.sql) ORDER BY seq LIMIT \(limit)
+                """),
+            conditions.parameters
         ).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
     }
 
@@ -260,15 +270,19 @@ extension StoreReader {
     /// one event by id, or those that occurred in [since, until).
     public func replayableEvents(projectID: String, environment: LambaModel.Environment, eventID: String?, since: Date?, until: Date?,
                                  limit: Int) throws -> [StoredEvent] {
-        try query(
-            """
-            SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
-            WHERE project_id = $1 AND (environment IS NULL OR environment = $2) AND ($3 IS NULL OR id = $3)
-                AND ($4 IS NULL OR occurred_at >= $4) AND ($5 IS NULL OR occurred_at < $5)
-            ORDER BY seq LIMIT $6
-            """,
-            [.text(projectID), .text(environment.rawValue), SQLValue(eventID), SQLValue(since.map(OutboxEvent.formatTimestamp)),
-             SQLValue(until.map(OutboxEvent.formatTimestamp)), SQLValue(limit)]
+        var conditions = SQLConditions()
+        conditions.add("project_id = ?", .text(projectID))
+        conditions.add("(environment IS NULL OR environment = ?)", .text(environment.rawValue))
+        conditions.add("id = ?", ifSet: SQLValue(eventID))
+        conditions.add("occurred_at >= ?", ifSet: SQLValue(since.map(OutboxEvent.formatTimestamp)))
+        conditions.add("occurred_at < ?", ifSet: SQLValue(until.map(OutboxEvent.formatTimestamp)))
+        let limit = conditions.parameter(SQLValue(limit))
+        return try query(
+            SQL(trusted: """
+                SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
+                WHERE \(conditions.sql) ORDER BY seq LIMIT \(limit)
+                """),
+            conditions.parameters
         ).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
     }
 }

@@ -29,13 +29,16 @@ extension StoreReader {
     /// Deliveries of one endpoint, newest first, with their attempts. `before` is the `created_at`
     /// and id of the last delivery of the previous page.
     public func webhookDeliveries(endpointID: String, state: WebhookDeliveryRecord.State?, before: (Date, String)?, limit: Int) throws -> [WebhookDeliveryRecord] {
+        var conditions = SQLConditions()
+        conditions.add("endpoint_id = ?", .text(endpointID))
+        conditions.add("state = ?", ifSet: SQLValue(state?.rawValue))
+        if let (createdAt, id) = before {
+            conditions.add("(created_at < ? OR (created_at = ? AND id < ?))", SQLValue(createdAt), SQLValue(createdAt), .text(id))
+        }
+        let limit = conditions.parameter(SQLValue(limit))
         let rows = try query(
-            """
-            SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 AND ($2 IS NULL OR state = $2)
-            AND ($3 IS NULL OR created_at < $3 OR (created_at = $3 AND id < $4))
-            ORDER BY created_at DESC, id DESC LIMIT $5
-            """,
-            [.text(endpointID), SQLValue(state?.rawValue), before.map { SQLValue($0.0) } ?? .null, SQLValue(before?.1), SQLValue(limit)])
+            SQL(trusted: "SELECT * FROM webhook_deliveries WHERE \(conditions.sql) ORDER BY created_at DESC, id DESC LIMIT \(limit)"),
+            conditions.parameters)
         return try rows.map { row in
             var delivery = try WebhookDeliveryRecord(row: row)
             delivery.attemptLog = try query(
