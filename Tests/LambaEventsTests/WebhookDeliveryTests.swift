@@ -1,9 +1,11 @@
 import Foundation
 import LambaJOSE
 import LambaModel
+import LambaPostgres
 import LambaServer
 import LambaStore
 import LambaStoreTestSupport
+import Logging
 import Testing
 
 /// Delivery through a real receiver on 127.0.0.1 that checks Standard Webhooks signatures.
@@ -40,6 +42,56 @@ import Testing
         #expect(log.filter { $0.eventType == "user.signed_in" }.count == 40)
         #expect(log.allSatisfy { $0.state == .succeeded && $0.attemptLog.count == 1 && $0.attemptLog[0].statusCode == 204 })
         #expect(log.allSatisfy { $0.projectID == fixture.projectID && $0.workspaceID == fixture.caller.workspaceID })
+        await receiver.stop()
+        await fixture.close()
+    }
+
+    /// Three dispatchers, each with its own store on one database, as three `lamba serve` processes
+    /// run them: a delivery is claimed by one of them per attempt (`FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL, the write lock on SQLite), so each event reaches the receiver once per attempt.
+    @Test(arguments: Backend.underTest) func severalDispatchers_oneDatabase_eachAttemptMadeOnce(backend: Backend) async throws {
+        let fixture = try await EventsFixture.make(backend)
+        let receiver = try await Receiver.start()
+        let (endpoint, _) = try await fixture.endpoint(receiver, "shared", concurrency: 16)
+        // Every event fails its first try and succeeds on its second: exactly two requests per event.
+        receiver.configure("shared") { $0.failFirst = 1 }
+        let ids = try await fixture.writeEvents(60)
+        var stores: [any Store] = [fixture.store]
+        for _ in 0..<2 { stores.append(try await StoreFactory.open(fixture.database, poolSize: 2)) }
+        var logger = Logger(label: "lamba-events-test")
+        logger.logLevel = .critical
+        let dispatchers = stores.map { store in
+            let dispatcher = WebhookDispatcher(store: store, masterKey: fixture.masterKey, configuration: EventsFixture.fastDispatch(), logger: logger)
+            return Task { await dispatcher.run() }
+        }
+        do {
+            try await eventually(timeout: .seconds(60), "every event accepted") { receiver.acceptedIDs("shared").isSuperset(of: ids) }
+            try await eventually(timeout: .seconds(30), "every delivery settled") {
+                try await fixture.store.read { r in
+                    try r.queryOne("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND state <> 'succeeded'", [.text(endpoint.id)]).int("n")
+                } == 0
+            }
+            // Long enough for a doubly claimed attempt to arrive: several poll intervals and backoffs.
+            try await Task.sleep(for: .seconds(1))
+        } catch {
+            dispatchers.forEach { $0.cancel() }
+            for task in dispatchers { await task.value }
+            throw error
+        }
+        dispatchers.forEach { $0.cancel() }
+        for task in dispatchers { await task.value }
+        for store in stores.dropFirst() { await store.close() }
+
+        let received = receiver.deliveries("shared")
+        for id in ids {
+            #expect(received.filter { $0.id == id }.count == 2, "\(id): one failed and one accepted request")
+        }
+        let attempts = try await fixture.store.read { r in
+            try r.query("SELECT delivery_id, COUNT(*) AS n FROM webhook_delivery_attempts WHERE endpoint_id = $1 GROUP BY delivery_id",
+                        [.text(endpoint.id)]).map { try $0.int("n") }
+        }
+        #expect(attempts.count == ids.count + 1, "a delivery per event, and the endpoint's own created event")
+        #expect(attempts.allSatisfy { $0 == 2 }, "two attempts logged per delivery: \(attempts)")
         await receiver.stop()
         await fixture.close()
     }
