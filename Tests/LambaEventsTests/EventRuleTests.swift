@@ -2,6 +2,7 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The events domain's pure rules (docs/events.md), without a store or a server.
@@ -112,12 +113,9 @@ import Testing
 /// Store errors are translated where they arise: a unique violation of a domain write is a conflict
 /// at the store boundary; the raw store keeps its typed error for code that handles it itself.
 @Suite struct StoreBoundaryErrorTests {
-    @Test func uniqueViolation_ofADomainWrite_isAConflict_andTheRawStoreKeepsItsError() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-events-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await SQLiteStore(path: directory.appendingPathComponent("lamba.sqlite").path)
-        try await store.migrate()
+    @Test(arguments: Backend.underTest)
+    func uniqueViolation_ofADomainWrite_isAConflict_andTheRawStoreKeepsItsError(backend: Backend) async throws {
+        let store = try await TestDatabases.openStore(backend, prefix: "boundary")
         let workspace = Workspace(slug: "taken-\(UUID().uuidString.prefix(8).lowercased())", name: "Taken")
         try await SQLIdentityStore(store: store).write { tx in try tx.insert(workspace) }
         let twin = Workspace(slug: workspace.slug, name: "Twin")
