@@ -34,6 +34,6 @@ struct SQLConditions {
         return "$\(parameters.count)"
     }
 
-    /// `clause AND clause …`, or `TRUE` when there is none.
+    /// `clause AND clause …`, or an always-true comparison when there is none.
     var sql: String { clauses.isEmpty ? "1 = 1" : clauses.joined(separator: " AND ") }
 }

@@ -229,6 +229,15 @@ public struct AuditQuery: Sendable {
 }
 
 extension StoreReader {
+    /// Events matching `conditions` in sequence order, at most `limit`.
+    private func events(where conditions: SQLConditions, newestFirst: Bool, limit: Int) throws -> [StoredEvent] {
+        var conditions = conditions
+        let limit = conditions.parameter(SQLValue(limit))
+        let sql = "SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events WHERE "
+            + conditions.sql + " ORDER BY seq" + (newestFirst ? " DESC" : "") + " LIMIT " + limit
+        return try query(SQL(trusted: sql), conditions.parameters).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
+    }
+
     /// Audit events matching `filter`, newest first. `since` is inclusive, `until` exclusive.
     public func auditEvents(_ filter: AuditQuery) throws -> [StoredEvent] {
         var conditions = SQLConditions()
@@ -240,14 +249,7 @@ extension StoreReader {
         conditions.add("occurred_at >= ?", ifSet: SQLValue(filter.since.map(OutboxEvent.formatTimestamp)))
         conditions.add("occurred_at < ?", ifSet: SQLValue(filter.until.map(OutboxEvent.formatTimestamp)))
         conditions.add("seq < ?", ifSet: filter.before.map { SQLValue.integer($0) } ?? .null)
-        let limit = conditions.parameter(SQLValue(filter.limit))
-        return try query(
-            SQL(trusted: """
-                SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
-                WHERE \(conditions.sql) ORDER BY seq DESC LIMIT \(limit)
-                """),
-            conditions.parameters
-        ).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
+        return try events(where: conditions, newestFirst: true, limit: filter.limit)
     }
 
     /// Events of one Workspace (optionally one Project) after `sequence`, oldest first: the event stream.
@@ -256,14 +258,7 @@ extension StoreReader {
         conditions.add("workspace_id = ?", .text(workspaceID))
         conditions.add("project_id = ?", ifSet: SQLValue(projectID))
         conditions.add("seq > ?", .integer(sequence))
-        let limit = conditions.parameter(SQLValue(limit))
-        return try query(
-            SQL(trusted: """
-                SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
-                WHERE \(conditions.sql) ORDER BY seq LIMIT \(limit)
-                """),
-            conditions.parameters
-        ).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
+        return try events(where: conditions, newestFirst: false, limit: limit)
     }
 
     /// Events of one Project environment (and its environment-less Project events) for a replay:
@@ -276,13 +271,6 @@ extension StoreReader {
         conditions.add("id = ?", ifSet: SQLValue(eventID))
         conditions.add("occurred_at >= ?", ifSet: SQLValue(since.map(OutboxEvent.formatTimestamp)))
         conditions.add("occurred_at < ?", ifSet: SQLValue(until.map(OutboxEvent.formatTimestamp)))
-        let limit = conditions.parameter(SQLValue(limit))
-        return try query(
-            SQL(trusted: """
-                SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events
-                WHERE \(conditions.sql) ORDER BY seq LIMIT \(limit)
-                """),
-            conditions.parameters
-        ).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
+        return try events(where: conditions, newestFirst: false, limit: limit)
     }
 }
