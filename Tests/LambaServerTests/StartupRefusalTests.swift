@@ -53,6 +53,26 @@ struct StartupRefusalTests {
         #expect(try Scratch.contents(directory) == [])
     }
 
+    @Test("SIGTERM while clients keep connecting stops the server cleanly, never with NIO's unfinished-writer trap (signal 4)")
+    func sigtermWhileClientsConnect_exitsZero() async throws {
+        let directory = try Scratch.directory()
+        defer { Scratch.remove(directory) }
+        for _ in 0..<5 {
+            let server = try await ServingLamba.start(["serve", "--port", "0"], in: directory, environment: ["LAMBA_MASTER_KEY": Keys.first])
+            let port = server.port
+            let connecting = Task.detached { () -> [Int32] in
+                var descriptors: [Int32] = []
+                while !Task.isCancelled, descriptors.count < 400 { descriptors += HeldPort.connect(to: port, count: 8) }
+                return descriptors
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            let status = try await server.stop()
+            connecting.cancel()
+            for descriptor in await connecting.value { Glibc.close(descriptor) }
+            #expect(status == 0, "\(server.stderr)")
+        }
+    }
+
     // MARK: Settings
 
     @Test("every refused setting is named by its flag and its variable (or its variable, when it has no flag), before anything is made")
@@ -294,6 +314,23 @@ extension StartupRefusalTests {
         }
 
         func close() { Glibc.close(descriptor) }
+
+        /// Up to `count` connections to 127.0.0.1:`port`, each completed by the kernel whether or not it is served.
+        static func connect(to port: Int, count: Int) -> [Int32] {
+            (0..<count).compactMap { _ in
+                let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                guard descriptor >= 0 else { return nil }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+                }
+                if !connected { Glibc.close(descriptor) }
+                return connected ? descriptor : nil
+            }
+        }
     }
 
     struct TestSetupFailure: Error, CustomStringConvertible {
