@@ -4,17 +4,24 @@ public import Logging
 
 internal import Foundation
 
-/// Why a configuration was refused; `setting` names the environment variable or flag to fix.
+/// Why a configuration was refused. `setting` is the environment variable; `flag` the `lamba serve`
+/// flag of the same setting, when it has one. The message names both, so that it points at the
+/// setting whichever way it was given.
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     public let setting: String
+    public let flag: String?
     public let reason: String
 
     public init(setting: String, reason: String) {
         self.setting = setting
+        self.flag = ServerConfiguration.flags[setting]
         self.reason = reason
     }
 
-    public var description: String { "\(setting): \(reason)" }
+    /// `--port/LAMBA_PORT`, or the variable alone for a setting without a flag.
+    public var name: String { flag.map { "\($0)/\(setting)" } ?? setting }
+
+    public var description: String { "\(name): \(reason)" }
 }
 
 /// Everything the HTTP server needs to start, from environment variables overridden by flags.
@@ -59,6 +66,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         public static let registrationsPerAddressPerHour = "LAMBA_REGISTRATIONS_PER_ADDRESS_PER_HOUR"
         public static let selfRegisteredClientsPerEnvironment = "LAMBA_SELF_REGISTERED_CLIENTS_PER_ENVIRONMENT"
     }
+
+    /// The `lamba serve` flag of each setting that has one, by variable.
+    public static let flags: [String: String] = [
+        Variable.host: "--host", Variable.port: "--port", Variable.publicURL: "--public-url", Variable.databaseURL: "--database",
+    ]
 
     public static let defaultHost = "127.0.0.1"
     public static let defaultPort = 8080
@@ -141,21 +153,29 @@ public struct ServerConfiguration: Sendable, Equatable {
         publicURL: String? = nil,
         database: String? = nil
     ) throws(ConfigurationError) -> ServerConfiguration {
+        var flags: [String: String] = [:]
+        flags[Variable.host] = host
+        flags[Variable.port] = port.map { String($0) }
+        flags[Variable.publicURL] = publicURL
+        flags[Variable.databaseURL] = database
+        return try load(environment: environment, flags: flags)
+    }
+
+    /// Reads the environment; `flags` holds the command-line flags as given, by the variable of
+    /// their setting, and each wins over its variable. Both are read by the same code, so a bad
+    /// value is refused in the same words however it was given.
+    public static func load(environment: [String: String]?, flags: [String: String]) throws(ConfigurationError) -> ServerConfiguration {
         let environment = environment ?? ProcessInfo.processInfo.environment
+        // An empty variable counts as unset; an empty flag was typed, and is refused as a value.
         func value(_ name: String) -> String? {
-            environment[name].flatMap { $0.isEmpty ? nil : $0 }
+            flags[name] ?? environment[name].flatMap { $0.isEmpty ? nil : $0 }
         }
         func integer(_ name: String) throws(ConfigurationError) -> Int? {
             guard let text = value(name) else { return nil }
             guard let number = Int(text) else { throw ConfigurationError(setting: name, reason: "must be an integer, got \"\(text)\"") }
             return number
         }
-        let databaseURL: DatabaseURL
-        do {
-            if let database { databaseURL = try DatabaseURL(parsing: database) } else { databaseURL = try DatabaseURL.fromEnvironment(environment) }
-        } catch {
-            throw ConfigurationError(setting: database == nil ? Variable.databaseURL : "--database", reason: error.description)
-        }
+        let databaseURL = try Self.databaseURL(value(Variable.databaseURL))
         var logLevel = Logger.Level.info
         if let text = value(Variable.logLevel) {
             guard let level = Logger.Level(rawValue: text.lowercased()) else {
@@ -164,8 +184,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             logLevel = level
         }
         // `??` with a throwing right side loses the typed error, hence the explicit steps.
-        let environmentPort = try integer(Variable.port)
-        let resolvedPort = port ?? environmentPort ?? defaultPort
+        let resolvedPort = try integer(Variable.port) ?? defaultPort
         let environmentBodySize = try integer(Variable.maxRequestBodySize)
         let maxRequestBodySize = environmentBodySize ?? defaultMaxRequestBodySize
         func seconds(_ name: String, default fallback: Duration) throws(ConfigurationError) -> Duration {
@@ -185,9 +204,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         let environmentRegistrations = try integer(Variable.registrationsPerAddressPerHour)
         let environmentSelfRegistered = try integer(Variable.selfRegisteredClientsPerEnvironment)
         return try ServerConfiguration(
-            host: host ?? value(Variable.host) ?? defaultHost,
+            host: value(Variable.host) ?? defaultHost,
             port: resolvedPort,
-            publicBaseURL: publicURL ?? value(Variable.publicURL),
+            publicBaseURL: value(Variable.publicURL),
             databaseURL: databaseURL,
             maxRequestBodySize: maxRequestBodySize,
             logLevel: logLevel,
@@ -199,6 +218,32 @@ public struct ServerConfiguration: Sendable, Equatable {
             registrationsPerAddressPerHour: environmentRegistrations ?? ClientRegistrationLimits().perAddress,
             selfRegisteredClientsPerEnvironment: environmentSelfRegistered ?? ClientRegistrationLimits().perEnvironment
         )
+    }
+
+    /// The store named by `--database` or `LAMBA_DATABASE_URL` (`text`), else the embedded default.
+    /// Only the default's directory is created (so that `lamba serve` runs with no setup); a named
+    /// SQLite file must be in a directory that exists (docs/startup.md#database).
+    public static func databaseURL(_ text: String?) throws(ConfigurationError) -> DatabaseURL {
+        guard let text else { return .sqlite(path: DatabaseURL.defaultSQLitePath) }
+        let url: DatabaseURL
+        do {
+            url = try DatabaseURL(parsing: text)
+        } catch {
+            let reason = if case .invalidURL(let message) = error { message } else { error.description }
+            throw ConfigurationError(setting: Variable.databaseURL, reason: reason)
+        }
+        if let directory = url.missingDirectory {
+            throw ConfigurationError(
+                setting: Variable.databaseURL,
+                reason: "the directory \(directory) of \(url) does not exist; create it first (only the default \(DatabaseURL.defaultSQLitePath) gets its directory made)")
+        }
+        return url
+    }
+
+    /// `databaseURL(_:)` of a command's `--database` flag, else of `LAMBA_DATABASE_URL` (empty counts as unset).
+    public static func databaseURL(flag: String?, environment: [String: String]? = nil) throws(ConfigurationError) -> DatabaseURL {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        return try databaseURL(flag ?? environment[Variable.databaseURL].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     static func validatePublicURL(_ text: String) throws(ConfigurationError) -> String {

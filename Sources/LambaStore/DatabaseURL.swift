@@ -32,6 +32,16 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         return try DatabaseURL(parsing: value)
     }
 
+    /// The directory a SQLite file would be created in, when it does not exist (nil for PostgreSQL).
+    /// A database the operator names must sit in an existing directory: a mistyped path would
+    /// otherwise start a new, empty database of its own (docs/startup.md#database).
+    public var missingDirectory: String? {
+        guard case .sqlite(let path) = self else { return nil }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue ? nil : directory
+    }
+
     /// Safe to print: a PostgreSQL password is replaced by `***`.
     public var description: String {
         switch self {

@@ -81,6 +81,7 @@ public enum Migrations {
         SignInThrottleSchema.migration,
         CustomDomainSchema.migration,
         ClientRegistrationSchema.migration,
+        MasterKeyCheck.migration,
     ]
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import LambaJOSE
 import LambaModel
 import LambaPostgres
+import LambaServer
 import LambaStore
 
 /// First run on an empty database: migrates, then creates the first user, their Workspace and an
@@ -13,7 +14,7 @@ struct BootstrapCommand: AsyncParsableCommand {
         abstract: "Create the first user, Workspace and owner API key on an empty database."
     )
 
-    @Option(help: "sqlite:///path or postgres://… (default: $LAMBA_DATABASE_URL, else sqlite:./data/lamba.sqlite).")
+    @Option(help: "sqlite:///path (its directory must exist) or postgres://… (default: $LAMBA_DATABASE_URL, else sqlite:./data/lamba.sqlite).")
     var database: String?
 
     @Option(help: "The owner's email address.") var email: String
@@ -24,7 +25,12 @@ struct BootstrapCommand: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() async throws {
-        let url = try database.map { try DatabaseURL(parsing: $0) } ?? DatabaseURL.fromEnvironment()
+        let url: DatabaseURL
+        do {
+            url = try ServerConfiguration.databaseURL(flag: database)
+        } catch {
+            throw ValidationError("invalid configuration: \(error)")
+        }
         let store = try await StoreFactory.open(url, poolSize: 1)
         let result: WorkspaceAdministration.Bootstrap
         do {

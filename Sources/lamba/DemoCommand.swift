@@ -221,8 +221,10 @@ struct RotateKeysCommand: AsyncParsableCommand {
         let store = try await StoreFactory.open(configuration.databaseURL)
         do {
             try await store.migrate()
+            // New keys sealed under a key other than the database's would never open in `serve`.
+            let (masterKey, _) = try await MasterKeyLocation.verified(try MasterKeyLocation.configured(), for: store, at: configuration.databaseURL)
             let provider = OpenIDProvider(configuration: ProviderConfiguration(publicBaseURL: configuration.publicBaseURL,
-                                                                               masterKey: try MasterKeyLocation.resolve()),
+                                                                               masterKey: masterKey),
                                           store: SQLOAuthStore(store: store))
             let context: ProviderContext
             do {

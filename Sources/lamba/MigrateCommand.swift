@@ -1,5 +1,6 @@
 import ArgumentParser
 import LambaPostgres
+import LambaServer
 import LambaStore
 
 struct MigrateCommand: AsyncParsableCommand {
@@ -8,14 +9,19 @@ struct MigrateCommand: AsyncParsableCommand {
         abstract: "Apply pending database migrations (the server also applies them at start)."
     )
 
-    @Option(help: "sqlite:///path or postgres://… (default: $LAMBA_DATABASE_URL, else sqlite:./data/lamba.sqlite).")
+    @Option(help: "sqlite:///path (its directory must exist) or postgres://… (default: $LAMBA_DATABASE_URL, else sqlite:./data/lamba.sqlite).")
     var database: String?
 
     @Flag(help: "Only print the schema version of the database and of this binary.")
     var status = false
 
     func run() async throws {
-        let url = try database.map { try DatabaseURL(parsing: $0) } ?? DatabaseURL.fromEnvironment()
+        let url: DatabaseURL
+        do {
+            url = try ServerConfiguration.databaseURL(flag: database)
+        } catch {
+            throw ValidationError("invalid configuration: \(error)")
+        }
         let store = try await StoreFactory.open(url, poolSize: 1)
         do {
             let migrator = Migrator()

@@ -5,6 +5,7 @@ import LambaPostgres
 import LambaServer
 import LambaStore
 import Logging
+import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,8 +13,10 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the Lamba HTTP server (SQLite under ./data by default; no setup needed)."
     )
 
+    // Text, not Int: the configuration reads a flag as it reads its variable, so a bad value is
+    // refused naming both (`--port/LAMBA_PORT`).
     @Option(help: "Port to listen on (LAMBA_PORT, default 8080; 0 picks a free port).")
-    var port: Int?
+    var port: String?
 
     @Option(help: "Address to bind (LAMBA_HOST, default 127.0.0.1).")
     var host: String?
@@ -21,16 +24,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "Public base URL that issuers are built from (LAMBA_PUBLIC_URL).")
     var publicURL: String?
 
-    @Option(help: "Database URL: sqlite:///path or postgres://… (LAMBA_DATABASE_URL).")
+    @Option(help: "Database URL: sqlite:///path (its directory must exist) or postgres://… (LAMBA_DATABASE_URL).")
     var database: String?
 
-    /// Work done after the store is open and before the server listens, in order.
-    /// Features that must prepare data at start add a step here.
+    /// Work done once the port is bound, the store migrated and its master key verified, before the
+    /// server serves, in order. Features that must prepare data at start add a step here.
     static let startupSteps: [StartupStep] = [
-        StartupStep(name: "migrate store") { dependencies, logger in
-            let applied = try await dependencies.store.migrate()
-            logger.info("migrations applied", metadata: ["count": .stringConvertible(applied.count)])
-        },
         StartupStep(name: "first-run demo") { dependencies, logger in
             // On the embedded default only, and only into an empty database.
             guard case .sqlite = dependencies.configuration.databaseURL, try await DemoSetup.isEmpty(dependencies.store) else { return }
@@ -41,55 +40,77 @@ struct ServeCommand: AsyncParsableCommand {
         },
     ]
 
+    /// In order: every setting is checked; the port is bound; then the store is opened and migrated,
+    /// the master key verified against it, and first-run data made (docs/startup.md#order). A
+    /// refused start therefore names its setting before anything exists, and a busy port before
+    /// any data is written.
     func run() async throws {
         let configuration: ServerConfiguration
         do {
-            configuration = try ServerConfiguration.load(host: host, port: port, publicURL: publicURL, database: database)
+            configuration = try ServerConfiguration.load(environment: nil, flags: [
+                ServerConfiguration.Variable.host: host, ServerConfiguration.Variable.port: port,
+                ServerConfiguration.Variable.publicURL: publicURL, ServerConfiguration.Variable.databaseURL: database,
+            ].compactMapValues { $0 })
         } catch {
             throw ValidationError("invalid configuration: \(error)")
         }
+        let webhooks = try Self.webhookConfiguration()
+        let configuredKey = try MasterKeyLocation.configured()
         let metrics = ServerMetrics()
         let logger = ServerObservability.bootstrap(configuration: configuration, metrics: metrics)
 
-        let store = try await StoreFactory.open(configuration.databaseURL)
+        // With port 0 the default public URL can only be known once the port is bound.
+        let publicURLFromPort = configuration.port == 0 && publicURL == nil
+            && (ProcessInfo.processInfo.environment[ServerConfiguration.Variable.publicURL] ?? "").isEmpty
+
+        let running = RunningParts()
         do {
-            let dependencies = ServerDependencies(
-                configuration: configuration, store: store, masterKey: try MasterKeyLocation.resolve(), metrics: metrics)
-            for step in Self.startupSteps {
-                logger.debug("startup step", metadata: ["step": .string(step.name)])
-                try await step.run(dependencies, logger)
-            }
-            let app = LambaApplication.build(
-                dependencies: dependencies,
-                routes: FeatureRoutes.all(dependencies),
-                logger: logger,
-                onServerRunning: { port in
-                    logger.info("listening", metadata: [
-                        "address": .string("http://\(configuration.host):\(port.map(String.init) ?? "?")"),
-                        "public_url": .string(configuration.publicBaseURL),
-                        "database": .string(configuration.databaseURL.description),
-                    ])
+            try await LambaApplication.serve(configuration: configuration, logger: logger, prepare: { port in
+                var configuration = configuration
+                if publicURLFromPort { configuration.publicBaseURL = "http://127.0.0.1:\(port)" }
+                let store = try await StoreFactory.open(configuration.databaseURL)
+                running.hold(store)
+                let applied = try await store.migrate()
+                logger.info("migrations applied", metadata: ["count": .stringConvertible(applied.count)])
+                let (masterKey, outcome) = try await MasterKeyLocation.verified(configuredKey, for: store, at: configuration.databaseURL)
+                logger.info("master key verified", metadata: ["check": .string("\(outcome)")])
+                let dependencies = ServerDependencies(configuration: configuration, store: store, masterKey: masterKey, metrics: metrics)
+                for step in Self.startupSteps {
+                    logger.debug("startup step", metadata: ["step": .string(step.name)])
+                    try await step.run(dependencies, logger)
                 }
-            )
-            // Webhook delivery runs beside the server and stops with it; in-flight deliveries go back to the queue.
-            let dispatcher = WebhookDispatcher(
-                store: store, masterKey: dependencies.masterKey, configuration: try Self.webhookConfiguration(), logger: logger)
-            let dispatching = Task { await dispatcher.run() }
-            do {
-                try await LambaApplication.runUntilSignalled(app)
-            } catch {
-                dispatching.cancel()
-                await dispatching.value
-                throw error
-            }
-            dispatching.cancel()
-            await dispatching.value
-            logger.info("stopped")
+                return dependencies
+            }, onServing: { port, dependencies in
+                // Webhook delivery runs beside the server and stops with it; in-flight deliveries go back to the queue.
+                let dispatcher = WebhookDispatcher(store: dependencies.store, masterKey: dependencies.masterKey, configuration: webhooks, logger: logger)
+                running.hold(Task { await dispatcher.run() })
+                logger.info("listening", metadata: [
+                    "address": .string("http://\(configuration.host):\(port)"),
+                    "public_url": .string(dependencies.configuration.publicBaseURL),
+                    "database": .string(configuration.databaseURL.description),
+                ])
+            })
         } catch {
-            await store.close()
+            await running.stop()
             throw error
         }
-        await store.close()
+        await running.stop()
+        logger.info("stopped")
+    }
+}
+
+/// What `serve` started beside the server, stopped after it: webhook delivery first, then the store.
+final class RunningParts: Sendable {
+    private let parts = Mutex<(store: (any Store)?, dispatching: Task<Void, Never>?)>((nil, nil))
+
+    func hold(_ store: any Store) { parts.withLock { $0.store = store } }
+    func hold(_ dispatching: Task<Void, Never>) { parts.withLock { $0.dispatching = dispatching } }
+
+    func stop() async {
+        let (store, dispatching) = parts.withLock { ($0.store, $0.dispatching) }
+        dispatching?.cancel()
+        await dispatching?.value
+        await store?.close()
     }
 }
 

@@ -11,6 +11,7 @@ import LambaStoreTestSupport
 import Logging
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 import Synchronization
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -21,6 +22,7 @@ struct TestFailure: Error, CustomStringConvertible {
 /// Starts a Hummingbird application on 127.0.0.1 with a free port; `stop()` ends it.
 final class LiveServer: Sendable {
     let port: Int
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
     init<Context: InitializableFromSource<ApplicationRequestContextSource>>(router: Router<Context>) async throws {
@@ -29,14 +31,23 @@ final class LiveServer: Sendable {
         logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger)
+        // A receiver still answering a slow delivery is cancelled after this; its accept loop has ended by then.
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: configuration)
+        self.group = group
+        task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("server did not start") }
         self.port = port
     }
 
+    /// A graceful shutdown, not `task.cancel()`: cancelling the accept loop drops the connections it
+    /// has accepted and not yet served, and NIO traps when one of them becomes active with nobody
+    /// left to finish its writer ("Deinited NIOAsyncWriter without calling finish()", signal 4;
+    /// apple/swift-nio#3481). Shutting down closes the listener and serves or closes each of them.
     func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 }
