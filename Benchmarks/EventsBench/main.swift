@@ -5,6 +5,7 @@ import LambaModel
 import LambaServer
 import LambaStore
 import Logging
+import ServiceLifecycle
 
 // Events written per second through the store, then delivered per second by one dispatcher to a
 // local receiver on 127.0.0.1 that answers 204. Usage: lamba-events-bench [events] [endpoints]
@@ -30,7 +31,10 @@ var quiet = Logger(label: "lamba-events-bench")
 quiet.logLevel = .critical
 let receiverApp = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: quiet)
-let receiverTask = Task { try await receiverApp.runService(gracefulShutdownSignals: []) }
+// Stopped by a graceful shutdown: cancelling the accept loop can leave an accepted connection whose
+// writer NIO traps on (apple/swift-nio#3481).
+let receiverGroup = ServiceGroup(configuration: .init(services: [receiverApp], gracefulShutdownSignals: [], logger: quiet))
+let receiverTask = Task { try await receiverGroup.run() }
 let port = await firstPort(ports)
 
 // Tenant, Project, endpoints.
@@ -70,7 +74,8 @@ let deliverSeconds = seconds(ContinuousClock.now - deliverStart)
 dispatching.cancel()
 await dispatching.value
 let deliveries = try await store.read { r in try r.queryOne("SELECT COUNT(*) AS n FROM webhook_deliveries").int("n") }
-receiverTask.cancel()
+await receiverGroup.triggerGracefulShutdown()
+_ = try? await receiverTask.value
 await store.close()
 
 print("events written:    \(eventCount) in \(format(writeSeconds)) s = \(format(Double(eventCount) / writeSeconds)) events/s (one transaction each)")

@@ -7,6 +7,7 @@ import LambaServer
 import LambaStore
 import LambaStoreTestSupport
 import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -19,6 +20,7 @@ final class ProofServer: Sendable {
     let port: Int
     private let served = Served()
     private let task: Task<Void, any Error>
+    private let group: ServiceGroup
 
     init() async throws {
         let router = Router()
@@ -33,7 +35,9 @@ final class ProofServer: Sendable {
         logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
                               onServerRunning: { _ in started.yield() }, logger: logger)
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        self.group = group
+        task = Task { try await group.run() }
         var iterator = running.makeAsyncIterator()
         _ = await iterator.next()
         self.port = port
@@ -41,8 +45,10 @@ final class ProofServer: Sendable {
 
     func serve(_ text: String?) { served.text.withLock { $0 = text } }
 
+    /// A graceful shutdown: cancelling the accept loop would drop accepted, unserved connections,
+    /// which NIO traps on (see `LiveServer.stop` in the events tests).
     func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 }
