@@ -389,6 +389,7 @@ def sqlite_full(lamba: str, kind: str, scratch: str) -> None:
         connection = sqlite3.connect(system.store.path, timeout=30)
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.close()
+        seq_before = int(system.store.query("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
         filler = fill(mount_point)
         name_prefix = "full-" + uuid.uuid4().hex[:6]
         created_ok, answers, problems = 0, {}, []
@@ -429,7 +430,7 @@ def sqlite_full(lamba: str, kind: str, scratch: str) -> None:
             write_round(rounds)
             rounds += 1
             full_seen = sum(v for (label, status), v in answers.items() if status == 503)
-            if full_seen >= 20:
+            if full_seen >= 60:
                 break
         if full_seen == 0:
             problems.append(f"no write was refused in {rounds} rounds: the disk never looked full to SQLite")
@@ -449,7 +450,7 @@ def sqlite_full(lamba: str, kind: str, scratch: str) -> None:
             problems.append("writes still fail 20 s after the disk has room again")
         # Nothing half-written: the clients that exist are exactly those answered 201, each with its event.
         in_db = int(system.store.query(f"SELECT COUNT(*) FROM oauth_clients WHERE name LIKE '{name_prefix}%'")[0][0])
-        events = int(system.store.query(f"SELECT COUNT(*) FROM events WHERE type = 'client.created' AND data LIKE '%{name_prefix}%'")[0][0])
+        events = int(system.store.query(f"SELECT COUNT(*) FROM events WHERE type = 'client.created' AND seq > {seq_before}")[0][0])
         if in_db != created_ok:
             problems.append(f"{in_db} clients in the database but {created_ok} creations answered 201")
         if events != created_ok:
