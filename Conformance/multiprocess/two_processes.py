@@ -160,6 +160,16 @@ def tokens_flow() -> None:
 suite.flow("tokens", tokens_flow)
 
 
+def stale_for(since: float, still_stale) -> str:
+    """How long B kept answering from before A's change, measured by asking again until it stops (2 s at most)."""
+    deadline = since + 2
+    while time.monotonic() < deadline:
+        if not still_stale():
+            return f"B honoured it for {1000 * (time.monotonic() - since):.1f} ms after A's console answered"
+        time.sleep(0.001)
+    return "B still honoured it 2 s after A's console answered"
+
+
 # ---------------------------------------------------------------------------
 # Clients: created, rotated, deleted through A's console; B's token endpoint on the next request.
 
@@ -178,20 +188,36 @@ def clients_flow() -> None:
             response = client_credentials(B, cid, secret)
             expect(response.status_code == 200, "B does not know the client A created a moment ago", response)
         suite.step(f"round {n}: B's token endpoint accepts it at once", new_client_b)
-        rotated = suite.step(f"round {n}: A's console rotates its secret",
-                             lambda: console_a.call("POST", f"{env_path}/clients/{cid}/rotate-secret", None, 200), required=True)
+        rotated_at = [0.0]
+
+        def rotate():
+            answer = console_a.call("POST", f"{env_path}/clients/{cid}/rotate-secret", None, 200)
+            rotated_at[0] = time.monotonic()
+            return answer
+        rotated = suite.step(f"round {n}: A's console rotates its secret", rotate, required=True)
 
         def old_secret_b():
             response = client_credentials(B, cid, secret)
+            if response.status_code == 200:
+                expect(False, "RFC 6749 §5.2: the replaced secret must fail at once; "
+                       + stale_for(rotated_at[0], lambda: client_credentials(B, cid, secret).status_code == 200), response)
             expect_error(response, 401, "invalid_client", "RFC 6749 §5.2: the replaced secret must fail at once")
             response = client_credentials(B, cid, rotated["client_secret"])
             expect(response.status_code == 200, "B refuses the new secret", response)
         suite.step(f"round {n}: B refuses the old secret and accepts the new one at once", old_secret_b)
-        suite.step(f"round {n}: A's console deletes the client",
-                   lambda: console_a.call("DELETE", f"{env_path}/clients/{cid}", None, 204))
+        deleted_at = [0.0]
+
+        def delete():
+            console_a.call("DELETE", f"{env_path}/clients/{cid}", None, 204)
+            deleted_at[0] = time.monotonic()
+        suite.step(f"round {n}: A's console deletes the client", delete)
 
         def deleted_b():
             response = client_credentials(B, cid, rotated["client_secret"])
+            if response.status_code == 200:
+                expect(False, "RFC 6749 §5.2: a deleted client is unknown, at once; "
+                       + stale_for(deleted_at[0], lambda: client_credentials(B, cid, rotated["client_secret"]).status_code == 200),
+                       response)
             expect_error(response, 401, "invalid_client", "RFC 6749 §5.2: a deleted client is unknown")
         suite.step(f"round {n}: B refuses the deleted client at once", deleted_b)
 
