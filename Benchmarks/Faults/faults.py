@@ -320,7 +320,7 @@ def pg_outage(lamba: str, kind: str, scratch: str) -> None:
             summary = " ".join(f"{n}:{per_class[n].get('outage', {}).get(503, 0)}x503/{per_class[n].get('outage', {}).get(200, 0)}x200"
                                f"/rec {recovery[n]:.1f}s" for n in load.routes)
             detail = (f"stop -m {mode} for {outage} s under load, {len(records)} requests, during the outage {outage_503} answered 503 "
-                      f"temporarily_unavailable with Retry-After and {outage_200} 200 (from caches), no other status; "
+                      f"temporarily_unavailable with Retry-After and {outage_200} 200 (requests at the outage's edges), no other status; "
                       f"recovered without restart in {max(recovery.values()):.1f} s [{summary}]")
             distinct = sorted(set(bad))
             report(not bad, f"pg-outage-{mode}", kind, detail if not bad else f"{len(bad)} bad answers: " + "; ".join(distinct[:8]) + " | " + detail)
