@@ -168,6 +168,9 @@ final class PostgresConnection {
         case "23505": return .uniqueViolation(constraint: constraint)
         case "23503": return .foreignKeyViolation(constraint: constraint)
         case "40001", "40P01": return .serializationFailure
+        // insufficient_resources (53100 disk_full, 53200 out_of_memory, 53300 too_many_connections):
+        // the transaction failed whole and may succeed later.
+        case let state? where state.hasPrefix("53"): return .resourcesExhausted(reason: message)
         // admin_shutdown, crash_shutdown, cannot_connect_now, and class 08 (connection exception).
         case "57P01", "57P02", "57P03": return .connectionLost(reason: message)
         case let state? where state.hasPrefix("08"): return .connectionLost(reason: message)

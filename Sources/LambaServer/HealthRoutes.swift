@@ -1,11 +1,14 @@
 public import Hummingbird
 public import LambaStore
+internal import LambaOAuth
 
 internal import HTTPTypes
 internal import LambaJOSE
 internal import Logging
 
 /// `GET /healthz`: 200 while the store answers a trivial query, 503 otherwise, for load balancers.
+/// The 503 carries `Retry-After` (RFC 9110 §15.6.4, §10.2.3) like every other route's answer while the
+/// store is unreachable, so a balancer or probe can tell an outage from a broken process.
 public struct HealthRoutes: RouteGroup {
     let store: any Store
 
@@ -18,7 +21,9 @@ public struct HealthRoutes: RouteGroup {
                 return .json(["status": "ok"])
             } catch {
                 context.logger.warning("health check failed", metadata: ["error": .string(String(describing: error))])
-                return .json(["status": "unavailable"], status: .serviceUnavailable)
+                return .json(["status": "unavailable", "error": .string(OAuthError.Code.temporarilyUnavailable.rawValue)],
+                             status: .serviceUnavailable,
+                             headers: [.retryAfter: String(OAuthError.retryAfterSeconds)])
             }
         }
     }

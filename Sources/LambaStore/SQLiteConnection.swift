@@ -193,6 +193,9 @@ final class SQLiteConnection {
         }
         switch rc & 0xFF {
         case SQLITE_BUSY, SQLITE_LOCKED: return .busy
+        // The file's disk (or SQLITE_MAX_PAGE_COUNT) is full: sqlite rolled the statement (or the
+        // whole transaction) back, so nothing is half-written and the store answers 503.
+        case SQLITE_FULL: return .resourcesExhausted(reason: message)
         default: return .database(message: message, sqlstate: "SQLITE_\(extended)")
         }
     }

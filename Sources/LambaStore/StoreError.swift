@@ -18,6 +18,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case busy
     /// The connection broke or could not be made; the next call reconnects.
     case connectionLost(reason: String)
+    /// The database has no room for the change: the disk is full (SQLITE_FULL, SQLSTATE 53100) or the
+    /// server lacks another resource (SQLSTATE class 53). The transaction was rolled back whole; the
+    /// same change can succeed once room is made, so callers are told to retry later.
+    case resourcesExhausted(reason: String)
     /// Any other database error, with its message and SQLSTATE (or SQLite result code).
     case database(message: String, sqlstate: String?)
     /// A row lacks the column asked for.
@@ -41,6 +45,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .serializationFailure: "transaction conflicted with a concurrent one; retries exhausted"
         case .busy: "database is locked by another writer"
         case .connectionLost(let reason): "database connection lost: \(reason)"
+        case .resourcesExhausted(let reason): "database out of resources: \(reason)"
         case .database(let message, let sqlstate): "database error" + (sqlstate.map { " \($0)" } ?? "") + ": \(message)"
         case .missingColumn(let c): "row has no column \(c)"
         case .typeMismatch(let c, let expected, let actual): "column \(c) holds \(actual), not \(expected)"
@@ -56,7 +61,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 extension StoreError: StoreAvailabilityError {
     public var meansStoreUnavailable: Bool {
         switch self {
-        case .connectionLost, .busy, .serializationFailure: true
+        case .connectionLost, .busy, .serializationFailure, .resourcesExhausted: true
         default: false
         }
     }

@@ -16,8 +16,11 @@ extension OAuthError: APIErrorConvertible {
     }
 }
 
-/// An unreachable database answers 503 `temporarily_unavailable` with `Retry-After` on every route
-/// (RFC 9110 §15.6.4); any other store failure stays a 500 whose detail goes to the log only.
+/// An unreachable, locked or full database (`meansStoreUnavailable`: a lost connection, SQLITE_BUSY,
+/// SQLITE_FULL or SQLSTATE class 53) answers 503 `temporarily_unavailable` with `Retry-After` on every
+/// route (RFC 9110 §15.6.4, §10.2.3; the RFC 6749 §5.2 body shape): the transaction was rolled back
+/// whole and the same request can succeed later. Any other store failure stays a 500 whose detail goes
+/// to the log only.
 extension StoreError: APIErrorConvertible {
     public var apiError: APIError {
         guard meansStoreUnavailable else { return .serverError }
