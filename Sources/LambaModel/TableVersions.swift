@@ -15,6 +15,8 @@ public final class TableVersions: Sendable {
         var tables: [String: UInt64] = [:]
         /// Bumped by `bumpAll`: a change whose tables are not known.
         var everything: UInt64 = 0
+        /// The database's change counters as last seen (`observe`, `record`).
+        var counters: [String: Int64] = [:]
     }
 
     private let state = Mutex(State())
@@ -37,6 +39,26 @@ public final class TableVersions: Sendable {
     /// Every table may have changed (a migration, another process's write of unknown tables).
     public func bumpAll() {
         state.withLock { $0.everything &+= 1 }
+    }
+
+    /// The database's per-table change counters, read now: bumps each table whose counter moved
+    /// past what was last seen (another process's commit, whatever its notification's fate), and
+    /// each table seen for the first time.
+    public func observe(_ counters: [String: Int64]) {
+        state.withLock { state in
+            for (table, counter) in counters where counter > state.counters[table] ?? -1 {
+                state.counters[table] = counter
+                state.tables[table, default: 0] &+= 1
+            }
+        }
+    }
+
+    /// Counters this process's own commit moved, already bumped when it committed: remembered so
+    /// that `observe` does not bump them again.
+    public func record(_ counters: [String: Int64]) {
+        state.withLock { state in
+            for (table, counter) in counters where counter > state.counters[table] ?? -1 { state.counters[table] = counter }
+        }
     }
 
     private static let updateConflictWords: [StaticString] = ["or", "rollback", "abort", "replace", "fail", "ignore"]

@@ -86,7 +86,8 @@ public final class OpenIDProvider: Sendable {
                                         masterKey: configuration.masterKey, upstreamKeys: caches.upstreamKeys, clock: clock)
         self.configuration = configuration
         self.keys = keys
-        self.issuers = IssuerDirectory(records: Transactions(store) { $0 }, cache: caches.contexts, publicBaseURL: configuration.publicBaseURL)
+        self.issuers = IssuerDirectory(records: Transactions(store) { $0 }, cache: caches.contexts, publicBaseURL: configuration.publicBaseURL,
+                                       synchronize: { try await store.synchronizeVersions() })
         self.tokens = tokens
         self.accessTokens = accessTokens
         self.clientAuthentication = clientAuthentication
@@ -134,6 +135,9 @@ struct IssuerDirectory: Sendable {
     let records: Transactions<any TenantReader>
     let cache: TableCache<String, ProviderContext>
     let publicBaseURL: String
+    /// Catches the caches up with every change committed before this request, by any process
+    /// (docs/deployment.md#caches): run once per request, before its first cached read.
+    let synchronize: @Sendable () async throws -> Void
 
     func issuer(slug: String, environment: Environment) -> String {
         "\(publicBaseURL)/p/\(slug)/\(environment.rawValue)"
@@ -144,6 +148,7 @@ struct IssuerDirectory: Sendable {
             throw OAuthError(.notFound, "no such issuer")
         }
         let issuer = self.issuer(slug: slug, environment: environment)
+        do { try await synchronize() } catch { throw OAuthError.wrap(error) }
         let records = records
         let context = try await cache.value(issuer) { () throws(OAuthError) -> ProviderContext? in
             let context = try await records.read { tx -> ProviderContext in try Self.context(tx, slug: slug, environment: environment, issuer: issuer) }

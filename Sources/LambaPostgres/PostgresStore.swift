@@ -60,6 +60,21 @@ public final class PostgresStore: Store {
         }
     }
 
+    /// One statement in autocommit: a single round trip.
+    public func synchronizeVersions() async throws {
+        let uri = uri
+        let counters = try await threads.run { connection in
+            let db = try Self.connection(&connection, uri: uri)
+            do {
+                return try ChangeCounters.counters(db.query(ChangeCounters.read, []))
+            } catch {
+                if !db.isUsable { connection = nil }
+                throw error
+            }
+        }
+        versions.observe(counters)
+    }
+
     public func close() async {
         listener.stop()
         await threads.shutdown()
@@ -103,7 +118,18 @@ public final class PostgresStore: Store {
                     _ = try db.query("SELECT pg_notify($1, $2)", [.text(Self.changeChannel), .text(origin + ":" + written.sorted().joined(separator: ","))])
                 }
                 try db.executeScript("COMMIT")
+                // Moved after the commit, outside the transaction: under SERIALIZABLE, concurrent
+                // writers of one table would otherwise conflict on its counter row. Before the
+                // writer answers, so a client that calls another process next finds it moved.
+                // Should it fail, the notification above still reaches the other processes.
+                var counters: [String: Int64] = [:]
+                let counted = ChangeCounters.tables(in: written)
+                if !counted.isEmpty {
+                    let (sql, parameters) = ChangeCounters.increment(counted)
+                    counters = (try? ChangeCounters.counters(db.query(sql, parameters))) ?? [:]
+                }
                 if written.contains("*") { versions.bumpAll() } else if !written.isEmpty { versions.bump(written) }
+                versions.record(counters)
                 return result
             } catch {
                 db.rollbackIfPossible()

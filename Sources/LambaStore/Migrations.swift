@@ -82,6 +82,7 @@ public enum Migrations {
         CustomDomainSchema.migration,
         ClientRegistrationSchema.migration,
         MasterKeyCheck.migration,
+        ChangeCounters.migration,
     ]
 }
 

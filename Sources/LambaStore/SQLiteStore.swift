@@ -127,6 +127,14 @@ public final class SQLiteStore: Store {
                 outcomes.append(.failure(error))
             }
         }
+        // In the same transaction: other processes see the counters move with the change.
+        // Before the change-counter migration (a store being migrated) there is no table to move.
+        var counters: [String: Int64] = [:]
+        let counted = ChangeCounters.tables(in: written)
+        if !counted.isEmpty, outcomes.contains(where: { if case .success = $0 { true } else { false } }) {
+            let (sql, parameters) = ChangeCounters.increment(counted)
+            if let rows = try? db.query(sql, parameters) { counters = (try? ChangeCounters.counters(rows)) ?? [:] }
+        }
         do {
             _ = try db.execute("COMMIT", [])
         } catch {
@@ -136,6 +144,7 @@ public final class SQLiteStore: Store {
         }
         // Before anyone hears of the commit, so no cache serves what it replaced.
         if written.contains("*") { versions.bumpAll() } else if !written.isEmpty { versions.bump(written) }
+        versions.record(counters)
         for (write, outcome) in zip(pending, outcomes) { write.continuation.resume(with: outcome) }
     }
 
@@ -145,6 +154,15 @@ public final class SQLiteStore: Store {
             let db = try Self.open(&connection, path: path, readOnly: true, timeout: timeout)
             return try Self.transaction(db, begin: "BEGIN") { tx in try body(tx) }
         }
+    }
+
+    public func synchronizeVersions() async throws {
+        let path = path, timeout = busyTimeoutMilliseconds
+        let counters = try await readers.run { connection in
+            let db = try Self.open(&connection, path: path, readOnly: true, timeout: timeout)
+            return try ChangeCounters.counters(db.query(ChangeCounters.read, []))
+        }
+        versions.observe(counters)
     }
 
     public func close() async {

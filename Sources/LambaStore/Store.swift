@@ -28,6 +28,11 @@ public protocol Store: Sendable {
     /// - Throws: the body's error, or `StoreError`.
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
 
+    /// Reads the database's change counters into `versions` (`ChangeCounters`), so that a change
+    /// another process committed and answered for retires cached entries before the next read.
+    /// - Throws: `StoreError`.
+    func synchronizeVersions() async throws
+
     /// Closes every connection and stops the store's threads; later calls throw.
     func close() async
 }

@@ -50,7 +50,7 @@ struct ProviderCacheTests {
         #expect(try await f.context("beta").project.id == f.beta.id)
     }
 
-    @Test("Caches: a change committed by another process on the same database reaches the provider within a second", arguments: Backend.underTest)
+    @Test("Caches: a change another process committed on the same database acts on the next request, before any notification", arguments: Backend.underTest)
     func test_otherProcessesChange_reachesTheProvider(backend: Backend) async throws {
         let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
@@ -65,12 +65,9 @@ struct ProviderCacheTests {
         try await lifecycle.removeProjectMember(f.caller, projectID: f.alpha.id, memberID: f.memberRecord.id)
         await other.close()
 
-        var decision = JSONObject()
-        for _ in 0..<40 {
-            decision = try await f.accessCheck(ctx, access, "project:read")
-            if decision["allowed"] == .bool(false) { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        // The next request, at once: it resolves its issuer (which reads the change counters) as
+        // the server's middleware does, and must not wait for LISTEN/NOTIFY or the SQLite poll.
+        let decision = try await f.accessCheck(try await f.context(), access, "project:read")
         #expect(decision["allowed"] == .bool(false))
         #expect(decision["reason"] == .string("scope_revoked") || decision["reason"] == .string("membership_removed"))
     }

@@ -219,6 +219,9 @@ public protocol OAuthStore: Sendable {
     var identity: any IdentityStore { get }
     /// Per-table change versions of the same database, for the provider's caches.
     var versions: TableVersions { get }
+    /// Brings `versions` up to every change committed before now, by this process or another.
+    /// - Throws: the store's errors.
+    func synchronizeVersions() async throws
     /// - Throws: the body's error, or the store's.
     func write<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws -> T
     /// A read-only snapshot; writes inside it throw. - Throws: the body's error, or the store's.

@@ -15,6 +15,8 @@ public struct SQLOAuthStore: OAuthStore {
 
     public var versions: TableVersions { store.versions }
 
+    public func synchronizeVersions() async throws { try await store.synchronizeVersions() }
+
     public func write<T: Sendable>(_ body: @escaping @Sendable (any OAuthRecords) throws -> T) async throws -> T {
         try await store.withTransaction { tx in try body(SQLIdentityRecords(reader: tx, transaction: tx)) }
     }
