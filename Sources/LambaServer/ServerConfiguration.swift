@@ -50,6 +50,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var registrationsPerAddressPerHour: Int
     /// Self-registered clients one environment may hold at once.
     public var selfRegisteredClientsPerEnvironment: Int
+    /// Database connections (each with its own thread) this process opens at most; on PostgreSQL one
+    /// more listens for other processes' changes (docs/deployment.md#connections).
+    public var databasePoolSize: Int
 
     public enum Variable {
         public static let host = "LAMBA_HOST"
@@ -65,6 +68,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         public static let maxConnectionsPerAddress = "LAMBA_MAX_CONNECTIONS_PER_ADDRESS"
         public static let registrationsPerAddressPerHour = "LAMBA_REGISTRATIONS_PER_ADDRESS_PER_HOUR"
         public static let selfRegisteredClientsPerEnvironment = "LAMBA_SELF_REGISTERED_CLIENTS_PER_ENVIRONMENT"
+        public static let databasePoolSize = "LAMBA_DATABASE_POOL_SIZE"
     }
 
     /// The `lamba serve` flag of each setting that has one, by variable.
@@ -84,6 +88,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// conversion to the event loop's nanoseconds can overflow.
     public static let timeoutSecondsRange = 1...3600
     public static let maxConnectionsRange = 1...1_000_000
+    public static let defaultDatabasePoolSize = 8
+    public static let databasePoolSizeRange = 1...256
 
     public init(
         host: String = ServerConfiguration.defaultHost,
@@ -98,7 +104,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         maxConnections: Int = ServerConfiguration.defaultMaxConnections,
         maxConnectionsPerAddress: Int = ServerConfiguration.defaultMaxConnectionsPerAddress,
         registrationsPerAddressPerHour: Int = ClientRegistrationLimits().perAddress,
-        selfRegisteredClientsPerEnvironment: Int = ClientRegistrationLimits().perEnvironment
+        selfRegisteredClientsPerEnvironment: Int = ClientRegistrationLimits().perEnvironment,
+        databasePoolSize: Int = ServerConfiguration.defaultDatabasePoolSize
     ) throws(ConfigurationError) {
         guard !host.isEmpty else { throw ConfigurationError(setting: Variable.host, reason: "must not be empty") }
         guard (0...65535).contains(port) else {
@@ -130,6 +137,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         where !(1...1_000_000).contains(value) {
             throw ConfigurationError(setting: setting, reason: "must be between 1 and 1000000, got \(value)")
         }
+        guard Self.databasePoolSizeRange.contains(databasePoolSize) else {
+            throw ConfigurationError(
+                setting: Variable.databasePoolSize,
+                reason: "must be between \(Self.databasePoolSizeRange.lowerBound) and \(Self.databasePoolSizeRange.upperBound), got \(databasePoolSize)")
+        }
+        self.databasePoolSize = databasePoolSize
         self.registrationsPerAddressPerHour = registrationsPerAddressPerHour
         self.selfRegisteredClientsPerEnvironment = selfRegisteredClientsPerEnvironment
         self.host = host
@@ -203,6 +216,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         let maxConnectionsPerAddress = environmentPerAddress ?? defaultMaxConnectionsPerAddress
         let environmentRegistrations = try integer(Variable.registrationsPerAddressPerHour)
         let environmentSelfRegistered = try integer(Variable.selfRegisteredClientsPerEnvironment)
+        let environmentPoolSize = try integer(Variable.databasePoolSize)
         return try ServerConfiguration(
             host: value(Variable.host) ?? defaultHost,
             port: resolvedPort,
@@ -216,7 +230,8 @@ public struct ServerConfiguration: Sendable, Equatable {
             maxConnections: maxConnections,
             maxConnectionsPerAddress: maxConnectionsPerAddress,
             registrationsPerAddressPerHour: environmentRegistrations ?? ClientRegistrationLimits().perAddress,
-            selfRegisteredClientsPerEnvironment: environmentSelfRegistered ?? ClientRegistrationLimits().perEnvironment
+            selfRegisteredClientsPerEnvironment: environmentSelfRegistered ?? ClientRegistrationLimits().perEnvironment,
+            databasePoolSize: environmentPoolSize ?? defaultDatabasePoolSize
         )
     }
 

@@ -68,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await LambaApplication.serve(configuration: configuration, logger: logger, prepare: { port in
                 var configuration = configuration
                 if publicURLFromPort { configuration.publicBaseURL = "http://127.0.0.1:\(port)" }
-                let store = try await StoreFactory.open(configuration.databaseURL)
+                let store = try await StoreFactory.open(configuration.databaseURL, poolSize: configuration.databasePoolSize)
                 running.hold(store)
                 let applied = try await store.migrate()
                 logger.info("migrations applied", metadata: ["count": .stringConvertible(applied.count)])

@@ -291,6 +291,11 @@ let keepAliveHealthRequest = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
         #expect(set.selfRegisteredClientsPerEnvironment == 50)
     }
 
+    @Test func databasePoolSize_defaultAndEnvironmentValue() throws {
+        #expect(try ServerConfiguration.load(environment: [:]).databasePoolSize == 8)
+        #expect(try ServerConfiguration.load(environment: ["LAMBA_DATABASE_POOL_SIZE": "3"]).databasePoolSize == 3)
+    }
+
     @Test(arguments: [
         ("LAMBA_HEADER_READ_TIMEOUT_SECONDS", "0"), ("LAMBA_HEADER_READ_TIMEOUT_SECONDS", "ten"),
         ("LAMBA_BODY_READ_TIMEOUT_SECONDS", "-1"), ("LAMBA_BODY_READ_TIMEOUT_SECONDS", "3601"),
@@ -298,6 +303,7 @@ let keepAliveHealthRequest = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
         ("LAMBA_MAX_CONNECTIONS", "0"), ("LAMBA_MAX_CONNECTIONS", "1000001"),
         ("LAMBA_MAX_CONNECTIONS_PER_ADDRESS", "-1"), ("LAMBA_MAX_CONNECTIONS_PER_ADDRESS", "many"),
         ("LAMBA_REGISTRATIONS_PER_ADDRESS_PER_HOUR", "0"), ("LAMBA_SELF_REGISTERED_CLIENTS_PER_ENVIRONMENT", "1000001"),
+        ("LAMBA_DATABASE_POOL_SIZE", "0"), ("LAMBA_DATABASE_POOL_SIZE", "257"),
     ])
     func invalidSetting_isRefused_namingIt(variable: String, value: String) {
         let error = #expect(throws: ConfigurationError.self) { try ServerConfiguration.load(environment: [variable: value]) }
