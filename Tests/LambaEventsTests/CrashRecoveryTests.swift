@@ -56,7 +56,7 @@ import Glibc
 
     private func launchLamba(directory: URL, database: DatabaseURL, masterKey: MasterKey) throws -> Process {
         let process = Process()
-        process.executableURL = try lambaBinary()
+        process.executableURL = try BuiltExecutables.url("lamba")
         // Test clusters trust their user: the URL has no password for `description` to hide.
         process.arguments = ["serve", "--port", "0", "--database", database.description]
         process.currentDirectoryURL = directory
@@ -72,15 +72,5 @@ import Glibc
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         return process
-    }
-
-    /// SwiftPM builds `lamba` next to the test bundle.
-    private func lambaBinary() throws -> URL {
-        let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        for directory in [here, here.deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("lamba")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw TestFailure("lamba not found next to \(here.path); run `swift build` first")
     }
 }

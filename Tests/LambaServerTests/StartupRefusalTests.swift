@@ -416,15 +416,7 @@ extension StartupRefusalTests {
             }
         }
 
-        /// SwiftPM builds `lamba` next to the test bundle.
-        static func binary() throws -> URL {
-            let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            for directory in [here, here.deletingLastPathComponent()] {
-                let candidate = directory.appendingPathComponent("lamba")
-                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            }
-            throw TestSetupFailure("lamba not found next to \(here.path); run `swift build --build-tests` first")
-        }
+        static func binary() throws -> URL { try BuiltExecutables.url("lamba") }
     }
 
     /// A `lamba serve` that got as far as serving: its "listening" line names the bound port.

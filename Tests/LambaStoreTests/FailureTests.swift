@@ -88,12 +88,4 @@ private func insertConcurrently(_ store: any Store, ids: Range<Int>) async throw
     }
 }
 
-/// The helper executable SwiftPM builds next to the test bundle.
-private func crashHelperURL() throws -> URL {
-    let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    for directory in [here, here.deletingLastPathComponent()] {
-        let candidate = directory.appendingPathComponent("lamba-store-crash-helper")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-    }
-    throw TestSetupError("lamba-store-crash-helper not found next to \(here.path); run `swift build` first")
-}
+private func crashHelperURL() throws -> URL { try BuiltExecutables.url("lamba-store-crash-helper") }
