@@ -53,11 +53,6 @@ public enum LambaApplication {
         )
     }
 
-    /// Runs until SIGINT or SIGTERM, then stops accepting connections and lets in-flight requests finish.
-    public static func runUntilSignalled(_ app: App) async throws {
-        try await app.runService()  // its default signals: SIGTERM, SIGINT
-    }
-
     /// `lamba serve`: binds the port first, then runs `prepare` (open the store, migrate, check the
     /// master key, first-run data) with the bound port, then serves until SIGINT or SIGTERM. So a
     /// busy port is refused before any data exists, and a refused start leaves nothing behind
