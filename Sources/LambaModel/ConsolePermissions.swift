@@ -4,6 +4,8 @@
 public enum ConsoleCapability: String, Sendable, CaseIterable, Hashable, Codable {
     case workspaceRead = "workspace:read"
     case workspaceManage = "workspace:manage"
+    /// Deactivating and reactivating the Workspace: its owners only.
+    case workspaceLifecycle = "workspace:lifecycle"
     case billingRead = "billing:read"
     case billingManage = "billing:manage"
     case teamRead = "team:read"
@@ -37,7 +39,7 @@ extension WorkspaceRole {
         case .owner:
             Set(ConsoleCapability.allCases)
         case .admin:
-            Set(ConsoleCapability.allCases).subtracting([.billingManage])
+            Set(ConsoleCapability.allCases).subtracting([.billingManage, .workspaceLifecycle])
         case .developer:
             [.workspaceRead, .teamRead, .projectsCreate, .projectRead, .projectManage, .clientsRead, .clientsManage,
              .membersRead, .rolesRead, .rolesManage, .webhooksRead, .webhooksManage, .auditRead]
@@ -65,17 +67,44 @@ extension ProjectConsoleRole {
 
 /// Who is calling the console API, resolved from an API key or a console session.
 public struct ConsoleCaller: Sendable, Hashable {
-    /// The user id behind a console session, or the API key id.
-    public var actor: String
+    /// The one who acts, as audit records name them (docs/access-model.md#audit).
+    public enum Principal: Sendable, Hashable {
+        /// A Lamba User: through a console session, or offline (the CLI on the database, first-run setup) without one.
+        case user(id: String, consoleSessionID: String?)
+        /// A Workspace API key, and the Lamba User (or key) that created it.
+        case apiKey(id: String, createdBy: String?)
+    }
+
+    public var principal: Principal
     public var workspaceID: String
     public var workspaceRole: WorkspaceRole
     public var projectConsoleRoles: [String: ProjectConsoleRole]
 
-    public init(actor: String, workspaceID: String, workspaceRole: WorkspaceRole, projectConsoleRoles: [String: ProjectConsoleRole] = [:]) {
-        self.actor = actor
+    public init(principal: Principal, workspaceID: String, workspaceRole: WorkspaceRole, projectConsoleRoles: [String: ProjectConsoleRole] = [:]) {
+        self.principal = principal
         self.workspaceID = workspaceID
         self.workspaceRole = workspaceRole
         self.projectConsoleRoles = projectConsoleRoles
+    }
+
+    /// An API key id (`key_…`) acts as that key; any other id as that Lamba User, without a console session.
+    public init(actor: String, workspaceID: String, workspaceRole: WorkspaceRole, projectConsoleRoles: [String: ProjectConsoleRole] = [:]) {
+        let principal: Principal = actor.hasPrefix(EntityKind.apiKey.rawValue + "_") ? .apiKey(id: actor, createdBy: nil) : .user(id: actor, consoleSessionID: nil)
+        self.init(principal: principal, workspaceID: workspaceID, workspaceRole: workspaceRole, projectConsoleRoles: projectConsoleRoles)
+    }
+
+    /// The user id or the API key id: what events record as their actor.
+    public var actor: String {
+        switch principal {
+        case .user(let id, _): id
+        case .apiKey(let id, _): id
+        }
+    }
+
+    /// The console session acting, when a person acts through one.
+    public var consoleSessionID: String? {
+        if case .user(_, let session) = principal { return session }
+        return nil
     }
 
     /// Capabilities in `projectID` (or Workspace-wide when nil): the Workspace role's, plus the Project

@@ -84,7 +84,7 @@ public struct WorkspaceAdministration: Sendable {
             guard let key = try tx.apiKey(secretHash: hash), key.revokedAt == nil,
                 let workspace = try tx.workspace(id: key.workspaceID), workspace.status == .active
             else { return nil }
-            return ConsoleCaller(actor: key.id, workspaceID: key.workspaceID, workspaceRole: key.role)
+            return ConsoleCaller(principal: .apiKey(id: key.id, createdBy: key.createdBy), workspaceID: key.workspaceID, workspaceRole: key.role)
         }
     }
 

@@ -101,7 +101,7 @@ struct ConsoleAPITests {
             let fixture = try await ConsoleFixture.make(dependencies)
             var checked = 0
             for route in ConsoleRoutes.table {
-                guard case .apiKey = route.access else { continue }
+                guard route.access.needsWorkspaceCaller else { continue }
                 let foreignInBody = route.operationID == "promoteToTeamMember"
                 guard !route.parameters.isEmpty || foreignInBody else { continue }
                 let response = try await client.execute(
@@ -226,7 +226,7 @@ struct ConsoleAPITests {
             #expect(document["x-lamba-permissions"]?.objectValue?["workspace_roles"]?.objectValue?["viewer"] != nil)
             // Every documented operation is registered: without credentials it is a 401, not a 404 or 405.
             for route in ConsoleRoutes.table {
-                guard case .apiKey = route.access else { continue }
+                guard route.access.needsWorkspaceCaller else { continue }
                 let ids = ["project_id": "prj_AAAAAAAAAAAAAAAAAAAAAA", "environment": "sandbox"]
                 let answer = try await client.execute(uri: fill(route, ids), method: route.method)
                 #expect(answer.status == .unauthorized, "\(route.method) \(route.path): \(answer.status)")

@@ -6,11 +6,11 @@ import LambaModel
 enum APIKeyRoutes {
     static let routes: [ConsoleRoute] = [
         ConsoleRoute(.get, "/console/v1/api-keys", "listAPIKeys", "The Workspace's API keys (never their secrets)",
-                     access: .apiKey(.apiKeysManage), response: ConsoleSchemas.list("APIKey")) { call in
+                     access: .workspace(.apiKeysManage), response: ConsoleSchemas.list("APIKey")) { call in
             ConsoleJSON.list(try await call.services.workspaces.apiKeys(try call.caller).map(ConsoleJSON.apiKey))
         },
         ConsoleRoute(.post, "/console/v1/api-keys", "createAPIKey", "Create an API key; its secret is in this response only",
-                     access: .apiKey(.apiKeysManage),
+                     access: .workspace(.apiKeysManage),
                      request: .object([("name", ConsoleSchemas.name), ("role", ConsoleSchemas.workspaceRole)], required: ["name", "role"]),
                      status: .created, response: .ref("APIKey")) { call in
             let role = try require(call.string("role").flatMap(WorkspaceRole.init(rawValue:)), field: "role")
@@ -19,7 +19,7 @@ enum APIKeyRoutes {
             object["secret"] = .string(secret)
             return .object(object)
         },
-        ConsoleRoute(.delete, "/console/v1/api-keys/{api_key_id}", "revokeAPIKey", "Revoke an API key", access: .apiKey(.apiKeysManage),
+        ConsoleRoute(.delete, "/console/v1/api-keys/{api_key_id}", "revokeAPIKey", "Revoke an API key", access: .workspace(.apiKeysManage),
                      status: .noContent, response: nil) { call in
             try await call.services.workspaces.revokeAPIKey(try call.caller, keyID: try call.id("api_key_id", .apiKey))
             return nil

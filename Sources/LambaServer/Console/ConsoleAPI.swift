@@ -8,11 +8,31 @@ public import LambaOAuth
 /// One operation of the console API. The router and the OpenAPI document are both built from the
 /// same table of these, so the document cannot drift from what the server answers.
 public struct ConsoleRoute: Sendable {
+    /// Who may call an operation. Every case but `anonymous` and `signedIn` needs a caller in a
+    /// Workspace: a Team Member's console session (in the Workspace it selects) or a Workspace API key.
     public enum Access: Sendable {
         /// No credentials (the OpenAPI document, invite acceptance).
         case anonymous
-        /// A Workspace API key; the handler's service checks `capability`.
-        case apiKey(ConsoleCapability?)
+        /// A console session of any signed-in Lamba User, whether or not a Team Member anywhere
+        /// (the session itself, the Workspaces one belongs to, creating a Workspace).
+        case signedIn
+        /// `capability` across the caller's Workspace (its Workspace role).
+        case workspace(ConsoleCapability)
+        /// `capability` inside the Project named by `{project_id}`: the Workspace role's, or that
+        /// Project's console role's.
+        case project(ConsoleCapability)
+        /// `capability` in at least one Project; the answer holds only what the caller's roles show.
+        case anyProject(ConsoleCapability)
+        /// Field by field: any of these lets the request in, and the service checks each field's own.
+        case anyOf([ConsoleCapability])
+
+        /// Whether the operation needs a caller in a Workspace.
+        public var needsWorkspaceCaller: Bool {
+            switch self {
+            case .anonymous, .signedIn: false
+            case .workspace, .project, .anyProject, .anyOf: true
+            }
+        }
     }
 
     public let method: HTTPRequest.Method
@@ -187,7 +207,7 @@ struct ConsoleRouteRegistrar: Sendable {
 
     private func handle(_ route: ConsoleRoute, _ request: Request, _ context: LambaRequestContext) async throws -> Response {
         var caller: ConsoleCaller?
-        if case .apiKey = route.access { caller = try await authentication.caller(of: request) }
+        if route.access.needsWorkspaceCaller { caller = try await authentication.caller(of: request) }
         var parameters: [String: String] = [:]
         for name in route.parameters { parameters[name] = context.parameters.get(name) }
         let query = try Self.checkedQuery(route, request)

@@ -42,7 +42,11 @@ enum OpenAPIDocument {
             "paths": .object(paths),
             "components": .object([
                 "schemas": .object(schemas),
-                "securitySchemes": .object(["apiKey": .object(["type": "http", "scheme": "bearer", "description": "Workspace API key (lmb_sk_…)"])]),
+                "securitySchemes": .object([
+                    "apiKey": .object(["type": "http", "scheme": "bearer", "description": "Workspace API key (lmb_sk_…)"]),
+                    "consoleSession": .object(["type": "apiKey", "in": "cookie", "name": "lamba_console",
+                                               "description": "Console session of a person signed in through the console issuer; unsafe methods also send X-Lamba-CSRF"]),
+                ]),
             ]),
             "x-lamba-permissions": permissions,
         ])
@@ -90,9 +94,14 @@ enum OpenAPIDocument {
         switch route.access {
         case .anonymous:
             operation["security"] = .array([])
-        case .apiKey(let capability):
-            operation["security"] = .array([.object(["apiKey": .array([])])])
-            operation["x-lamba-capability"] = capability.map { .string($0.rawValue) } ?? .string("per field: see summary")
+        case .signedIn:
+            operation["security"] = .array([.object(["consoleSession": .array([])])])
+        case .workspace(let capability), .project(let capability), .anyProject(let capability):
+            operation["security"] = .array([.object(["apiKey": .array([])]), .object(["consoleSession": .array([])])])
+            operation["x-lamba-capability"] = .string(capability.rawValue)
+        case .anyOf:
+            operation["security"] = .array([.object(["apiKey": .array([])]), .object(["consoleSession": .array([])])])
+            operation["x-lamba-capability"] = .string("per field: see summary")
         }
         return operation
     }

@@ -7,33 +7,33 @@ enum ProjectRoutes {
     static let visibility = ConsoleSchema.string(values: ["public", "private"])
 
     static let routes: [ConsoleRoute] = [
-        ConsoleRoute(.get, "/console/v1/projects", "listProjects", "The Projects the caller may see", access: .apiKey(.projectRead),
+        ConsoleRoute(.get, "/console/v1/projects", "listProjects", "The Projects the caller may see", access: .workspace(.projectRead),
                      response: ConsoleSchemas.list("Project")) { call in
             ConsoleJSON.list(try await call.services.projects.projects(try call.caller).map(ConsoleJSON.project))
         },
         ConsoleRoute(.post, "/console/v1/projects", "createProject",
                      "Create a Project with both environments and the starter role catalog (private unless said otherwise)",
-                     access: .apiKey(.projectsCreate),
+                     access: .workspace(.projectsCreate),
                      request: .object([("slug", ConsoleSchemas.slug), ("name", ConsoleSchemas.name), ("visibility", visibility)], required: ["slug", "name"]),
                      status: .created, response: .ref("Project")) { call in
             let visibility = call.string("visibility").flatMap(Project.Visibility.init(rawValue:)) ?? .private
             return ConsoleJSON.project(try await call.services.projects.createProject(
                 try call.caller, slug: call.string("slug") ?? "", name: call.string("name") ?? "", visibility: visibility))
         },
-        ConsoleRoute(.get, "/console/v1/projects/{project_id}", "getProject", "One Project", access: .apiKey(.projectRead),
+        ConsoleRoute(.get, "/console/v1/projects/{project_id}", "getProject", "One Project", access: .workspace(.projectRead),
                      response: .ref("Project")) { call in
             ConsoleJSON.project(try await call.services.projects.project(try call.caller, projectID: try call.id("project_id", .project)))
         },
         ConsoleRoute(.patch, "/console/v1/projects/{project_id}", "updateProject",
                      "Rename a Project or change its visibility; going private closes public join and register",
-                     access: .apiKey(.projectManage), request: .object([("name", ConsoleSchemas.name), ("visibility", visibility)]),
+                     access: .workspace(.projectManage), request: .object([("name", ConsoleSchemas.name), ("visibility", visibility)]),
                      response: .ref("Project")) { call in
             ConsoleJSON.project(try await call.services.projects.updateProject(
                 try call.caller, projectID: try call.id("project_id", .project), name: call.string("name"),
                 visibility: call.string("visibility").flatMap(Project.Visibility.init(rawValue:))))
         },
         ConsoleRoute(.post, "/console/v1/projects/{project_id}/deactivate", "deactivateProject",
-                     "Deactivate a Project: every runtime scope of both environments ends", access: .apiKey(.projectManage),
+                     "Deactivate a Project: every runtime scope of both environments ends", access: .workspace(.projectManage),
                      response: .ref("Project")) { call in
             ConsoleJSON.project(try await call.services.projects.deactivateProject(try call.caller, projectID: try call.id("project_id", .project)))
         },

@@ -8,13 +8,13 @@ enum TeamRoutes {
     static let consoleRoles = ConsoleSchema.map(ConsoleSchemas.consoleRole)
 
     static let routes: [ConsoleRoute] = [
-        ConsoleRoute(.get, "/console/v1/team", "listTeamMembers", "The Workspace's Team Members", access: .apiKey(.teamRead),
+        ConsoleRoute(.get, "/console/v1/team", "listTeamMembers", "The Workspace's Team Members", access: .workspace(.teamRead),
                      response: ConsoleSchemas.list("TeamMember")) { call in
             ConsoleJSON.list(try await call.services.members.teamMembers(try call.caller).map { ConsoleJSON.teamMember($0.member, $0.user) })
         },
         ConsoleRoute(.post, "/console/v1/team/invites", "inviteTeamMember",
                      "Invite someone to the team with a Workspace role and optional Project console roles; the token is shown once",
-                     access: .apiKey(.teamManage),
+                     access: .workspace(.teamManage),
                      request: .object([("email", ConsoleSchemas.email), ("workspace_role", ConsoleSchemas.workspaceRole), ("project_console_roles", consoleRoles)],
                                       required: ["email", "workspace_role"]),
                      status: .created, response: .ref("Invite")) { call in
@@ -24,7 +24,7 @@ enum TeamRoutes {
             return ConsoleJSON.invite(invite, token: token)
         },
         ConsoleRoute(.post, "/console/v1/team/promote", "promoteToTeamMember",
-                     "Make a Project Member of this Workspace a Team Member; assigns no Project role", access: .apiKey(.teamManage),
+                     "Make a Project Member of this Workspace a Team Member; assigns no Project role", access: .workspace(.teamManage),
                      request: .object([("user_id", ConsoleSchemas.id), ("workspace_role", ConsoleSchemas.workspaceRole), ("project_console_roles", consoleRoles)],
                                       required: ["user_id", "workspace_role"]),
                      status: .created, response: .ref("TeamMember")) { call in
@@ -35,7 +35,7 @@ enum TeamRoutes {
             return ConsoleJSON.teamMember(member, nil)
         },
         ConsoleRoute(.patch, "/console/v1/team/{team_member_id}", "updateTeamMember",
-                     "Change a Team Member's Workspace role or Project console roles", access: .apiKey(.teamManage),
+                     "Change a Team Member's Workspace role or Project console roles", access: .workspace(.teamManage),
                      request: .object([("workspace_role", ConsoleSchemas.workspaceRole), ("project_console_roles", consoleRoles)]),
                      response: .ref("TeamMember")) { call in
             let member = try await call.services.members.updateTeamMember(
@@ -45,7 +45,7 @@ enum TeamRoutes {
             return ConsoleJSON.teamMember(member, nil)
         },
         ConsoleRoute(.delete, "/console/v1/team/{team_member_id}", "removeTeamMember",
-                     "End a Team Member's console access; their Project memberships are untouched", access: .apiKey(.teamManage),
+                     "End a Team Member's console access; their Project memberships are untouched", access: .workspace(.teamManage),
                      status: .noContent, response: nil) { call in
             try await call.services.members.removeTeamMember(try call.caller, teamMemberID: try call.id("team_member_id", .teamMember))
             return nil
