@@ -43,7 +43,8 @@ public struct WorkspaceAdministration: Sendable {
         if let password { passwordHash = try await PasswordHasher.hashOffPool(password) } else { passwordHash = nil }
         let secret = OpaqueSecret.generate(prefix: "lmb_sk_")
         return try await store.write { tx in
-            if firstRun, try tx.workspaceCount() > 0 {
+            // The installation's own Workspace does not count: it is made on every first start.
+            if firstRun, try tx.workspaceCount() > (tx.installation() == nil ? 0 : 1) {
                 throw DomainError.refused("the database already has a workspace: bootstrap runs once, on an empty database")
             }
             guard try tx.workspace(slug: workspaceSlug) == nil else { throw DomainError.conflict("workspace \(workspaceSlug) exists") }
@@ -193,12 +194,21 @@ public struct WorkspaceAdministration: Sendable {
     /// Deactivation stops every sign-in, token and console key of the Workspace: like a forced
     /// logout, every identity session and runtime scope of the Workspace ends.
     public func deactivateWorkspace(_ caller: ConsoleCaller) async throws {
-        guard caller.workspaceRole == .owner else { throw DomainError.forbidden("only an owner may deactivate the workspace") }
+        try caller.require(.workspaceLifecycle)
         try await store.write { tx in
             guard var workspace = try tx.workspace(id: caller.workspaceID), workspace.status == .active else { throw DomainError.notFound("workspace") }
+            if try tx.installation()?.workspaceID == workspace.id {
+                throw DomainError.refused("the installation's own workspace holds the console issuer and cannot be deactivated")
+            }
             workspace.status = .deactivated
             try tx.update(workspace)
             let now = clock.now()
+            // Console sessions working in it end too (docs/console-access.md#deactivation).
+            for ended in try tx.revokeConsoleSessions(userID: nil, workspaceID: workspace.id, reason: "workspace_deactivated", at: now) {
+                try tx.append(DomainEvent(type: .consoleSessionEnded, actor: caller.actor, workspaceID: workspace.id, occurredAt: now, data: [
+                    "console_session_id": .string(ended.id), "user_id": .string(ended.userID), "reason": "workspace_deactivated",
+                ]))
+            }
             let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "workspace_deactivated", at: now)
             try MemberLifecycle.invalidate(tx, .workspace(workspaceID: workspace.id), reason: "workspace_deactivated", sessions: sessions,
                                            listingIDs: false, at: now,

@@ -117,12 +117,15 @@ public enum LambaApplication {
 /// Every feature's routes, in registration order. A feature adds one line here.
 public enum FeatureRoutes {
     public static func all(_ dependencies: ServerDependencies) -> [any RouteGroup] {
-        [
+        let openIDProvider = OpenIDProviderRoutes(dependencies: dependencies)
+        return [
             HealthRoutes(store: dependencies.store),
             MetricsRoutes(metrics: dependencies.metrics),
             ConsoleRoutes(store: dependencies.store, masterKey: dependencies.masterKey, upstreamHTTP: dependencies.upstreamHTTP),
             EventsRoutes(dependencies: dependencies),
-            OpenIDProviderRoutes(dependencies: dependencies),
+            openIDProvider,
+            // The console signs people in through the same engine, as a client of the console issuer.
+            ConsoleSignInRoutes(provider: openIDProvider.provider, dependencies: dependencies),
         ]
     }
 }

@@ -83,6 +83,7 @@ public enum Migrations {
         ClientRegistrationSchema.migration,
         MasterKeyCheck.migration,
         ChangeCounters.migration,
+        ConsoleAccessSchema.migration,
     ]
 }
 

@@ -9,6 +9,7 @@ struct Lamba: AsyncParsableCommand {
             MigrateCommand.self,
             DemoCommand.self,
             BootstrapCommand.self,
+            AdminCommand.self,
             ProjectsCommand.self,
             ClientsCommand.self,
             MembersCommand.self,

@@ -38,6 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
             // Written unbuffered, so it shows before the server's first log line even when piped.
             FileHandle.standardOutput.write(Data((demo.instructions + "\n").utf8))
         },
+        StartupStep(name: "console") { dependencies, logger in
+            let text = try await ConsoleStartup.prepare(store: dependencies.store, publicBaseURL: dependencies.configuration.publicBaseURL)
+            logger.info("console ready", metadata: ["console": .string(dependencies.configuration.publicBaseURL + "/console")])
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        },
     ]
 
     /// In order: every setting is checked; the port is bound; then the store is opened and migrated,

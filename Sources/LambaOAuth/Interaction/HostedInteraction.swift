@@ -122,6 +122,12 @@ public struct HostedInteraction: Sendable {
         return secret.value
     }
 
+    /// An identity session for a person proven outside the hosted login form (a one-time console
+    /// sign-in link), with the runtime scope for a Project Member: the cookie value, shown once.
+    public func startSession(_ context: ProviderContext, provenUser user: LambaUser, amr: [String], clientID: String) async throws(OAuthError) -> String {
+        try await startSession(context, user: user, amr: amr, clientID: clientID, signInMethod: .password)
+    }
+
     /// The session rows of `startSession`, inside the caller's transaction.
     static func insertSession(_ tx: any MembershipReader & SessionWriter & EventLog, _ context: ProviderContext, user: LambaUser, amr: [String], clientID: String,
                               signInMethod: AuthMethod, secret: OpaqueSecret, now: Date) throws -> IdentitySession {

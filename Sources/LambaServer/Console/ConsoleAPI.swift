@@ -77,6 +77,9 @@ public struct ConsoleRoute: Sendable {
 struct ConsoleCall: Sendable {
     let services: ConsoleServices
     let callerOrNil: ConsoleCaller?
+    /// The signed-in person, on `.signedIn` operations.
+    let personOrNil: ConsoleAccessAdministration.SignedIn?
+    let authentication: ConsoleAuthentication
     let parameters: [String: String]
     /// The query, its declared parameters checked already.
     let query: FormParameters
@@ -86,6 +89,13 @@ struct ConsoleCall: Sendable {
         get throws {
             guard let callerOrNil else { throw ConsoleAuthentication.unauthorized("no caller") }
             return callerOrNil
+        }
+    }
+
+    var person: ConsoleAccessAdministration.SignedIn {
+        get throws {
+            guard let personOrNil else { throw ConsoleAuthentication.unauthorized("no console session") }
+            return personOrNil
         }
     }
 
@@ -134,7 +144,10 @@ struct ConsoleCall: Sendable {
 /// The domain services the console calls, over the server's store.
 struct ConsoleServices: Sendable {
     let store: any Store
+    let masterKey: MasterKey
     let workspaces: WorkspaceAdministration
+    /// People signed in to the console, their Workspaces and the installation.
+    let people: ConsoleAccessAdministration
     let projects: ProjectAdministration
     let members: MemberLifecycle
     let providers: UpstreamProviderAdministration
@@ -149,7 +162,9 @@ struct ConsoleServices: Sendable {
         // Writes through it report a unique violation as `DomainError.conflict`.
         let identity = DomainIdentityStore(store: store)
         self.store = store
+        self.masterKey = masterKey
         workspaces = WorkspaceAdministration(store: identity)
+        people = ConsoleAccessAdministration(store: identity)
         projects = ProjectAdministration(store: identity)
         members = MemberLifecycle(store: identity)
         providers = UpstreamProviderAdministration(store: identity, masterKey: masterKey)
@@ -177,6 +192,7 @@ public struct ConsoleRoutes: RouteGroup {
     static var operations: [ConsoleRoute] {
         [OpenAPIDocument.route] + WorkspaceRoutes.routes + APIKeyRoutes.routes + ProjectRoutes.routes + EnvironmentRoutes.routes
             + ClientRoutes.routes + ProviderRoutes.routes + RoleRoutes.routes + ProjectMemberRoutes.routes + TeamRoutes.routes + InviteRoutes.routes
+            + ConsoleSessionRoutes.routes
     }
 
     public func register(on router: Router<LambaRequestContext>) {
@@ -192,7 +208,7 @@ struct ConsoleRouteRegistrar: Sendable {
 
     init(services: ConsoleServices) {
         self.services = services
-        authentication = ConsoleAuthentication(workspaces: services.workspaces)
+        authentication = ConsoleAuthentication(workspaces: services.workspaces, people: services.people, masterKey: services.masterKey)
     }
 
     func register(_ routes: [ConsoleRoute], on router: Router<LambaRequestContext>) {
@@ -207,7 +223,12 @@ struct ConsoleRouteRegistrar: Sendable {
 
     private func handle(_ route: ConsoleRoute, _ request: Request, _ context: LambaRequestContext) async throws -> Response {
         var caller: ConsoleCaller?
-        if route.access.needsWorkspaceCaller { caller = try await authentication.caller(of: request) }
+        var person: ConsoleAccessAdministration.SignedIn?
+        if route.access.needsWorkspaceCaller {
+            caller = try await authentication.caller(of: request)
+        } else if case .signedIn = route.access {
+            person = try await authentication.signedIn(request)
+        }
         var parameters: [String: String] = [:]
         for name in route.parameters { parameters[name] = context.parameters.get(name) }
         let query = try Self.checkedQuery(route, request)
@@ -219,7 +240,8 @@ struct ConsoleRouteRegistrar: Sendable {
             }
             try schema.check(.object(body), field: "")
         }
-        let call = ConsoleCall(services: services, callerOrNil: caller, parameters: parameters, query: query, body: body)
+        let call = ConsoleCall(services: services, callerOrNil: caller, personOrNil: person, authentication: authentication, parameters: parameters,
+                               query: query, body: body)
         // Store failures arrive translated (a unique violation is `DomainError.conflict`, mapped at the
         // store boundary by `DomainIdentityStore` and `withDomainTransaction`); they render through
         // the one DomainError table (`DomainErrorRendering.swift`).

@@ -29,7 +29,7 @@ public struct SQLIdentityRecords: IdentityWriter {
         self.transaction = transaction
     }
 
-    private var tx: any StoreTransaction {
+    var tx: any StoreTransaction {
         get throws {
             guard let transaction else { throw StoreError.transactionClosed }
             return transaction
