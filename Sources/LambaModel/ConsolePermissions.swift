@@ -67,7 +67,7 @@ extension ProjectConsoleRole {
 
 /// Who is calling the console API, resolved from an API key or a console session.
 public struct ConsoleCaller: Sendable, Hashable {
-    /// The one who acts, as audit records name them (docs/access-model.md#audit).
+    /// The one who acts, as audit records name them (docs/console-access.md#audit).
     public enum Principal: Sendable, Hashable {
         /// A Lamba User: through a console session, or offline (the CLI on the database, first-run setup) without one.
         case user(id: String, consoleSessionID: String?)
