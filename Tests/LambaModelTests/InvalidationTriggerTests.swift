@@ -189,7 +189,7 @@ struct InvalidationTriggerTests {
             let other = try await world.otherWorkspace(memberEmail: s.bo.email)
             let admin = try await world.caller(.admin)
             let mark = try await world.lastSequence()
-            await expectDomainError(.forbidden("only an owner may deactivate the workspace")) { try await world.workspaces.deactivateWorkspace(admin) }
+            await expectDomainError(.forbidden("the caller's roles do not grant workspace:lifecycle")) { try await world.workspaces.deactivateWorkspace(admin) }
             #expect(try await world.events(after: mark).isEmpty)
 
             try await world.workspaces.deactivateWorkspace(world.owner)

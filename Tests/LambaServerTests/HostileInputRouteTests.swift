@@ -236,6 +236,7 @@ struct HostileInputRouteTests {
         ids["provider_id"] = provider.provider.id
         ids["endpoint_id"] = endpoint.id
         ids["session_id"] = sessionID
+        ids["workspace_id"] = workspaceID
         ids["api_key_secret"] = fixture.a.apiKeySecret
         return ids
     }
