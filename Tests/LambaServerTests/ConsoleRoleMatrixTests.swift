@@ -79,7 +79,8 @@ struct ConsoleRoleMatrixTests {
         case .workspace(let capability):
             return caller.capabilities(inProject: nil).contains(capability) ? .allowed : .forbidden
         case .anyOf(let capabilities):
-            return capabilities.contains(where: caller.capabilities(inProject: nil).contains) ? .allowed : .forbidden
+            let held = caller.capabilities(inProject: nil)
+            return capabilities.contains(where: { held.contains($0) }) ? .allowed : .forbidden
         case .anyProject(let capability):
             return caller.holdsSomewhere(capability) ? .allowed : .forbidden
         case .project(let capability):
@@ -126,7 +127,7 @@ struct ConsoleRoleMatrixTests {
                         case .notFound:
                             #expect(response.status == .notFound && response.json?["error"] == "not_found", "\(what)")
                         case .allowed:
-                            #expect(![.unauthorized, .forbidden].contains(response.status) && response.status.code < 500, "\(what)")
+                            #expect(response.status != .unauthorized && response.status != .forbidden && response.status.code < 500, "\(what)")
                             allowed += 1
                         }
                     }
@@ -208,7 +209,7 @@ struct ConsoleCapabilitiesDocumentTests {
             .appendingPathComponent("docs/access-model.md")
     }
 
-    static func roles<Role: RawRepresentable<String> & CaseIterable>(_: Role.Type, holding: (Role) -> Bool) -> String {
+    static func roles<Role: RawRepresentable & CaseIterable>(_: Role.Type, holding: (Role) -> Bool) -> String where Role.RawValue == String {
         let names = Role.allCases.filter(holding).map { "`\($0.rawValue)`" }
         return names.isEmpty ? "none" : names.joined(separator: ", ")
     }
@@ -240,7 +241,7 @@ struct ConsoleCapabilitiesDocumentTests {
                 project = roles(ProjectConsoleRole.self) { $0.capabilities.contains(c) }
             case .anyOf(let cs):
                 needs = "per field: " + cs.map { "`\($0.rawValue)`" }.joined(separator: " or ")
-                workspace = roles(WorkspaceRole.self) { role in cs.contains(where: role.capabilities.contains) }
+                workspace = roles(WorkspaceRole.self) { role in cs.contains { role.capabilities.contains($0) } }
                 project = "none (Workspace-wide)"
             }
             lines.append("| \(route.method.rawValue) | `\(route.path)` | \(needs) | \(workspace) | \(project) |")

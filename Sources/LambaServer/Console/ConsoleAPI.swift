@@ -238,7 +238,8 @@ struct ConsoleRouteRegistrar: Sendable {
         case .workspace(let capability):
             try caller.require(capability)
         case .anyOf(let capabilities):
-            guard capabilities.contains(where: caller.capabilities(inProject: nil).contains) else {
+            let held = caller.capabilities(inProject: nil)
+            guard capabilities.contains(where: { held.contains($0) }) else {
                 throw DomainError.forbidden("the caller's roles grant none of \(capabilities.map(\.rawValue).joined(separator: ", "))")
             }
         case .anyProject(let capability):

@@ -28,6 +28,12 @@ enum OpenAPIDocument {
         for (path, item) in RuntimeOperations.paths { paths[path] = item }
         var schemas = JSONObject()
         for (name, schema) in ConsoleSchemas.components + RuntimeOperations.components { schemas[name] = schema.json }
+        var securitySchemes: JSONObject = [
+            "apiKey": .object(["type": "http", "scheme": "bearer", "description": "Workspace API key (lmb_sk_…)"]),
+            "consoleSession": .object(["type": "apiKey", "in": "cookie", "name": "lamba_console",
+                                       "description": "Console session of a person signed in through the console issuer; unsafe methods also send X-Lamba-CSRF"]),
+        ]
+        for (name, scheme) in RuntimeOperations.securitySchemes { securitySchemes[name] = scheme }
         return .object([
             "openapi": "3.1.0",
             "info": .object([
@@ -47,12 +53,7 @@ enum OpenAPIDocument {
             "paths": .object(paths),
             "components": .object([
                 "schemas": .object(schemas),
-                "securitySchemes": .object([
-                    "apiKey": .object(["type": "http", "scheme": "bearer", "description": "Workspace API key (lmb_sk_…)"]),
-                    "consoleSession": .object(["type": "apiKey", "in": "cookie", "name": "lamba_console",
-                                               "description": "Console session of a person signed in through the console issuer; unsafe methods also send X-Lamba-CSRF"]),
-                ].merging(RuntimeOperations.securitySchemes) { first, _ in first }),
-            ]),
+                "securitySchemes": .object(securitySchemes),
             ]),
             "x-lamba-permissions": permissions,
         ])
@@ -173,7 +174,7 @@ enum RuntimeOperations {
     }
 
     static var noSuchIssuer: JSONValue {
-        .object(["description": "not_found: no such Project or environment", "content": json("Error")])
+        .object(["description": "not_found: no such Project or environment", "content": json("OAuthError")])
     }
 
     /// A Bearer refusal (RFC 6750 §3.1): without credentials the body may be empty.
