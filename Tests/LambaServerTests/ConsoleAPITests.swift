@@ -218,12 +218,35 @@ struct ConsoleAPITests {
             #expect(document["openapi"] == "3.1.0")
             let paths = try #require(document["paths"]?.objectValue)
             var documented: Set<String> = []
-            for (path, item) in paths {
+            for (path, item) in paths where !path.hasPrefix("/p/") {
                 for (method, _) in item.objectValue ?? [:] { documented.insert("\(method.uppercased()) \(path)") }
             }
             let table = Set(ConsoleRoutes.table.map { "\($0.method.rawValue) \($0.path)" })
             #expect(documented == table)
             #expect(document["x-lamba-permissions"]?.objectValue?["workspace_roles"]?.objectValue?["viewer"] != nil)
+            // Each operation names its capability, from the same table that the server enforces.
+            for route in ConsoleRoutes.table {
+                let operation = paths[route.path]?.objectValue?[route.method.rawValue.lowercased()]?.objectValue
+                switch route.access {
+                case .workspace(let c), .project(let c), .anyProject(let c):
+                    #expect(operation?["x-lamba-capability"]?.stringValue == c.rawValue, "\(route.operationID)")
+                case .anyOf(let cs):
+                    #expect(operation?["x-lamba-capability"]?.stringValue == cs.map(\.rawValue).joined(separator: " | "), "\(route.operationID)")
+                case .anonymous, .signedIn:
+                    #expect(operation?["x-lamba-capability"] == nil, "\(route.operationID)")
+                }
+            }
+            // The runtime APIs a product calls, under the issuer, with their own credentials.
+            let runtime = [("/p/{project_slug}/{environment}/access/check", "post", "clientSecretBasic"),
+                           ("/p/{project_slug}/{environment}/me", "get", "accessToken"),
+                           ("/p/{project_slug}/{environment}/me/authorization", "get", "accessToken")]
+            for (path, method, scheme) in runtime {
+                let operation = paths[path]?.objectValue?[method]?.objectValue
+                #expect(operation?["security"]?.arrayValue?.first?.objectValue?[scheme] != nil, "\(path)")
+                #expect(operation?["responses"]?.objectValue?["401"] != nil, "\(path)")
+            }
+            let schemes = document["components"]?.objectValue?["securitySchemes"]?.objectValue
+            #expect(schemes?["clientSecretBasic"]?.objectValue?["scheme"] == "basic" && schemes?["accessToken"]?.objectValue?["scheme"] == "bearer")
             // Every documented operation is registered: without credentials it is a 401, not a 404 or 405.
             for route in ConsoleRoutes.table {
                 guard route.access.needsWorkspaceCaller else { continue }

@@ -8,13 +8,13 @@ enum ClientRoutes {
     static let base = "/console/v1/projects/{project_id}/environments/{environment}/clients"
 
     static let routes: [ConsoleRoute] = [
-        ConsoleRoute(.get, base, "listClients", "The environment's OAuth clients", access: .workspace(.clientsRead),
+        ConsoleRoute(.get, base, "listClients", "The environment's OAuth clients", access: .project(.clientsRead),
                      response: ConsoleSchemas.list("Client")) { call in
             ConsoleJSON.list(try await call.services.projects.clients(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment).map { ConsoleJSON.client($0) })
         },
         ConsoleRoute(.post, base, "createClient", "Register an OAuth client; a confidential client's secret is in this response only",
-                     access: .workspace(.clientsManage),
+                     access: .project(.clientsManage),
                      request: .object([
                          ("client_name", ConsoleSchemas.name), ("client_type", .string(values: ["confidential", "public"])),
                          ("redirect_uris", ConsoleSchemas.uris), ("post_logout_redirect_uris", ConsoleSchemas.uris),
@@ -37,13 +37,13 @@ enum ClientRoutes {
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment, registration)
             return ConsoleJSON.client(client, secret: secret)
         },
-        ConsoleRoute(.get, base + "/{client_id}", "getClient", "One OAuth client of the environment", access: .workspace(.clientsRead),
+        ConsoleRoute(.get, base + "/{client_id}", "getClient", "One OAuth client of the environment", access: .project(.clientsRead),
                      response: .ref("Client")) { call in
             ConsoleJSON.client(try await call.services.projects.client(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment,
                 clientID: try call.id("client_id", .client)))
         },
-        ConsoleRoute(.delete, base + "/{client_id}", "deleteClient", "Delete an OAuth client", access: .workspace(.clientsManage),
+        ConsoleRoute(.delete, base + "/{client_id}", "deleteClient", "Delete an OAuth client", access: .project(.clientsManage),
                      status: .noContent, response: nil) { call in
             try await call.services.projects.deleteClient(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment,
@@ -51,7 +51,7 @@ enum ClientRoutes {
             return nil
         },
         ConsoleRoute(.post, base + "/{client_id}/rotate-secret", "rotateClientSecret", "Replace a client's secret; the new one is shown once",
-                     access: .workspace(.clientsManage),
+                     access: .project(.clientsManage),
                      response: .object([("client_id", ConsoleSchemas.id), ("client_secret", .string())])) { call in
             let clientID = try call.id("client_id", .client)
             let secret = try await call.services.projects.rotateClientSecret(

@@ -231,6 +231,7 @@ struct ConsoleRouteRegistrar: Sendable {
         }
         var parameters: [String: String] = [:]
         for name in route.parameters { parameters[name] = context.parameters.get(name) }
+        if let caller { try await authorize(route.access, caller, projectID: parameters["project_id"]) }
         let query = try Self.checkedQuery(route, request)
         var body = JSONObject()
         if let schema = route.request {
@@ -248,6 +249,52 @@ struct ConsoleRouteRegistrar: Sendable {
         guard let output = try await route.handler(call) else { return Response(status: .noContent) }
         if case .object(let object) = output { return .json(object, status: route.status) }
         return .json(["data": output], status: route.status)
+    }
+
+    /// The route's declared access, decided before its input is read: a caller without the capability
+    /// is refused (403) whatever the body says. The services check again, as defence in depth.
+    func authorize(_ access: ConsoleRoute.Access, _ caller: ConsoleCaller, projectID: String?) async throws {
+        switch access {
+        case .anonymous, .signedIn:
+            return
+        case .workspace(let capability):
+            try caller.require(capability)
+        case .anyOf(let capabilities):
+            let held = caller.capabilities(inProject: nil)
+            guard capabilities.contains(where: { held.contains($0) }) else {
+                throw DomainError.forbidden("the caller's roles grant none of \(capabilities.map(\.rawValue).joined(separator: ", "))")
+            }
+        case .anyProject(let capability):
+            guard Self.holdsSomewhere(capability, caller) else {
+                throw DomainError.forbidden("the caller's roles do not grant \(capability.rawValue) in any Project")
+            }
+        case .project(let capability):
+            try await authorize(capability, caller, inProject: projectID)
+        }
+    }
+
+    /// A `{project_id}` route. The 403 never depends on another Workspace's data
+    /// (docs/access-model.md#tenant-isolation): a caller whose roles grant the capability nowhere is
+    /// refused for any id; anyone else first learns whether the Project is one they can see, and a
+    /// Project they cannot see (another Workspace's, or one a Project console role does not reach)
+    /// answers 404 exactly as a missing id does.
+    private func authorize(_ capability: ConsoleCapability, _ caller: ConsoleCaller, inProject projectID: String?) async throws {
+        guard Self.holdsSomewhere(capability, caller) else { try caller.require(capability); return }
+        guard let projectID, EntityID.isWellFormed(projectID, .project), caller.canSee(projectID: projectID)
+                || caller.capabilities(inProject: projectID).contains(capability)
+        else { throw DomainError.notFound("project") }
+        let workspaceID = caller.workspaceID
+        let exists = try await services.store.read { r in
+            try SQLIdentityRecords(reader: r, transaction: nil).project(id: projectID, workspaceID: workspaceID) != nil
+        }
+        guard exists else { throw DomainError.notFound("project \(projectID)") }
+        try caller.require(capability, inProject: projectID)
+    }
+
+    /// Whether the Workspace role or any of the caller's Project console roles grants `capability`.
+    static func holdsSomewhere(_ capability: ConsoleCapability, _ caller: ConsoleCaller) -> Bool {
+        caller.capabilities(inProject: nil).contains(capability)
+            || caller.projectConsoleRoles.values.contains { $0.capabilities.contains(capability) }
     }
 
     /// The query without duplicates, each declared parameter's value checked against its schema

@@ -6,13 +6,13 @@ import LambaModel
 enum EnvironmentRoutes {
     static let routes: [ConsoleRoute] = [
         ConsoleRoute(.get, "/console/v1/projects/{project_id}/environments/{environment}", "getEnvironment",
-                     "Settings of the sandbox or production environment", access: .workspace(.projectRead), response: .ref("Environment")) { call in
+                     "Settings of the sandbox or production environment", access: .project(.projectRead), response: .ref("Environment")) { call in
             ConsoleJSON.environment(try await call.services.projects.environment(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment))
         },
         ConsoleRoute(.patch, "/console/v1/projects/{project_id}/environments/{environment}", "updateEnvironment",
                      "Change an environment; a sign-in method change that would strand active Project Members is refused",
-                     access: .workspace(.projectManage),
+                     access: .project(.projectManage),
                      request: .object([
                          ("auth_methods", .array(.string(description: "password or provider:{id}", maxLength: 100), maxItems: 20, uniqueItems: true)),
                          ("allow_public_join", .boolean()), ("allow_register", .boolean()), ("default_join_role", ConsoleSchemas.roleName),

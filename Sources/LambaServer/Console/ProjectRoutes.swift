@@ -7,7 +7,7 @@ enum ProjectRoutes {
     static let visibility = ConsoleSchema.string(values: ["public", "private"])
 
     static let routes: [ConsoleRoute] = [
-        ConsoleRoute(.get, "/console/v1/projects", "listProjects", "The Projects the caller may see", access: .workspace(.projectRead),
+        ConsoleRoute(.get, "/console/v1/projects", "listProjects", "The Projects the caller may see", access: .anyProject(.projectRead),
                      response: ConsoleSchemas.list("Project")) { call in
             ConsoleJSON.list(try await call.services.projects.projects(try call.caller).map(ConsoleJSON.project))
         },
@@ -20,20 +20,20 @@ enum ProjectRoutes {
             return ConsoleJSON.project(try await call.services.projects.createProject(
                 try call.caller, slug: call.string("slug") ?? "", name: call.string("name") ?? "", visibility: visibility))
         },
-        ConsoleRoute(.get, "/console/v1/projects/{project_id}", "getProject", "One Project", access: .workspace(.projectRead),
+        ConsoleRoute(.get, "/console/v1/projects/{project_id}", "getProject", "One Project", access: .project(.projectRead),
                      response: .ref("Project")) { call in
             ConsoleJSON.project(try await call.services.projects.project(try call.caller, projectID: try call.id("project_id", .project)))
         },
         ConsoleRoute(.patch, "/console/v1/projects/{project_id}", "updateProject",
                      "Rename a Project or change its visibility; going private closes public join and register",
-                     access: .workspace(.projectManage), request: .object([("name", ConsoleSchemas.name), ("visibility", visibility)]),
+                     access: .project(.projectManage), request: .object([("name", ConsoleSchemas.name), ("visibility", visibility)]),
                      response: .ref("Project")) { call in
             ConsoleJSON.project(try await call.services.projects.updateProject(
                 try call.caller, projectID: try call.id("project_id", .project), name: call.string("name"),
                 visibility: call.string("visibility").flatMap(Project.Visibility.init(rawValue:))))
         },
         ConsoleRoute(.post, "/console/v1/projects/{project_id}/deactivate", "deactivateProject",
-                     "Deactivate a Project: every runtime scope of both environments ends", access: .workspace(.projectManage),
+                     "Deactivate a Project: every runtime scope of both environments ends", access: .project(.projectManage),
                      response: .ref("Project")) { call in
             ConsoleJSON.project(try await call.services.projects.deactivateProject(try call.caller, projectID: try call.id("project_id", .project)))
         },

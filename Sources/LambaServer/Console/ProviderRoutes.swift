@@ -17,21 +17,21 @@ enum ProviderRoutes {
     ]
 
     static let routes: [ConsoleRoute] = [
-        ConsoleRoute(.get, base, "listProviders", "The environment's social providers", access: .workspace(.projectRead),
+        ConsoleRoute(.get, base, "listProviders", "The environment's social providers", access: .project(.projectRead),
                      response: ConsoleSchemas.list("Provider")) { call in
             let environment = try call.environment
             return ConsoleJSON.list(try await call.services.providers.providers(
                 try call.caller, projectID: try call.id("project_id", .project), environment: environment).map(ProviderRoutes.json))
         },
         ConsoleRoute(.post, base, "createProvider", "Add a social provider (its issuer is checked through discovery); enabled unless told otherwise",
-                     access: .workspace(.projectManage), request: .object(settings, required: ["name", "issuer", "client_id", "client_secret"]),
+                     access: .project(.projectManage), request: .object(settings, required: ["name", "issuer", "client_id", "client_secret"]),
                      status: .created, response: .ref("Provider")) { call in
             let configured = try await call.services.providers.createProvider(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment, ProviderRoutes.changes(call),
                 checkIssuer: call.services.issuerCheck)
             return ProviderRoutes.json(configured)
         },
-        ConsoleRoute(.get, base + "/{provider_id}", "getProvider", "One social provider of the environment", access: .workspace(.projectRead),
+        ConsoleRoute(.get, base + "/{provider_id}", "getProvider", "One social provider of the environment", access: .project(.projectRead),
                      response: .ref("Provider")) { call in
             ProviderRoutes.json(try await call.services.providers.provider(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment,
@@ -39,14 +39,14 @@ enum ProviderRoutes {
         },
         ConsoleRoute(.patch, base + "/{provider_id}", "updateProvider",
                      "Change a social provider; disabling it or changing its issuer or client id ends the runtime scopes signed in through it",
-                     access: .workspace(.projectManage), request: .object(settings), response: .ref("Provider")) { call in
+                     access: .project(.projectManage), request: .object(settings), response: .ref("Provider")) { call in
             ProviderRoutes.json(try await call.services.providers.updateProvider(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment,
                 providerID: try call.id("provider_id", .upstreamProvider), ProviderRoutes.changes(call), checkIssuer: call.services.issuerCheck))
         },
         ConsoleRoute(.delete, base + "/{provider_id}", "deleteProvider",
                      "Remove a social provider and its linked accounts; refused when it would strand active Project Members",
-                     access: .workspace(.projectManage), status: .noContent, response: nil) { call in
+                     access: .project(.projectManage), status: .noContent, response: nil) { call in
             try await call.services.providers.deleteProvider(
                 try call.caller, projectID: try call.id("project_id", .project), environment: try call.environment,
                 providerID: try call.id("provider_id", .upstreamProvider))

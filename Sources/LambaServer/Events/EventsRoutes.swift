@@ -43,30 +43,30 @@ public struct EventsRoutes: RouteGroup {
     ]
 
     static let routes: [ConsoleRoute] = [
-        ConsoleRoute(.get, "/console/v1/audit", "listAuditEvents", "The Workspace's audit log, newest first", access: .workspace(.auditRead),
+        ConsoleRoute(.get, "/console/v1/audit", "listAuditEvents", "The Workspace's audit log, newest first", access: .anyProject(.auditRead),
                      query: [("project_id", ConsoleSchemas.id)] + auditQuery, response: .ref("AuditPage")) { call in
             try await EventsRoutes.audit(call, projectID: nil)
         },
         ConsoleRoute(.get, "/console/v1/projects/{project_id}/audit", "listProjectAuditEvents", "One Project's audit log, newest first",
-                     access: .workspace(.auditRead), query: auditQuery, response: .ref("AuditPage")) { call in
+                     access: .project(.auditRead), query: auditQuery, response: .ref("AuditPage")) { call in
             try await EventsRoutes.audit(call, projectID: try call.parameter("project_id"))
         },
         ConsoleRoute(.get, "/console/v1/events/stream", "streamEvents",
                      "Events after a sequence number, oldest first; waits up to `wait` seconds for the first one",
-                     access: .workspace(.auditRead),
+                     access: .anyProject(.auditRead),
                      query: [("project_id", ConsoleSchemas.id), ("after", .integer(description: "the cursor of the previous answer", minimum: 0, maximum: Int(Int64.max))),
                              ("wait", .integer(minimum: 0, maximum: maxStreamWait)), ("limit", pageSize)],
                      response: .ref("EventStreamPage")) { call in
             try await EventsRoutes.stream(call)
         },
         ConsoleRoute(.get, environmentPath + "/webhooks", "listWebhookEndpoints", "The environment's webhook endpoints",
-                     access: .workspace(.webhooksRead), response: .ref("WebhookEndpointList")) { call in
+                     access: .project(.webhooksRead), response: .ref("WebhookEndpointList")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             let endpoints = try await call.services.webhooks.endpoints(caller, projectID: project, environment: env)
             return .object(["endpoints": .array(endpoints.map { .object(EventsJSON.endpoint($0)) })])
         },
         ConsoleRoute(.post, environmentPath + "/webhooks", "createWebhookEndpoint",
-                     "Add a webhook endpoint; its signing secret is in this response only", access: .workspace(.webhooksManage),
+                     "Add a webhook endpoint; its signing secret is in this response only", access: .project(.webhooksManage),
                      request: .object(endpointChanges, required: ["url"]), status: .created, response: .ref("WebhookEndpoint")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             let (endpoint, secret) = try await call.services.webhooks.createEndpoint(caller, projectID: project, environment: env, EventsRoutes.changes(call))
@@ -74,27 +74,27 @@ public struct EventsRoutes: RouteGroup {
             json["secret"] = .string(secret)
             return .object(json)
         },
-        ConsoleRoute(.get, endpointPath, "getWebhookEndpoint", "One webhook endpoint", access: .workspace(.webhooksRead),
+        ConsoleRoute(.get, endpointPath, "getWebhookEndpoint", "One webhook endpoint", access: .project(.webhooksRead),
                      response: .ref("WebhookEndpoint")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             return .object(EventsJSON.endpoint(try await call.services.webhooks.endpoint(
                 caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))))
         },
-        ConsoleRoute(.patch, endpointPath, "updateWebhookEndpoint", "Change a webhook endpoint", access: .workspace(.webhooksManage),
+        ConsoleRoute(.patch, endpointPath, "updateWebhookEndpoint", "Change a webhook endpoint", access: .project(.webhooksManage),
                      request: .object(endpointChanges), response: .ref("WebhookEndpoint")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             return .object(EventsJSON.endpoint(try await call.services.webhooks.updateEndpoint(
                 caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"), EventsRoutes.changes(call))))
         },
         ConsoleRoute(.delete, endpointPath, "deleteWebhookEndpoint", "Remove a webhook endpoint and its pending deliveries",
-                     access: .workspace(.webhooksManage), status: .noContent, response: nil) { call in
+                     access: .project(.webhooksManage), status: .noContent, response: nil) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             try await call.services.webhooks.deleteEndpoint(caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))
             return nil
         },
         ConsoleRoute(.post, endpointPath + "/rotate-secret", "rotateWebhookSecret",
                      "A new signing secret, shown once; the previous one keeps signing as a second signature for the grace period",
-                     access: .workspace(.webhooksManage),
+                     access: .project(.webhooksManage),
                      request: .object([("grace_period_seconds", .integer(description: "24 hours when left out", minimum: 0,
                                                                           maximum: Int(WebhookEndpointRules.maxRotationGrace)))]),
                      requestOptional: true, response: .ref("WebhookEndpoint")) { call in
@@ -107,13 +107,13 @@ public struct EventsRoutes: RouteGroup {
             return .object(json)
         },
         ConsoleRoute(.post, endpointPath + "/enable", "enableWebhookEndpoint", "Enable an endpoint that failures disabled",
-                     access: .workspace(.webhooksManage), response: .ref("WebhookEndpoint")) { call in
+                     access: .project(.webhooksManage), response: .ref("WebhookEndpoint")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             return .object(EventsJSON.endpoint(try await call.services.webhooks.enableEndpoint(
                 caller, projectID: project, environment: env, id: try call.parameter("endpoint_id"))))
         },
         ConsoleRoute(.get, endpointPath + "/deliveries", "listWebhookDeliveries", "An endpoint's delivery log, newest first",
-                     access: .workspace(.webhooksRead),
+                     access: .project(.webhooksRead),
                      query: [("limit", pageSize), ("state", .string(values: ["pending", "in_flight", "succeeded", "failed_permanently"])),
                              ("cursor", .string(description: "next_cursor of the previous page", maxLength: 100, rule: .deliveryCursor))],
                      response: .ref("WebhookDeliveryPage")) { call in
@@ -128,7 +128,7 @@ public struct EventsRoutes: RouteGroup {
         },
         ConsoleRoute(.post, endpointPath + "/replay", "replayWebhookEvents",
                      "Deliver one event (event_id) or a range (since, until) to the endpoint again, byte for byte",
-                     access: .workspace(.webhooksManage),
+                     access: .project(.webhooksManage),
                      request: .object([("event_id", .nullable(ConsoleSchemas.id)), ("since", .nullable(ConsoleSchemas.time)),
                                        ("until", .nullable(ConsoleSchemas.time))]),
                      status: .accepted, response: .object([("queued", .integer(minimum: 0))])) { call in
@@ -140,13 +140,13 @@ public struct EventsRoutes: RouteGroup {
             return .object(["queued": .integer(Int64(queued))])
         },
         ConsoleRoute(.get, environmentPath + "/webhook-settings", "getWebhookSettings", "Whether webhooks may target private addresses",
-                     access: .workspace(.webhooksRead), response: .ref("WebhookSettings")) { call in
+                     access: .project(.webhooksRead), response: .ref("WebhookSettings")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
             let allow = try await call.services.webhooks.allowsPrivateTargets(caller, projectID: project, environment: env)
             return .object(["environment": .string(env.rawValue), "allow_private_targets": .bool(allow)])
         },
         ConsoleRoute(.patch, environmentPath + "/webhook-settings", "updateWebhookSettings",
-                     "Allow or forbid private and loopback webhook targets", access: .workspace(.webhooksManage),
+                     "Allow or forbid private and loopback webhook targets", access: .project(.webhooksManage),
                      request: .object([("allow_private_targets", .boolean())], required: ["allow_private_targets"]),
                      response: .ref("WebhookSettings")) { call in
             let (caller, project, env) = try EventsRoutes.scope(call)
