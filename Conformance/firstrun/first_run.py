@@ -72,7 +72,7 @@ def main():
                     urllib.request.build_opener().open(link)
                     check(False, "a spent link is refused")
                 except urllib.error.HTTPError as error:
-                    check(error.code == 404, "a spent link is refused")
+                    check(error.code == 400, "a spent link is refused")
             finally:
                 stop(process)
         with open(os.path.join(workdir, "second.log"), "w+") as log:

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LambaJOSE
@@ -32,12 +33,12 @@ struct MatrixCaller: Sendable {
 /// made here; a maker of console sessions (a person with a Workspace role and Project console roles)
 /// conforms the same way and joins `ConsoleRoleMatrixTests.makers`.
 protocol MatrixCallerMaker: Sendable {
-    func callers(_ client: any TestClientProtocol, _ fixture: ConsoleFixture) async throws -> [MatrixCaller]
+    func callers(_ client: any TestClientProtocol, _ fixture: ConsoleFixture, _ dependencies: ServerDependencies) async throws -> [MatrixCaller]
 }
 
 /// One Workspace API key per Workspace role, created through the API with the owner's key.
 struct APIKeyCallers: MatrixCallerMaker {
-    func callers(_ client: any TestClientProtocol, _ fixture: ConsoleFixture) async throws -> [MatrixCaller] {
+    func callers(_ client: any TestClientProtocol, _ fixture: ConsoleFixture, _ dependencies: ServerDependencies) async throws -> [MatrixCaller] {
         var callers: [MatrixCaller] = []
         for role in WorkspaceRole.allCases {
             let created = try await client.execute(uri: "/console/v1/api-keys", method: .post, headers: bearer(fixture.a.apiKeySecret),
@@ -54,6 +55,10 @@ struct APIKeyCallers: MatrixCallerMaker {
 @Suite("console role matrix")
 struct ConsoleRoleMatrixTests {
     static let makers: [any MatrixCallerMaker] = [APIKeyCallers()]
+
+    /// Routes whose allowed answer ends what the other callers stand on (every console session, the
+    /// Workspace itself): the loop checks only their refusals, and each runs once, allowed, at the end.
+    static let endsTheFixture: [String] = ["forceLogout", "deactivateWorkspace"]
 
     /// Ids of the right shapes that name nothing, so an allowed destructive route answers 404 and
     /// leaves the fixture as it was. GETs and the routes aiming below a Project use the real Project.
@@ -111,10 +116,12 @@ struct ConsoleRoleMatrixTests {
         try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
             var refused = 0, allowed = 0
-            for maker in Self.makers {
-                for caller in try await maker.callers(client, fixture) {
+            var callers: [MatrixCaller] = []
+            for maker in Self.makers { callers += try await maker.callers(client, fixture, dependencies) }
+            for caller in callers {
                     for route in ConsoleRoutes.table where route.access.needsWorkspaceCaller {
                         let ids = Self.absentIDs(route, fixture)
+                        if Self.endsTheFixture.contains(route.operationID), Self.expected(route, caller, projectID: ids["project_id"]) == .allowed { continue }
                         let sample = sampleBody(route, ids)
                         let response = try await client.execute(uri: fill(route, ids), method: route.method, headers: caller.headers(sample != nil),
                                                                 body: sample.map(body))
@@ -131,7 +138,13 @@ struct ConsoleRoleMatrixTests {
                             allowed += 1
                         }
                     }
-                }
+            }
+            // Last, each fixture-ending route once, allowed: the forced logout, then the deactivation.
+            for operationID in Self.endsTheFixture {
+                let route = try #require(ConsoleRoutes.table.first { $0.operationID == operationID })
+                let caller = try #require(callers.last { Self.expected(route, $0, projectID: nil) == .allowed })
+                let response = try await client.execute(uri: fill(route, Self.absentIDs(route, fixture)), method: route.method, headers: caller.headers(false))
+                #expect(response.status.code < 300, "\(caller.label) \(route.path): \(response.status) \(response.text)")
             }
             #expect(refused > 50 && allowed > 100, "refused \(refused), allowed \(allowed)")
         }
@@ -141,7 +154,7 @@ struct ConsoleRoleMatrixTests {
     func refusal_comesBeforeTheBody(backend: Backend) async throws {
         try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
-            let callers = try await APIKeyCallers().callers(client, fixture)
+            let callers = try await APIKeyCallers().callers(client, fixture, dependencies)
             let billing = try #require(callers.first { $0.workspaceRole == .billing })
             let project = fixture.ids["project_id"]!
             for (path, raw) in [("/console/v1/projects", #"{"slug":"#), ("/console/v1/projects/\(project)/roles", #"["not an object"]"#),

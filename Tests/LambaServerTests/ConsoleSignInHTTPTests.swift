@@ -134,7 +134,7 @@ struct ConsoleSignInHTTPTests {
             // The link is spent: a second use signs no one in.
             var other = ConsoleBrowser(dependencies)
             response = try await other.browser.get(client, "/console/sign-in-link?token=" + token)
-            #expect(response.status == .notFound)
+            #expect(response.status == .badRequest)
             #expect(try await other.api(client, .get, "/console/v1/session").status == .unauthorized)
         }
     }

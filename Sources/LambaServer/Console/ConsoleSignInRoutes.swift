@@ -164,9 +164,9 @@ public struct ConsoleSignInRoutes: RouteGroup {
         let token = try override ?? OAuthParameters.decode(request.uri.query ?? "").single("token") ?? ""
         guard let user = try await people.signInLinkUser(token: token) else {
             return HostedPageRoutes.html(HostedPages.layout("Sign-in link", """
-                <h1>This sign-in link cannot be used</h1><p>It was used already, it expired, or it is not a link of this installation. \
-                Ask for a new one: <code>lamba admin sign-in-link --email you@example.com</code>.</p>
-                """), status: .notFound)
+                <h1>This sign-in link cannot be used</h1>\(HostedPages.message("It was used already, it expired, or it is not a link of this installation."))\
+                <p>Ask for a new one: <code>lamba admin sign-in-link --email you@example.com</code>.</p>
+                """), status: .badRequest)
         }
         let csrf = OpaqueSecret.generate().value
         let body = """
