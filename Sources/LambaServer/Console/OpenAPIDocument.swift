@@ -45,7 +45,7 @@ enum OpenAPIDocument {
                     (`x-lamba-capability`); `x-lamba-permissions` lists what each Workspace role and Project console role grants. \
                     Console roles never grant runtime access, and Project roles never grant console access. \
                     The runtime APIs a product calls under its issuer, `/p/{project_slug}/{environment}`, are listed too \
-                    (the access check, `/me` and `/me/authorization`); they take a client's credentials or the user's access token, \
+                    (the access check and `/me`); they take a client's credentials or the user's access token, \
                     never console credentials.
                     """),
             ]),
@@ -208,16 +208,8 @@ enum RuntimeOperations {
             "security": .array([.object(["accessToken": .array([])])]),
             "responses": .object(["200": .object(["description": "OK", "content": json("Me")]), "401": bearerRefusal, "404": noSuchIssuer]),
         ]
-        let authorization: JSONObject = [
-            "operationId": "getEffectiveAuthorization",
-            "summary": "The caller's Project membership, roles and permissions, resolved on the server now, for the product's own UI",
-            "security": .array([.object(["accessToken": .array([])])]),
-            "responses": .object([
-                "200": .object(["description": "OK", "content": json("EffectiveAuthorization")]), "401": bearerRefusal, "404": noSuchIssuer,
-            ]),
-        ]
         var paths = JSONObject()
-        for (path, method, operation) in [("/access/check", "post", accessCheck), ("/me", "get", me), ("/me/authorization", "get", authorization)] {
+        for (path, method, operation) in [("/access/check", "post", accessCheck), ("/me", "get", me)] {
             var operation = operation
             operation["parameters"] = parameters
             operation["tags"] = ["runtime"]
