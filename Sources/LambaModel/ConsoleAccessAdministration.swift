@@ -196,10 +196,10 @@ public struct ConsoleAccessAdministration: Sendable {
             let owner = TeamMember(workspaceID: workspace.id, userID: session.userID, workspaceRole: .owner, createdAt: now)
             try tx.insert(owner)
             let actor = ConsoleCaller(principal: .user(id: session.userID, consoleSessionID: session.id), workspaceID: workspace.id, workspaceRole: .owner)
-            try tx.append(DomainEvent(type: .workspaceCreated, actor: actor.actor, workspaceID: workspace.id, occurredAt: now, data: [
+            try tx.append(DomainEvent(type: .workspaceCreated, by: actor, workspaceID: workspace.id, occurredAt: now, data: [
                 "workspace_id": .string(workspace.id), "slug": .string(workspace.slug), "owner_user_id": .string(session.userID),
             ]))
-            try tx.append(DomainEvent(type: .teamMemberAdded, actor: actor.actor, workspaceID: workspace.id, occurredAt: now, data: [
+            try tx.append(DomainEvent(type: .teamMemberAdded, by: actor, workspaceID: workspace.id, occurredAt: now, data: [
                 "team_member_id": .string(owner.id), "user_id": .string(session.userID), "workspace_role": "owner",
             ]))
             var selected = session
@@ -262,7 +262,7 @@ public struct ConsoleAccessAdministration: Sendable {
             }
             try tx.setConsoleSessionsValidAfter(workspaceID: caller.workspaceID, userID: member.userID, now)
             let ended = try tx.revokeConsoleSessions(userID: member.userID, workspaceID: caller.workspaceID, reason: "forced_logout", at: now)
-            try tx.append(DomainEvent(type: .teamMemberForcedLogout, actor: caller.actor, workspaceID: caller.workspaceID, occurredAt: now, data: [
+            try tx.append(DomainEvent(type: .teamMemberForcedLogout, by: caller, workspaceID: caller.workspaceID, occurredAt: now, data: [
                 "team_member_id": .string(member.id), "user_id": .string(member.userID),
                 "console_sessions_ended": .array(ended.map { .string($0.id) }),
             ]))

@@ -99,7 +99,7 @@ public struct CustomDomainAdministration: Sendable {
             let claim = CustomDomain(workspaceID: caller.workspaceID, domain: domain, verificationToken: token, createdAt: now,
                                      expiresAt: now.addingTimeInterval(lifetime))
             try tx.insert(claim)
-            try tx.append(DomainEvent(type: .customDomainAdded, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+            try tx.append(DomainEvent(type: .customDomainAdded, by: caller, workspaceID: caller.workspaceID, data: [
                 "custom_domain_id": .string(claim.id), "domain": .string(domain),
             ]))
             return claim
@@ -134,7 +134,7 @@ public struct CustomDomainAdministration: Sendable {
             current.verifiedAt = now
             try tx.update(current)
             try Self.recordVerified(tx, workspaceID: caller.workspaceID)
-            try tx.append(DomainEvent(type: .customDomainVerified, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+            try tx.append(DomainEvent(type: .customDomainVerified, by: caller, workspaceID: caller.workspaceID, data: [
                 "custom_domain_id": .string(current.id), "domain": .string(current.domain),
             ]))
             return current
@@ -150,7 +150,7 @@ public struct CustomDomainAdministration: Sendable {
             }
             try tx.deleteCustomDomain(id: claim.id)
             if claim.status == .verified { try Self.recordVerified(tx, workspaceID: caller.workspaceID) }
-            try tx.append(DomainEvent(type: .customDomainRemoved, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+            try tx.append(DomainEvent(type: .customDomainRemoved, by: caller, workspaceID: caller.workspaceID, data: [
                 "custom_domain_id": .string(claim.id), "domain": .string(claim.domain), "reason": .string("removed"),
             ]))
         }

@@ -41,7 +41,7 @@ public struct MemberLifecycle: Sendable {
             where earlier.kind == .team && earlier.email == email && earlier.isOpen {
                 earlier.revokedAt = now
                 try tx.update(earlier)
-                try tx.append(DomainEvent(type: .inviteRevoked, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+                try tx.append(DomainEvent(type: .inviteRevoked, by: caller, workspaceID: caller.workspaceID, data: [
                     "invite_id": .string(earlier.id), "reason": .string("replaced"),
                 ]))
             }
@@ -51,7 +51,7 @@ public struct MemberLifecycle: Sendable {
                 workspaceRole: workspaceRole, projectConsoleRoles: projectConsoleRoles, projectRole: nil, tokenHash: token.hash,
                 invitedBy: caller.actor, createdAt: now, expiresAt: now.addingTimeInterval(lifetime), acceptedAt: nil, revokedAt: nil)
             try tx.insert(invite)
-            try tx.append(DomainEvent(type: .teamInviteCreated, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+            try tx.append(DomainEvent(type: .teamInviteCreated, by: caller, workspaceID: caller.workspaceID, data: [
                 "invite_id": .string(invite.id), "email": .string(email), "workspace_role": .string(workspaceRole.rawValue),
             ]))
             return invite
@@ -81,7 +81,7 @@ public struct MemberLifecycle: Sendable {
             try Self.checkTeamLimit(tx, workspaceID: caller.workspaceID)
             let member = TeamMember(workspaceID: caller.workspaceID, userID: userID, workspaceRole: workspaceRole, projectConsoleRoles: projectConsoleRoles)
             try tx.insert(member)
-            try tx.append(DomainEvent(type: .teamMemberPromoted, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+            try tx.append(DomainEvent(type: .teamMemberPromoted, by: caller, workspaceID: caller.workspaceID, data: [
                 "team_member_id": .string(member.id), "user_id": .string(userID), "workspace_role": .string(workspaceRole.rawValue),
             ]))
             return member
@@ -112,7 +112,7 @@ public struct MemberLifecycle: Sendable {
             }
             if let workspaceRole { member.workspaceRole = workspaceRole }
             try tx.update(member)
-            try tx.append(DomainEvent(type: .teamMemberUpdated, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+            try tx.append(DomainEvent(type: .teamMemberUpdated, by: caller, workspaceID: caller.workspaceID, data: [
                 "team_member_id": .string(member.id), "user_id": .string(member.userID), "workspace_role": .string(member.workspaceRole.rawValue),
             ]))
             return member
@@ -131,7 +131,7 @@ public struct MemberLifecycle: Sendable {
                 try WorkspaceOwnership.requireOwnersRemain(tx, workspaceID: caller.workspaceID, after: .teamMember(id: member.id))
             }
             try tx.deleteTeamMember(id: member.id)
-            try tx.append(DomainEvent(type: .teamMemberRemoved, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+            try tx.append(DomainEvent(type: .teamMemberRemoved, by: caller, workspaceID: caller.workspaceID, data: [
                 "team_member_id": .string(member.id), "user_id": .string(member.userID),
             ]))
         }
@@ -166,7 +166,7 @@ public struct MemberLifecycle: Sendable {
             where earlier.kind == .project && earlier.email == email && earlier.isOpen {
                 earlier.revokedAt = now
                 try tx.update(earlier)
-                try tx.append(DomainEvent(type: .inviteRevoked, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                try tx.append(DomainEvent(type: .inviteRevoked, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: [
                     "invite_id": .string(earlier.id), "reason": .string("replaced"),
                 ]))
             }
@@ -175,7 +175,7 @@ public struct MemberLifecycle: Sendable {
                 workspaceRole: nil, projectConsoleRoles: [:], projectRole: role, tokenHash: token.hash, invitedBy: caller.actor,
                 createdAt: now, expiresAt: now.addingTimeInterval(lifetime), acceptedAt: nil, revokedAt: nil)
             try tx.insert(invite)
-            try tx.append(DomainEvent(type: .projectInviteCreated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+            try tx.append(DomainEvent(type: .projectInviteCreated, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "invite_id": .string(invite.id), "email": .string(email), "role": .string(role),
             ]))
             return invite
@@ -216,7 +216,8 @@ public struct MemberLifecycle: Sendable {
             guard let user = try tx.user(email: email) else { throw DomainError.notFound("user with email \(email)") }
             let roles = roles ?? [ProjectRole.viewer]
             try Self.requireRoles(tx, projectID: project.id, roles)
-            return try Self.admit(tx, project: project, userID: user.id, roles: roles, via: .operator, actor: caller.actor, eventType: .projectMemberAdded)
+            return try Self.admit(tx, project: project, userID: user.id, roles: roles, via: .operator, actor: caller.actor,
+                                  attribution: .init(caller.principal), eventType: .projectMemberAdded)
         }
     }
 
@@ -365,7 +366,7 @@ public struct MemberLifecycle: Sendable {
             // The global session stays: who the person is did not change, only what they may do here,
             // and their other Projects are not affected (docs/sessions-and-scopes.md#revoke-granularity).
             try Self.invalidate(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_role_changed", listingIDs: true,
-                                DomainEvent(type: .projectMemberRoleChanged, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                                DomainEvent(type: .projectMemberRoleChanged, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "project_member_id": .string(member.id), "user_id": .string(member.userID),
                 "previous_roles": .array(previous.map(JSONValue.string)), "roles": .array(roles.map(JSONValue.string)),
             ]))
@@ -388,7 +389,7 @@ public struct MemberLifecycle: Sendable {
             // As for a role change: this user's scopes in this Project end; the global session and
             // their scopes in other Projects stay (they are still who they were, elsewhere).
             try Self.invalidate(tx, .member(projectID: project.id, userID: member.userID), reason: "membership_removed", listingIDs: true,
-                                DomainEvent(type: .projectMemberRemoved, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+                                DomainEvent(type: .projectMemberRemoved, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "project_member_id": .string(member.id), "user_id": .string(member.userID),
             ]))
         }
@@ -409,7 +410,8 @@ public struct MemberLifecycle: Sendable {
                 throw DomainError.conflict("runtime scope \(scopeID) is already revoked")
             }
             // The scope's own event is the trigger's event: one scope, one session, one environment.
-            try Self.appendScopesRevoked(tx, [revoked], reason: "project_scope_revoked", actor: caller.actor)
+            try Self.appendScopesRevoked(tx, [revoked], reason: "project_scope_revoked", actor: caller.actor,
+                                     attribution: .init(caller.principal))
             return revoked
         }
     }
@@ -417,7 +419,8 @@ public struct MemberLifecycle: Sendable {
     // MARK: Rules shared by the flows
 
     static func admit(_ tx: any IdentityWriter, project: Project, userID: String, roles: [String], via: ProjectMember.JoinPath,
-                      actor: String, eventType: EventType, environment: Environment? = nil) throws -> ProjectMember {
+                      actor: String, attribution: DomainEvent.Attribution? = nil, eventType: EventType,
+                      environment: Environment? = nil) throws -> ProjectMember {
         guard let workspace = try tx.workspace(id: project.workspaceID), workspace.status == .active else {
             throw DomainError.refused("the workspace is deactivated")
         }
@@ -430,21 +433,24 @@ public struct MemberLifecycle: Sendable {
             existing.updatedAt = Date()
             try checkMemberLimit(tx, project: project, workspace: workspace)
             try tx.update(existing)
-            try appendAdmitted(tx, existing, actor: actor, eventType: eventType, environment: environment)
+            try appendAdmitted(tx, existing, actor: actor, attribution: attribution, eventType: eventType, environment: environment)
             return existing
         }
         try checkMemberLimit(tx, project: project, workspace: workspace)
         let member = ProjectMember(workspaceID: project.workspaceID, projectID: project.id, userID: userID, roles: roles, joinedVia: via)
         try tx.insert(member)
-        try appendAdmitted(tx, member, actor: actor, eventType: eventType, environment: environment)
+        try appendAdmitted(tx, member, actor: actor, attribution: attribution, eventType: eventType, environment: environment)
         return member
     }
 
-    private static func appendAdmitted(_ tx: any IdentityWriter, _ member: ProjectMember, actor: String, eventType: EventType, environment: Environment?) throws {
-        try tx.append(DomainEvent(type: eventType, actor: actor, workspaceID: member.workspaceID, projectID: member.projectID, environment: environment, data: [
+    private static func appendAdmitted(_ tx: any IdentityWriter, _ member: ProjectMember, actor: String, attribution: DomainEvent.Attribution?,
+                                       eventType: EventType, environment: Environment?) throws {
+        var event = DomainEvent(type: eventType, actor: actor, workspaceID: member.workspaceID, projectID: member.projectID, environment: environment, data: [
             "project_member_id": .string(member.id), "user_id": .string(member.userID),
             "roles": .array(member.roles.map(JSONValue.string)), "joined_via": .string(member.joinedVia.rawValue),
-        ]))
+        ])
+        if let attribution { event.attribution = attribution }
+        try tx.append(event)
     }
 
     /// The role join and register give: the environment's configured role while the catalog holds it,
@@ -536,17 +542,21 @@ public struct MemberLifecycle: Sendable {
             event.data["session_ids"] = .array(Set(scopes.map(\.sessionID)).sorted().map(JSONValue.string))
         }
         try tx.append(event)
-        try appendScopesRevoked(tx, scopes, reason: reason, actor: event.actor)
+        try appendScopesRevoked(tx, scopes, reason: reason, actor: event.actor, attribution: event.attribution)
         return scopes
     }
 
-    static func appendScopesRevoked(_ tx: any IdentityWriter, _ scopes: [RuntimeScope], reason: String, actor: String) throws {
+    /// One `runtime_scope.revoked` per scope, attributed like the change that ended them.
+    static func appendScopesRevoked(_ tx: any IdentityWriter, _ scopes: [RuntimeScope], reason: String, actor: String,
+                                    attribution: DomainEvent.Attribution? = nil) throws {
         for scope in scopes {
-            try tx.append(DomainEvent(type: .runtimeScopeRevoked, actor: actor, workspaceID: scope.workspaceID, projectID: scope.projectID,
-                                      environment: scope.environment, sessionID: scope.sessionID, data: [
+            var event = DomainEvent(type: .runtimeScopeRevoked, actor: actor, workspaceID: scope.workspaceID, projectID: scope.projectID,
+                                    environment: scope.environment, sessionID: scope.sessionID, data: [
                 "runtime_scope_id": .string(scope.id), "user_id": .string(scope.userID), "reason": .string(reason),
                 "application_id": .string(scope.applicationID),
-            ]))
+            ])
+            if let attribution { event.attribution = attribution }
+            try tx.append(event)
         }
     }
 

@@ -32,7 +32,7 @@ public struct ProjectAdministration: Sendable {
                 try tx.save(EnvironmentSettings(projectID: project.id, environment: environment))
             }
             for role in ProjectRole.starterCatalog(projectID: project.id) { try tx.insert(role) }
-            try tx.append(DomainEvent(type: .projectCreated, actor: caller.actor, workspaceID: workspace.id, projectID: project.id, data: [
+            try tx.append(DomainEvent(type: .projectCreated, by: caller, workspaceID: workspace.id, projectID: project.id, data: [
                 "project_id": .string(project.id), "slug": .string(slug), "visibility": .string(visibility.rawValue),
             ]))
             return project
@@ -58,13 +58,13 @@ public struct ProjectAdministration: Sendable {
                     settings.allowPublicJoin = false
                     settings.allowRegister = false
                     try tx.save(settings)
-                    try tx.append(DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+                    try tx.append(DomainEvent(type: .environmentUpdated, by: caller, workspaceID: caller.workspaceID, projectID: project.id,
                                               environment: environment, data: [
                         "allow_public_join": .bool(false), "allow_register": .bool(false), "reason": .string("project_private"),
                     ]))
                 }
             }
-            try tx.append(DomainEvent(type: .projectUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+            try tx.append(DomainEvent(type: .projectUpdated, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "name": .string(project.name), "visibility": .string(project.visibility.rawValue),
             ]))
             return project
@@ -80,7 +80,7 @@ public struct ProjectAdministration: Sendable {
             project.status = .deactivated
             try tx.update(project)
             try MemberLifecycle.invalidate(tx, .project(projectID: project.id, environment: nil), reason: "project_deactivated", listingIDs: false,
-                                           DomainEvent(type: .projectDeactivated, actor: caller.actor, workspaceID: caller.workspaceID,
+                                           DomainEvent(type: .projectDeactivated, by: caller, workspaceID: caller.workspaceID,
                                                        projectID: project.id, data: ["project_id": .string(project.id)]))
             return project
         }
@@ -150,7 +150,7 @@ public struct ProjectAdministration: Sendable {
             if let value = changes.dynamicClientRegistration { settings.dynamicClientRegistration = value }
             if let value = changes.refreshTokenReuseGraceSeconds { settings.refreshTokenReuseGraceSeconds = value }
             try tx.save(settings)
-            let event = DomainEvent(type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+            let event = DomainEvent(type: .environmentUpdated, by: caller, workspaceID: caller.workspaceID, projectID: project.id,
                                     environment: environment, data: [
                 "auth_methods": .array(settings.authMethods.map { .string($0.description) }),
                 "login_methods_changed": .bool(loginMethodsChanged),
@@ -215,7 +215,7 @@ public struct ProjectAdministration: Sendable {
             guard !(try tx.roles(projectID: project.id).contains { $0.name == name }) else { throw DomainError.conflict("role \(name) exists") }
             let role = ProjectRole(projectID: project.id, name: name, description: description, permissions: permissions)
             try tx.insert(role)
-            try tx.append(DomainEvent(type: .roleCreated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+            try tx.append(DomainEvent(type: .roleCreated, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "role": .string(name), "permissions": .array(permissions.map(JSONValue.string)),
             ]))
             return role
@@ -238,7 +238,7 @@ public struct ProjectAdministration: Sendable {
             if let description { role.description = description }
             if let permissions { role.permissions = permissions }
             try tx.update(role)
-            try tx.append(DomainEvent(type: .roleUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: [
+            try tx.append(DomainEvent(type: .roleUpdated, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "role": .string(name), "permissions": .array(role.permissions.map(JSONValue.string)),
             ]))
             return role
@@ -258,7 +258,7 @@ public struct ProjectAdministration: Sendable {
                 throw DomainError.refused("\(name) is the join role of \(environment.rawValue); choose another join role first")
             }
             try tx.deleteRole(projectID: project.id, name: name)
-            try tx.append(DomainEvent(type: .roleDeleted, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id, data: ["role": .string(name)]))
+            try tx.append(DomainEvent(type: .roleDeleted, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: ["role": .string(name)]))
         }
     }
 
@@ -353,7 +353,7 @@ public struct ProjectAdministration: Sendable {
             _ = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
             try Self.checkRedirectURIsNotShared(tx, client)
             try tx.insert(client)
-            try tx.append(DomainEvent(type: .clientCreated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
+            try tx.append(DomainEvent(type: .clientCreated, by: caller, workspaceID: caller.workspaceID, projectID: projectID,
                                       environment: environment, data: [
                 "client_id": .string(client.id), "type": .string(client.type.rawValue), "first_party": .bool(client.firstParty),
             ]))
@@ -394,7 +394,7 @@ public struct ProjectAdministration: Sendable {
             guard client.secretHash != nil else { throw DomainError.refused("this client does not authenticate with a secret") }
             client.secretHash = secret.hash
             try tx.update(client)
-            try tx.append(DomainEvent(type: .clientSecretRotated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
+            try tx.append(DomainEvent(type: .clientSecretRotated, by: caller, workspaceID: caller.workspaceID, projectID: projectID,
                                       environment: client.environment, data: ["client_id": .string(client.id)]))
         }
         return secret.value
@@ -405,7 +405,7 @@ public struct ProjectAdministration: Sendable {
         try await store.write { tx in
             let client = try Self.ownedClient(tx, caller, projectID, environment, clientID)
             try tx.deleteClient(id: client.id)
-            try tx.append(DomainEvent(type: .clientDeleted, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
+            try tx.append(DomainEvent(type: .clientDeleted, by: caller, workspaceID: caller.workspaceID, projectID: projectID,
                                       environment: client.environment, data: ["client_id": .string(client.id)]))
         }
     }

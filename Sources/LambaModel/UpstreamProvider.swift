@@ -202,7 +202,7 @@ public struct UpstreamProviderAdministration: Sendable {
         return try await store.write { tx in
             let project = try MemberLifecycle.activeProject(tx, projectID, caller.workspaceID)
             try tx.insert(provider)
-            try tx.append(DomainEvent(type: .providerCreated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+            try tx.append(DomainEvent(type: .providerCreated, by: caller, workspaceID: caller.workspaceID, projectID: project.id,
                                       environment: environment, data: Self.eventData(provider, enabled: enable)))
             if enable {
                 try Self.setEnabled(tx, caller, project: project, provider: provider, enabled: true)
@@ -284,7 +284,7 @@ public struct UpstreamProviderAdministration: Sendable {
             var data = Self.eventData(provider, enabled: enabled)
             data["trust_changed"] = .bool(trustChanged)
             data["secret_changed"] = .bool(sealed != nil)
-            let event = DomainEvent(type: .providerUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+            let event = DomainEvent(type: .providerUpdated, by: caller, workspaceID: caller.workspaceID, projectID: project.id,
                                     environment: environment, data: data)
             // A re-pointed provider no longer stands for the sessions it established: this event is
             // the trigger. When this change also disabled it, those scopes have ended already.
@@ -316,7 +316,7 @@ public struct UpstreamProviderAdministration: Sendable {
             provider.updatedAt = now
             provider.trustChangedAt = now
             try tx.update(provider)
-            try tx.append(DomainEvent(type: .providerDeleted, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+            try tx.append(DomainEvent(type: .providerDeleted, by: caller, workspaceID: caller.workspaceID, projectID: project.id,
                                       environment: environment, data: [
                 "provider_id": .string(provider.id), "unlinked_accounts": .integer(Int64(unlinked.count)),
             ]))
@@ -345,7 +345,7 @@ public struct UpstreamProviderAdministration: Sendable {
         settings.authMethods = methods
         try tx.save(settings)
         try ProjectAdministration.endRemovedSignIns(tx, settings, previous: previous, reason: reason, DomainEvent(
-            type: .environmentUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: project.id,
+            type: .environmentUpdated, by: caller, workspaceID: caller.workspaceID, projectID: project.id,
             environment: provider.environment, data: ["provider_id": .string(provider.id)]))
     }
 

@@ -98,7 +98,7 @@ public struct WorkspaceAdministration: Sendable {
             let key = APIKey(id: EntityID.generate(.apiKey), workspaceID: caller.workspaceID, name: name, role: role, secretHash: secret.hash,
                              displayPrefix: String(secret.value.prefix(12)), createdBy: caller.actor, createdAt: clock.now(), revokedAt: nil)
             try tx.insert(key)
-            try tx.append(DomainEvent(type: .apiKeyCreated, actor: caller.actor, workspaceID: caller.workspaceID, data: [
+            try tx.append(DomainEvent(type: .apiKeyCreated, by: caller, workspaceID: caller.workspaceID, data: [
                 "api_key_id": .string(key.id), "role": .string(role.rawValue),
             ]))
             return key
@@ -116,7 +116,7 @@ public struct WorkspaceAdministration: Sendable {
             if key.role == .owner { try WorkspaceOwnership.requireOwnersRemain(tx, workspaceID: caller.workspaceID, after: .apiKey(id: key.id)) }
             key.revokedAt = clock.now()
             try tx.update(key)
-            try tx.append(DomainEvent(type: .apiKeyRevoked, actor: caller.actor, workspaceID: caller.workspaceID, data: ["api_key_id": .string(key.id)]))
+            try tx.append(DomainEvent(type: .apiKeyRevoked, by: caller, workspaceID: caller.workspaceID, data: ["api_key_id": .string(key.id)]))
         }
     }
 
@@ -165,7 +165,7 @@ public struct WorkspaceAdministration: Sendable {
             if let plan = changes.plan { workspace.plan = plan }
             if let age = changes.sessionMaxAgeSeconds { workspace.securityPosture.sessionMaxAgeSeconds = age }
             try tx.update(workspace)
-            try tx.append(DomainEvent(type: .workspaceUpdated, actor: caller.actor, workspaceID: workspace.id, data: [
+            try tx.append(DomainEvent(type: .workspaceUpdated, by: caller, workspaceID: workspace.id, data: [
                 "name": .string(workspace.name), "plan": .string(workspace.plan.rawValue),
             ]))
             return workspace
@@ -185,7 +185,7 @@ public struct WorkspaceAdministration: Sendable {
             let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "forced_logout", at: now)
             let scopes = try MemberLifecycle.invalidate(tx, .workspace(workspaceID: workspace.id), reason: "forced_logout", sessions: sessions,
                                                         listingIDs: false, at: now,
-                                                        DomainEvent(type: .workspaceForcedLogout, actor: caller.actor, workspaceID: workspace.id,
+                                                        DomainEvent(type: .workspaceForcedLogout, by: caller, workspaceID: workspace.id,
                                                                     occurredAt: now, data: ["workspace_id": .string(workspace.id)]))
             return (sessions.count, scopes.count)
         }
@@ -205,14 +205,14 @@ public struct WorkspaceAdministration: Sendable {
             let now = clock.now()
             // Console sessions working in it end too (docs/console-access.md#deactivation).
             for ended in try tx.revokeConsoleSessions(userID: nil, workspaceID: workspace.id, reason: "workspace_deactivated", at: now) {
-                try tx.append(DomainEvent(type: .consoleSessionEnded, actor: caller.actor, workspaceID: workspace.id, occurredAt: now, data: [
+                try tx.append(DomainEvent(type: .consoleSessionEnded, by: caller, workspaceID: workspace.id, occurredAt: now, data: [
                     "console_session_id": .string(ended.id), "user_id": .string(ended.userID), "reason": "workspace_deactivated",
                 ]))
             }
             let sessions = try tx.revokeIdentitySessions(workspaceID: workspace.id, userID: nil, reason: "workspace_deactivated", at: now)
             try MemberLifecycle.invalidate(tx, .workspace(workspaceID: workspace.id), reason: "workspace_deactivated", sessions: sessions,
                                            listingIDs: false, at: now,
-                                           DomainEvent(type: .workspaceDeactivated, actor: caller.actor, workspaceID: workspace.id,
+                                           DomainEvent(type: .workspaceDeactivated, by: caller, workspaceID: workspace.id,
                                                        occurredAt: now, data: ["workspace_id": .string(workspace.id)]))
         }
     }

@@ -61,6 +61,7 @@ public final class OpenIDProvider: Sendable {
     public let revocation: TokenRevocation
     public let introspection: TokenIntrospection
     public let accessCheck: AccessCheck
+    public let effectiveAuthorization: EffectiveAuthorizationEndpoint
     public let logout: RPInitiatedLogout
     public let registration: DynamicClientRegistrationEndpoint
     public let interaction: HostedInteraction
@@ -109,6 +110,7 @@ public final class OpenIDProvider: Sendable {
                                            records: Transactions(store) { $0 }, clock: clock)
         accessCheck = AccessCheck(clientAuthentication: clientAuthentication, accessTokens: accessTokens, records: Transactions(store) { $0 },
                                   decisions: caches.decisions)
+        effectiveAuthorization = EffectiveAuthorizationEndpoint(accessTokens: accessTokens, records: Transactions(store) { $0 }, clock: clock)
         logout = RPInitiatedLogout(keys: keys, clients: clients, sessions: Transactions(store) { $0 }, csrf: csrf, clock: clock)
         registration = DynamicClientRegistrationEndpoint(records: Transactions(store) { $0 }, keys: keys, limits: configuration.registrationLimits,
                                                          clock: clock)

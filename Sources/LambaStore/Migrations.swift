@@ -84,6 +84,7 @@ public enum Migrations {
         MasterKeyCheck.migration,
         ChangeCounters.migration,
         ConsoleAccessSchema.migration,
+        EventAttributionSchema.migration,
     ]
 }
 

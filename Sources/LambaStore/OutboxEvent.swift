@@ -10,6 +10,12 @@ public struct OutboxEvent: Sendable, Hashable {
     public var id: String
     public var type: String
     public var actor: String?
+    /// `user`, `api_key` or `system` (docs/events.md#attribution).
+    public var actorType: String?
+    /// The console session a person acted through.
+    public var consoleSessionID: String?
+    /// For an API key actor: who created the key.
+    public var actorCreatedBy: String?
     public var workspaceID: String?
     public var projectID: String?
     /// `sandbox` or `production`.
@@ -23,6 +29,9 @@ public struct OutboxEvent: Sendable, Hashable {
         id: String = UUID().uuidString.lowercased(),
         type: String,
         actor: String? = nil,
+        actorType: String? = nil,
+        consoleSessionID: String? = nil,
+        actorCreatedBy: String? = nil,
         workspaceID: String? = nil,
         projectID: String? = nil,
         environment: String? = nil,
@@ -36,6 +45,9 @@ public struct OutboxEvent: Sendable, Hashable {
         self.id = id
         self.type = type
         self.actor = actor
+        self.actorType = actorType
+        self.consoleSessionID = consoleSessionID
+        self.actorCreatedBy = actorCreatedBy
         self.workspaceID = workspaceID
         self.projectID = projectID
         self.environment = environment
@@ -58,13 +70,17 @@ public struct OutboxEvent: Sendable, Hashable {
         )
     }
 
+    /// The columns `init(row:)` reads, in the order every event query selects them.
+    static let columns = "seq, id, type, actor, actor_type, console_session_id, actor_created_by, workspace_id, project_id, environment, session_id, occurred_at, data"
+
     init(row: Row) throws {
         guard let occurredAt = OutboxEvent.parseTimestamp(try row.string("occurred_at")) else {
             throw StoreError.typeMismatch(column: "occurred_at", expected: "RFC 3339 timestamp", actual: "text")
         }
         try self.init(
             id: row.string("id"), type: row.string("type"), actor: row.optionalString("actor"),
-            workspaceID: row.optionalString("workspace_id"), projectID: row.optionalString("project_id"),
+            actorType: row.optionalString("actor_type"), consoleSessionID: row.optionalString("console_session_id"),
+            actorCreatedBy: row.optionalString("actor_created_by"), workspaceID: row.optionalString("workspace_id"), projectID: row.optionalString("project_id"),
             environment: row.optionalString("environment"), sessionID: row.optionalString("session_id"),
             occurredAt: occurredAt, data: row.string("data")
         )
@@ -120,11 +136,13 @@ extension StoreTransaction {
     public func appendEvent(_ event: OutboxEvent) throws {
         try execute(
             """
-            INSERT INTO events (id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            INSERT INTO events (id, type, actor, actor_type, console_session_id, actor_created_by, workspace_id, project_id,
+                                environment, session_id, occurred_at, data)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             """,
             [
-                .text(event.id), .text(event.type), SQLValue(event.actor), SQLValue(event.workspaceID),
+                .text(event.id), .text(event.type), SQLValue(event.actor), SQLValue(event.actorType), SQLValue(event.consoleSessionID),
+                SQLValue(event.actorCreatedBy), SQLValue(event.workspaceID),
                 SQLValue(event.projectID), SQLValue(event.environment), SQLValue(event.sessionID),
                 .text(OutboxEvent.formatTimestamp(event.occurredAt)), .text(event.data),
             ]
@@ -136,10 +154,7 @@ extension StoreReader {
     /// Events after `sequence`, oldest first.
     public func events(after sequence: Int64 = 0, limit: Int = 100) throws -> [StoredEvent] {
         try query(
-            """
-            SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data
-            FROM events WHERE seq > $1 ORDER BY seq LIMIT $2
-            """,
+            SQL(trusted: "SELECT \(OutboxEvent.columns) FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"),
             [.integer(sequence), SQLValue(limit)]
         ).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
     }

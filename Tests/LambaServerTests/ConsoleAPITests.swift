@@ -238,7 +238,9 @@ struct ConsoleAPITests {
             }
             // The runtime APIs a product calls, under the issuer, with their own credentials.
             let runtime = [("/p/{project_slug}/{environment}/access/check", "post", "clientSecretBasic"),
-                           ("/p/{project_slug}/{environment}/me", "get", "accessToken")]
+                           ("/p/{project_slug}/{environment}/me", "get", "accessToken"),
+                           ("/p/{project_slug}/{environment}/me/authorization", "get", "accessToken"),
+                           ("/p/{project_slug}/{environment}/me/authorization", "post", "accessToken")]
             for (path, method, scheme) in runtime {
                 let operation = paths[path]?.objectValue?[method]?.objectValue
                 #expect(operation?["security"]?.arrayValue?.first?.objectValue?[scheme] != nil, "\(path)")

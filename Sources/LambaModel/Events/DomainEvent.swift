@@ -9,6 +9,8 @@ public struct DomainEvent: Sendable, Hashable {
     public var type: EventType
     /// Who caused it: a user id, an API key id, or `system`.
     public var actor: String
+    /// What `actor` is, and through what it acted (docs/events.md#attribution).
+    public var attribution: Attribution
     public var workspaceID: String?
     public var projectID: String?
     public var environment: Environment?
@@ -21,12 +23,56 @@ public struct DomainEvent: Sendable, Hashable {
         self.id = EntityID.generate(.event)
         self.type = type
         self.actor = actor
+        self.attribution = Attribution(actor: actor)
         self.workspaceID = workspaceID
         self.projectID = projectID
         self.environment = environment
         self.sessionID = sessionID
         self.occurredAt = occurredAt
         self.data = data
+    }
+}
+
+extension DomainEvent {
+    /// Who acted, beyond the actor's id: a person's console session, or who created the API key used.
+    public struct Attribution: Sendable, Hashable {
+        public enum ActorType: String, Sendable, Hashable, CaseIterable {
+            case user, apiKey = "api_key", system
+        }
+
+        public var actorType: ActorType
+        /// The console session a person acted through; nil offline (the CLI on the database, first-run setup).
+        public var consoleSessionID: String?
+        /// For an API key: the Lamba User (or key) that created it.
+        public var apiKeyCreatedBy: String?
+
+        public init(actorType: ActorType, consoleSessionID: String? = nil, apiKeyCreatedBy: String? = nil) {
+            self.actorType = actorType
+            self.consoleSessionID = consoleSessionID
+            self.apiKeyCreatedBy = apiKeyCreatedBy
+        }
+
+        /// From an actor id alone: `system`, an API key id (`key_…`), or a user id.
+        public init(actor: String) {
+            if actor == "system" { self.init(actorType: .system) }
+            else if actor.hasPrefix(EntityKind.apiKey.rawValue + "_") { self.init(actorType: .apiKey) }
+            else { self.init(actorType: .user) }
+        }
+
+        public init(_ principal: ConsoleCaller.Principal) {
+            switch principal {
+            case .user(_, let session): self.init(actorType: .user, consoleSessionID: session)
+            case .apiKey(_, let createdBy): self.init(actorType: .apiKey, apiKeyCreatedBy: createdBy)
+            }
+        }
+    }
+
+    /// An event caused by a console caller: it names the person or key, the console session or the key's creator.
+    public init(type: EventType, by caller: ConsoleCaller, workspaceID: String?, projectID: String? = nil, environment: Environment? = nil,
+                sessionID: String? = nil, occurredAt: Date = Date(), data: JSONObject = JSONObject()) {
+        self.init(type: type, actor: caller.actor, workspaceID: workspaceID, projectID: projectID, environment: environment,
+                  sessionID: sessionID, occurredAt: occurredAt, data: data)
+        self.attribution = Attribution(caller.principal)
     }
 }
 

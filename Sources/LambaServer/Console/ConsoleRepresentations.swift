@@ -199,7 +199,13 @@ enum ConsoleSchemas {
                             ("created_at", time), ("expires_at", time), ("accepted_at", .nullable(time)),
                             ("token", .string(description: "only in the creating response"))])),
         ("Event", .object([
-            ("seq", .integer(minimum: 1)), ("id", id), ("type", .string()), ("actor", .nullable(.string())), ("workspace_id", .nullable(id)),
+            ("seq", .integer(minimum: 1)), ("id", id), ("type", .string()), ("actor", .nullable(.string())),
+            ("actor_detail", .nullable(.object([
+                ("type", .string(values: DomainEvent.Attribution.ActorType.allCases.map(\.rawValue))),
+                ("console_session_id", .nullable(.string(description: "the console session a person acted through"))),
+                ("created_by", .nullable(.string(description: "for an API key: who created it"))),
+            ], required: ["type", "console_session_id", "created_by"]))),
+            ("workspace_id", .nullable(id)),
             ("project_id", .nullable(id)), ("environment", .nullable(environmentName)), ("session_id", .nullable(.string())),
             ("occurred_at", time), ("data", .any(description: "the event's facts; their shape depends on the type")),
         ])),

@@ -152,12 +152,17 @@ enum RuntimeOperations {
                                           ("linked_at", .string(format: "date-time")), ("enabled", .boolean())]))),
         ], required: ["sub", "email", "email_verified", "name", "project_id", "environment", "sign_in_methods", "providers"])),
         ("EffectiveAuthorization", .object([
-            ("sub", .string()), ("project_id", .string()), ("environment", ConsoleSchemas.environmentName), ("runtime_scope_id", .string()),
-            ("client_id", .string()),
-            ("membership", .nullable(.object([("id", .string()), ("status", .string()), ("roles", .array(.string()))],
-                                             required: ["id", "status", "roles"]))),
-            ("permissions", .array(.string())), ("resolved_at", .integer(description: "Unix time (seconds) of the decision")),
-        ], required: ["sub", "project_id", "environment", "runtime_scope_id", "client_id", "membership", "permissions", "resolved_at"])),
+            ("sub", .string()), ("sid", .string(description: "the runtime scope")), ("project_id", .string()),
+            ("environment", ConsoleSchemas.environmentName), ("resolved_at", .string(format: "date-time")),
+            ("active", .boolean(description: "false once the scope, membership, user, Project or Workspace ended")),
+            ("reason", .string(description: "active, token_revoked, scope_revoked, not_a_member, membership_removed, project_deactivated, workspace_deactivated, user_deactivated")),
+            ("membership", .nullable(.object([
+                ("id", .string()), ("status", .string()), ("joined_via", .string()),
+                ("created_at", .string(format: "date-time")), ("updated_at", .string(format: "date-time")),
+            ], required: ["id", "status", "joined_via", "created_at", "updated_at"]))),
+            ("roles", .array(.object([("name", .string()), ("permissions", .array(.string()))], required: ["name", "permissions"]))),
+            ("permissions", .array(.string(description: "resource:action; * and resource:* are wildcards"))),
+        ], required: ["sub", "sid", "project_id", "environment", "resolved_at", "active", "reason", "membership", "roles", "permissions"])),
     ]
 
     static func json(_ name: String) -> JSONValue {
@@ -208,12 +213,31 @@ enum RuntimeOperations {
             "security": .array([.object(["accessToken": .array([])])]),
             "responses": .object(["200": .object(["description": "OK", "content": json("Me")]), "401": bearerRefusal, "404": noSuchIssuer]),
         ]
+        func effectiveAuthorization(_ operationID: String) -> JSONObject {
+            [
+                "operationId": .string(operationID),
+                "summary": "The caller's own Project membership, roles and permissions, resolved now; for the product's UI before it shows privileged runtime actions",
+                "security": .array([.object(["accessToken": .array([])])]),
+                "responses": .object([
+                    "200": .object(["description": "OK; a token whose access ended answers active: false with the reason", "content": json("EffectiveAuthorization")]),
+                    "400": .object(["description": "invalid_request: the token sent in more than one way, or a duplicated parameter", "content": json("OAuthError")]),
+                    "401": bearerRefusal, "404": noSuchIssuer,
+                ]),
+            ]
+        }
         var paths = JSONObject()
-        for (path, method, operation) in [("/access/check", "post", accessCheck), ("/me", "get", me)] {
+        let operations: [(String, String, JSONObject)] = [
+            ("/access/check", "post", accessCheck), ("/me", "get", me),
+            ("/me/authorization", "get", effectiveAuthorization("getEffectiveAuthorization")),
+            ("/me/authorization", "post", effectiveAuthorization("postEffectiveAuthorization")),
+        ]
+        for (path, method, operation) in operations {
             var operation = operation
             operation["parameters"] = parameters
             operation["tags"] = ["runtime"]
-            paths[issuer + path] = .object([method: .object(operation)])
+            var item = paths[issuer + path]?.objectValue ?? JSONObject()
+            item[method] = .object(operation)
+            paths[issuer + path] = .object(item)
         }
         return paths
     }

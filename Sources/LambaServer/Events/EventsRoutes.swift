@@ -30,7 +30,9 @@ public struct EventsRoutes: RouteGroup {
     static let pageSize = ConsoleSchema.integer(description: "page size, 50 when left out", minimum: 1, maximum: maxPageSize)
     static let auditQuery: [(String, ConsoleSchema)] = [
         ("limit", pageSize), ("cursor", .integer(description: "next_cursor of the previous page", minimum: 1, maximum: Int(Int64.max))),
-        ("environment", ConsoleSchemas.environmentName), ("actor", .string(maxLength: 200)), ("type", .string(maxLength: 100)),
+        ("environment", ConsoleSchemas.environmentName), ("actor", .string(maxLength: 200)),
+        ("actor_type", .string(values: DomainEvent.Attribution.ActorType.allCases.map(\.rawValue))),
+        ("console_session_id", .string(maxLength: 200)), ("type", .string(maxLength: 100)),
         ("since", .string(format: "date-time")), ("until", .string(format: "date-time")),
     ]
     static let endpointChanges: [(String, ConsoleSchema)] = [
@@ -173,6 +175,13 @@ public struct EventsRoutes: RouteGroup {
         try caller.require(.auditRead, inProject: filter.projectID)
         filter.environment = try query["environment"].map(Self.environment)
         filter.actor = query["actor"]
+        if let type = query["actor_type"] {
+            guard DomainEvent.Attribution.ActorType(rawValue: type) != nil else {
+                throw APIError.invalidRequest("actor_type is one of user, api_key, system", field: "actor_type")
+            }
+            filter.actorType = type
+        }
+        filter.consoleSessionID = query["console_session_id"]
         filter.type = query["type"]
         filter.since = try query["since"].map { try EventsJSON.parseTime($0, field: "since") }
         filter.until = try query["until"].map { try EventsJSON.parseTime($0, field: "until") }
@@ -336,8 +345,16 @@ enum EventsJSON {
         return [
             "seq": .integer(stored.sequence), "id": .string(event.id), "type": .string(event.type), "actor": optional(event.actor),
             "workspace_id": optional(event.workspaceID), "project_id": optional(event.projectID), "environment": optional(event.environment),
+            "actor_detail": actorDetail(event),
             "session_id": optional(event.sessionID), "occurred_at": .string(timestamp(event.occurredAt)), "data": data,
         ]
+    }
+
+    /// What the actor is and through what it acted (docs/events.md#attribution); null for events
+    /// written before attribution was recorded.
+    static func actorDetail(_ event: OutboxEvent) -> JSONValue {
+        guard let type = event.actorType else { return .null }
+        return .object(["type": .string(type), "console_session_id": optional(event.consoleSessionID), "created_by": optional(event.actorCreatedBy)])
     }
 
     static func endpoint(_ endpoint: WebhookEndpointRecord) -> JSONObject {

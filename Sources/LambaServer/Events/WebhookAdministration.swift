@@ -200,7 +200,7 @@ public struct WebhookAdministration: Sendable {
             try Self.requireProject(tx, caller, projectID, .webhooksManage)
             try tx.saveWebhookSettings(projectID: projectID, environment: environment, allowPrivateTargets: allow, at: Date())
             try SQLIdentityRecords(reader: tx, transaction: tx).append(DomainEvent(
-                type: .webhookSettingsUpdated, actor: caller.actor, workspaceID: caller.workspaceID, projectID: projectID,
+                type: .webhookSettingsUpdated, by: caller, workspaceID: caller.workspaceID, projectID: projectID,
                 environment: environment, data: ["allow_private_targets": .bool(allow)]))
         }
     }
@@ -228,7 +228,7 @@ public struct WebhookAdministration: Sendable {
         var data: JSONObject = ["endpoint_id": .string(endpoint.id)]
         for (name, value) in extra { data[name] = value }
         try SQLIdentityRecords(reader: tx, transaction: tx).append(DomainEvent(
-            type: type, actor: caller.actor, workspaceID: endpoint.workspaceID, projectID: endpoint.projectID,
+            type: type, by: caller, workspaceID: endpoint.workspaceID, projectID: endpoint.projectID,
             environment: endpoint.environment, data: data))
     }
 }

@@ -5,7 +5,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 
-/// The runtime self-service API under each issuer: `/me`, `/me/providers`, `/me/sessions`.
+/// The runtime self-service API under each issuer: `/me`, `/me/authorization`, `/me/providers`, `/me/sessions`.
 struct AccountSelfServiceRoutes: Sendable {
     let provider: OpenIDProvider
 
@@ -14,6 +14,15 @@ struct AccountSelfServiceRoutes: Sendable {
         issuer.get("me") { request, context -> Response in
             let (ctx, endpoint) = try await Self.prepare(provider, request, context)
             return OpenIDProviderRoutes.response(await provider.selfService.me(endpoint, ctx))
+        }
+        // Effective authorization: the token is the only context (console headers mean nothing here).
+        issuer.get("me/authorization") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.effectiveAuthorization.handle(endpoint, ctx))
+        }
+        issuer.post("me/authorization") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.effectiveAuthorization.handle(endpoint, ctx))
         }
         issuer.get("me/providers") { request, context -> Response in
             let (ctx, endpoint) = try await Self.prepare(provider, request, context)

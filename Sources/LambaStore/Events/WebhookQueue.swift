@@ -207,6 +207,9 @@ public struct AuditQuery: Sendable {
     public var projectID: String?
     public var environment: LambaModel.Environment?
     public var actor: String?
+    /// `user`, `api_key` or `system`.
+    public var actorType: String?
+    public var consoleSessionID: String?
     public var type: String?
     public var since: Date?
     public var until: Date?
@@ -233,7 +236,7 @@ extension StoreReader {
     private func events(where conditions: SQLConditions, newestFirst: Bool, limit: Int) throws -> [StoredEvent] {
         var conditions = conditions
         let limit = conditions.parameter(SQLValue(limit))
-        let sql = "SELECT seq, id, type, actor, workspace_id, project_id, environment, session_id, occurred_at, data FROM events WHERE "
+        let sql = "SELECT \(OutboxEvent.columns) FROM events WHERE "
             + conditions.sql + " ORDER BY seq" + (newestFirst ? " DESC" : "") + " LIMIT " + limit
         return try query(SQL(trusted: sql), conditions.parameters).map { StoredEvent(sequence: try $0.int64("seq"), event: try OutboxEvent(row: $0)) }
     }
@@ -245,6 +248,8 @@ extension StoreReader {
         conditions.add("project_id = ?", ifSet: SQLValue(filter.projectID))
         conditions.add("environment = ?", ifSet: SQLValue(filter.environment?.rawValue))
         conditions.add("actor = ?", ifSet: SQLValue(filter.actor))
+        conditions.add("actor_type = ?", ifSet: SQLValue(filter.actorType))
+        conditions.add("console_session_id = ?", ifSet: SQLValue(filter.consoleSessionID))
         conditions.add("type = ?", ifSet: SQLValue(filter.type))
         conditions.add("occurred_at >= ?", ifSet: SQLValue(filter.since.map(OutboxEvent.formatTimestamp)))
         conditions.add("occurred_at < ?", ifSet: SQLValue(filter.until.map(OutboxEvent.formatTimestamp)))

@@ -629,7 +629,8 @@ public struct SQLIdentityRecords: IdentityWriter {
 
     public func append(_ event: DomainEvent) throws {
         let outbox = try OutboxEvent(
-            id: event.id, type: event.type.rawValue, actor: event.actor, workspaceID: event.workspaceID, projectID: event.projectID,
+            id: event.id, type: event.type.rawValue, actor: event.actor, actorType: event.attribution.actorType.rawValue,
+            consoleSessionID: event.attribution.consoleSessionID, actorCreatedBy: event.attribution.apiKeyCreatedBy, workspaceID: event.workspaceID, projectID: event.projectID,
             environment: event.environment?.rawValue, sessionID: event.sessionID, occurredAt: event.occurredAt,
             data: JSON.encodeString(.object(event.data)))
         try tx.appendEvent(outbox)
