@@ -48,7 +48,7 @@ struct APIKeysCommand: AsyncParsableCommand {
                 "id": .string(key.id), "name": .string(key.name), "role": .string(key.role.rawValue), "prefix": .string(key.displayPrefix),
                 "workspace_id": .string(key.workspaceID), "secret": .string(secret),
             ]
-            ConsoleClient.show(.object(object), json: console.json, columns: APIKeysCommand.columns + ["secret"])
+            ConsoleClient.show(.object(object), json: console.json, columns: Array(object.names))
         }
     }
 
