@@ -105,7 +105,7 @@ struct ConsoleOperation: Sendable {
     let path: String
     let columns: [String]
     /// Called without credentials (invite acceptance).
-    var anonymous = false
+    let anonymous: Bool
 
     init(_ method: String, _ path: String, columns: [String] = [], anonymous: Bool = false) {
         self.method = method

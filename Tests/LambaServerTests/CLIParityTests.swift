@@ -106,6 +106,30 @@ struct CLIParityTests {
         #expect(try await server.stop() == 0, "\(server.stderr)")
     }
 
+    @Test("lamba demo finds its data again on a rerun and keeps the client secret unless --rotate-secret")
+    func demoRerun_keepsTheSecret() async throws {
+        let directory = try Scratch.directory()
+        defer { Scratch.remove(directory) }
+        let database = "sqlite://" + directory.appendingPathComponent("lamba.sqlite").path
+        func demo(_ arguments: [String] = []) async throws -> JSONObject {
+            let result = try await LambaProcess.run(["demo", "--json", "--database", database] + arguments, in: directory)
+            try #require(result.status == 0, "\(result.stderr)")
+            return try #require(try Self.object(result.stdout)["confidential_client"]?.objectValue)
+        }
+        let first = try await demo()
+        let created = try #require(first["client_secret"]?.stringValue)
+        let rerun = try await demo()
+        #expect(rerun["client_id"] == first["client_id"])
+        #expect(rerun["client_secret"] == .null)
+        let rotated = try await demo(["--rotate-secret"])
+        #expect(rotated["client_id"] == first["client_id"])
+        let secret = try #require(rotated["client_secret"]?.stringValue)
+        #expect(secret != created)
+
+        let text = try await LambaProcess.run(["demo", "--database", database], in: directory)
+        #expect(text.stdout.contains("unchanged (lamba demo --rotate-secret prints a new one)"), "\(text.stdout)")
+    }
+
     static func object(_ text: String) throws -> JSONObject {
         try #require(try JSON.decode(Array(text.utf8), limits: JSONLimits(maxBytes: 1 << 20, maxDepth: 16)).objectValue, "not a JSON object: \(text)")
     }
