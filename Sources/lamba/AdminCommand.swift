@@ -24,33 +24,38 @@ struct AdminCommand: AsyncParsableCommand {
 
         @Flag(help: "Print the result as JSON.") var json = false
 
-        /// Opens and migrates the store, makes sure the installation exists, runs `body`, closes.
         func run<T>(_ body: (DomainIdentityStore, String) async throws -> T) async throws -> T {
-            let configuration: ServerConfiguration
-            do {
-                configuration = try ServerConfiguration.load(publicURL: publicURL, database: database)
-            } catch {
-                throw ValidationError("invalid configuration: \(error)")
-            }
-            let store = try await StoreFactory.open(configuration.databaseURL, poolSize: 1)
-            do {
-                try await store.migrate()
-                let identity = DomainIdentityStore(store: store)
-                try await InstallationSetup(store: identity).ensure(publicBaseURL: configuration.publicBaseURL)
-                let result = try await body(identity, configuration.publicBaseURL)
-                await store.close()
-                return result
-            } catch let error as DomainError {
-                await store.close()
-                throw ValidationError(error.description)
-            } catch {
-                await store.close()
-                throw error
-            }
+            try await AdminCommand.withStore(database: database, publicURL: publicURL, body)
         }
 
         func print(_ text: String, _ object: JSONObject) {
             Swift.print(json ? JSON.encodeString(.object(object)) : text)
+        }
+    }
+
+    /// Opens and migrates the store, makes sure the installation exists, runs `body`, closes; a
+    /// refusal of the domain is a usage error. `lamba api-keys create --database` runs on it too.
+    static func withStore<T>(database: String?, publicURL: String? = nil, _ body: (DomainIdentityStore, String) async throws -> T) async throws -> T {
+        let configuration: ServerConfiguration
+        do {
+            configuration = try ServerConfiguration.load(publicURL: publicURL, database: database)
+        } catch {
+            throw ValidationError("invalid configuration: \(error)")
+        }
+        let store = try await StoreFactory.open(configuration.databaseURL, poolSize: 1)
+        do {
+            try await store.migrate()
+            let identity = DomainIdentityStore(store: store)
+            try await InstallationSetup(store: identity).ensure(publicBaseURL: configuration.publicBaseURL)
+            let result = try await body(identity, configuration.publicBaseURL)
+            await store.close()
+            return result
+        } catch let error as DomainError {
+            await store.close()
+            throw ValidationError(error.description)
+        } catch {
+            await store.close()
+            throw error
         }
     }
 

@@ -9,8 +9,8 @@ import LambaServer
 import LambaStore
 
 /// `lamba demo --json`: a demo Workspace, a public Project, a confidential and a public client and
-/// a user, created once and found again on later runs. Client secrets are stored hashed, so each run
-/// rotates the confidential client's secret and prints the new one.
+/// a user, created once and found again on later runs. Client secrets are stored hashed, so a rerun
+/// can only print the confidential client's secret by rotating it: it does so with `--rotate-secret`.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -26,6 +26,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "Public base URL that issuers are built from (LAMBA_PUBLIC_URL).")
     var publicURL: String?
 
+    @Flag(help: "On a rerun, replace the confidential client's secret and print the new one.")
+    var rotateSecret = false
+
     func run() async throws {
         let configuration: ServerConfiguration
         do {
@@ -36,7 +39,7 @@ struct DemoCommand: AsyncParsableCommand {
         let store = try await StoreFactory.open(configuration.databaseURL)
         do {
             try await store.migrate()
-            let demo = try await DemoSetup.ensure(store: store, publicBaseURL: configuration.publicBaseURL)
+            let demo = try await DemoSetup.ensure(store: store, publicBaseURL: configuration.publicBaseURL, rotateSecret: rotateSecret)
             print(json ? JSON.encodeString(.object(demo.json)) : demo.instructions)
         } catch {
             await store.close()
@@ -64,7 +67,8 @@ enum DemoSetup {
         let workspaceID: String
         let projectID: String
         let confidentialClientID: String
-        let confidentialSecret: String
+        /// Nil on a rerun that kept the secret: it is stored hashed and cannot be shown again.
+        let confidentialSecret: String?
         let publicClientID: String
 
         var json: JSONObject {
@@ -75,7 +79,7 @@ enum DemoSetup {
                 "project_id": .string(projectID),
                 "environment": "sandbox",
                 "confidential_client": .object([
-                    "client_id": .string(confidentialClientID), "client_secret": .string(confidentialSecret),
+                    "client_id": .string(confidentialClientID), "client_secret": confidentialSecret.map(JSONValue.string) ?? .null,
                     "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": [.string(redirectURI)],
                 ]),
                 "public_client": .object([
@@ -85,11 +89,14 @@ enum DemoSetup {
                 "post_logout_redirect_uris": [.string(postLogoutRedirectURI)],
                 "user": .object(["email": .string(userEmail), "password": .string(userPassword)]),
                 "dynamic_client_registration": "loopback_only",
-                "note": "client secrets are stored hashed: every run of `lamba demo` rotates the confidential client's secret",
+                "note": .string(confidentialSecret == nil ? Self.unchanged : "client secrets are stored hashed: this one is shown once"),
             ]
         }
 
+        static let unchanged = "the confidential client's secret is unchanged (stored hashed, not shown again); `lamba demo --rotate-secret` replaces it and prints the new one"
+
         var instructions: String {
+            let secret = confidentialSecret ?? "SECRET"
             let authorize = issuer + "/authorize?" + OAuthParameters.encode([
                 ("response_type", "code"), ("client_id", confidentialClientID), ("redirect_uri", redirectURI), ("scope", "openid profile email offline_access"),
                 ("state", "demo"), ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256"),
@@ -98,7 +105,7 @@ enum DemoSetup {
                 Demo OpenID Provider ready (sandbox of Project "\(projectSlug)"):
                   issuer          \(issuer)
                   discovery       \(issuer)/.well-known/openid-configuration
-                  client          \(confidentialClientID)  secret \(confidentialSecret)
+                  client          \(confidentialClientID)  secret \(confidentialSecret ?? "unchanged (lamba demo --rotate-secret prints a new one)")
                   public client   \(publicClientID)  (PKCE S256)
                   user            \(userEmail) / \(userPassword)
 
@@ -106,17 +113,18 @@ enum DemoSetup {
                   1. Open in a browser and sign in as the user:
                      \(authorize)
                   2. The browser lands on \(redirectURI)?code=…; copy the code, then:
-                     curl -s -u '\(confidentialClientID):\(confidentialSecret)' \(issuer)/token \\
+                     curl -s -u '\(confidentialClientID):\(secret)' \(issuer)/token \\
                        -d grant_type=authorization_code -d code=CODE -d redirect_uri=\(redirectURI) \\
                        -d code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
                   3. Machine to machine:
-                     curl -s -u '\(confidentialClientID):\(confidentialSecret)' \(issuer)/token -d grant_type=client_credentials
+                     curl -s -u '\(confidentialClientID):\(secret)' \(issuer)/token -d grant_type=client_credentials
                 """
         }
     }
 
-    /// Idempotent: finds what exists, creates what is missing, rotates the confidential secret.
-    static func ensure(store: any Store, publicBaseURL: String) async throws -> Demo {
+    /// Idempotent: finds what exists and leaves it as it is, creates what is missing; the confidential
+    /// client's secret is replaced only when `rotateSecret` says so.
+    static func ensure(store: any Store, publicBaseURL: String, rotateSecret: Bool = false) async throws -> Demo {
         let identity = SQLIdentityStore(store: store)
         let workspaces = WorkspaceAdministration(store: identity)
         let projects = ProjectAdministration(store: identity)
@@ -141,18 +149,23 @@ enum DemoSetup {
             project = found
         } else {
             project = try await projects.createProject(caller, slug: projectSlug, name: "Demo Project", visibility: .public)
+            // Only on creation: a rerun keeps whatever the sandbox was changed to since.
+            var changes = ProjectAdministration.EnvironmentChanges()
+            changes.allowPublicJoin = true
+            changes.allowRegister = true
+            changes.dynamicClientRegistration = .loopbackOnly
+            _ = try await projects.updateEnvironment(caller, projectID: project.id, environment: .sandbox, changes)
         }
-        var changes = ProjectAdministration.EnvironmentChanges()
-        changes.allowPublicJoin = true
-        changes.allowRegister = true
-        changes.dynamicClientRegistration = .loopbackOnly
-        _ = try await projects.updateEnvironment(caller, projectID: project.id, environment: .sandbox, changes)
 
         let clients = try await identity.read { tx in try tx.clients(projectID: project.id, environment: .sandbox) }
-        let confidentialID: String, secret: String
+        let confidentialID: String, secret: String?
         if let confidential = clients.first(where: { $0.name == confidentialName }) {
             confidentialID = confidential.id
-            secret = try await projects.rotateClientSecret(caller, projectID: project.id, clientID: confidential.id)
+            if rotateSecret {
+                secret = try await projects.rotateClientSecret(caller, projectID: project.id, clientID: confidential.id)
+            } else {
+                secret = nil
+            }
         } else {
             var registration = ProjectAdministration.ClientRegistration(name: confidentialName, type: .confidential, redirectURIs: [redirectURI])
             registration.postLogoutRedirectURIs = [postLogoutRedirectURI]
@@ -160,7 +173,7 @@ enum DemoSetup {
             registration.firstParty = true
             let (client, created) = try await projects.createClient(caller, projectID: project.id, environment: .sandbox, registration)
             confidentialID = client.id
-            secret = created ?? ""
+            secret = created
         }
         let publicID: String
         if let publicClient = clients.first(where: { $0.name == publicName }) {

@@ -1,54 +1,93 @@
 import ArgumentParser
 import LambaJOSE
 
-/// `lamba members list|add|set-roles|remove`: Project Members (runtime access) of one Project.
+/// `lamba members …`: Project Members (runtime access) of one Project, their runtime scopes and the
+/// Project's invites.
 struct MembersCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "members", abstract: "Manage the Project Members of a Project.",
-                                                    subcommands: [List.self, Add.self, SetRoles.self, Remove.self])
+    static let configuration = CommandConfiguration(
+        commandName: "members", abstract: "Manage the Project Members of a Project.",
+        subcommands: [List.self, Add.self, Show.self, Update.self, Remove.self, EndScope.self, ProjectInvitesCommand.self])
     static let columns = ["id", "user", "roles", "status", "joined_via"]
+    static let path = "/projects/{project_id}/members"
 
-    struct List: AsyncParsableCommand {
-        @OptionGroup var console: ConsoleOptions
-        @Option(help: "Project id.") var project: String
-        @Flag(help: "Print JSON.") var json = false
-        func run() async throws {
-            ConsoleClient.show(try await console.client().call("GET", "/projects/\(project)/members"), json: json, columns: MembersCommand.columns)
-        }
-    }
-
-    struct Add: AsyncParsableCommand {
-        @OptionGroup var console: ConsoleOptions
-        @Option(help: "Project id.") var project: String
-        @Option(help: "Email of an existing Lamba User.") var email: String
-        @Option(help: "Project role (repeat for several; default viewer).") var role: [String] = []
-        @Flag(help: "Print JSON.") var json = false
-        func run() async throws {
-            var body: JSONObject = ["email": .string(email)]
-            if !role.isEmpty { body["roles"] = .array(role.map(JSONValue.string)) }
-            ConsoleClient.show(try await console.client().call("POST", "/projects/\(project)/members", body), json: json, columns: MembersCommand.columns)
-        }
-    }
-
-    struct SetRoles: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "set-roles")
-        @OptionGroup var console: ConsoleOptions
-        @Option(help: "Project id.") var project: String
+    struct One: ParsableArguments {
+        @OptionGroup var scope: ProjectScope
         @Option(help: "Project member id.") var member: String
+        var parameters: [String: String] { scope.parameters.merging(["member_id": member]) { $1 } }
+    }
+
+    struct List: ConsoleCommand {
+        static let operation = ConsoleOperation("GET", path, columns: columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        var parameters: [String: String] { scope.parameters }
+    }
+
+    struct Add: ConsoleCommand {
+        static let configuration = CommandConfiguration(abstract: "Invite someone by email; the membership exists once they accept.")
+        static let operation = ConsoleOperation("POST", path, columns: InvitesCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        @Option(help: "The invitee's email.") var email: String
+        @Option(help: "Project role (default viewer).") var role: [String] = []
+        var parameters: [String: String] { scope.parameters }
+        func body() -> JSONObject? { .given(["email": email, "roles": role]) }
+    }
+
+    struct Show: ConsoleCommand {
+        static let operation = ConsoleOperation("GET", path + "/{member_id}", columns: columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var member: One
+        var parameters: [String: String] { member.parameters }
+    }
+
+    struct Update: ConsoleCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace a member's Project roles; their runtime scopes in the Project end.",
+                                                        aliases: ["set-roles"])
+        static let operation = ConsoleOperation("PATCH", path + "/{member_id}", columns: columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var member: One
         @Option(help: "Project role (repeat for several).") var role: [String]
-        @Flag(help: "Print JSON.") var json = false
-        func run() async throws {
-            let changed = try await console.client().call("PATCH", "/projects/\(project)/members/\(member)", ["roles": .array(role.map(JSONValue.string))])
-            ConsoleClient.show(changed, json: json, columns: MembersCommand.columns)
-        }
+        var parameters: [String: String] { member.parameters }
+        func body() -> JSONObject? { ["roles": .array(role.map(JSONValue.string))] }
     }
 
-    struct Remove: AsyncParsableCommand {
+    struct Remove: ConsoleCommand {
+        static let operation = ConsoleOperation("DELETE", path + "/{member_id}")
         @OptionGroup var console: ConsoleOptions
-        @Option(help: "Project id.") var project: String
-        @Option(help: "Project member id.") var member: String
-        func run() async throws {
-            try await console.client().call("DELETE", "/projects/\(project)/members/\(member)")
-            print("removed \(member)")
-        }
+        @OptionGroup var member: One
+        var parameters: [String: String] { member.parameters }
+    }
+
+    struct EndScope: ConsoleCommand {
+        static let configuration = CommandConfiguration(abstract: "End one runtime scope (a token's sid) and every token bound to it.")
+        static let operation = ConsoleOperation("DELETE", "/projects/{project_id}/runtime-scopes/{scope_id}")
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var project: ProjectScope
+        @Option(help: "Runtime scope id (a token's sid).") var scope: String
+        var parameters: [String: String] { project.parameters.merging(["scope_id": scope]) { $1 } }
+    }
+}
+
+/// `lamba members invites create|list`: a Project's invites.
+struct ProjectInvitesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "invites", abstract: "Invite someone to a Project, and list the invites.",
+                                                    subcommands: [Create.self, List.self])
+
+    struct Create: ConsoleCommand {
+        static let operation = ConsoleOperation("POST", "/projects/{project_id}/invites", columns: InvitesCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        @Option(help: "The invitee's email.") var email: String
+        @Option(help: "Project role (default viewer).") var role: String?
+        var parameters: [String: String] { scope.parameters }
+        func body() -> JSONObject? { .given(["email": email, "role": role]) }
+    }
+
+    struct List: ConsoleCommand {
+        static let operation = ConsoleOperation("GET", "/projects/{project_id}/invites", columns: ["id", "email", "project_role", "status", "expires_at"])
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        var parameters: [String: String] { scope.parameters }
     }
 }

@@ -1,28 +1,88 @@
 import ArgumentParser
 import LambaJOSE
 
-/// `lamba projects list|create` against a running server's console API.
+/// `lamba projects …`: the Workspace's Projects and each environment's settings.
 struct ProjectsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "projects", abstract: "List and create Projects.",
-                                                    subcommands: [List.self, Create.self])
+    static let configuration = CommandConfiguration(commandName: "projects", abstract: "Manage Projects and their environments.",
+                                                    subcommands: [List.self, Create.self, Show.self, Update.self, Deactivate.self, EnvironmentCommand.self])
+    static let columns = ["id", "slug", "name", "visibility", "status"]
 
-    struct List: AsyncParsableCommand {
+    struct List: ConsoleCommand {
+        static let operation = ConsoleOperation("GET", "/projects", columns: ProjectsCommand.columns)
         @OptionGroup var console: ConsoleOptions
-        @Flag(help: "Print JSON.") var json = false
-        func run() async throws {
-            ConsoleClient.show(try await console.client().call("GET", "/projects"), json: json, columns: ["id", "slug", "name", "visibility", "status"])
-        }
     }
 
-    struct Create: AsyncParsableCommand {
+    struct Create: ConsoleCommand {
+        static let operation = ConsoleOperation("POST", "/projects", columns: ProjectsCommand.columns)
         @OptionGroup var console: ConsoleOptions
         @Option(help: "Globally unique slug; names the issuer /p/{slug}/{environment}.") var slug: String
         @Option(help: "Display name.") var name: String
-        @Option(help: "public or private.") var visibility = "private"
-        @Flag(help: "Print JSON.") var json = false
-        func run() async throws {
-            let created = try await console.client().call("POST", "/projects", ["slug": .string(slug), "name": .string(name), "visibility": .string(visibility)])
-            ConsoleClient.show(created, json: json, columns: ["id", "slug", "name", "visibility", "status"])
+        @Option(help: "public or private (default private).") var visibility: String?
+        func body() -> JSONObject? { .given(["slug": slug, "name": name, "visibility": visibility]) }
+    }
+
+    struct Show: ConsoleCommand {
+        static let operation = ConsoleOperation("GET", "/projects/{project_id}", columns: ProjectsCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        var parameters: [String: String] { scope.parameters }
+    }
+
+    struct Update: ConsoleCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename a Project or change its visibility.")
+        static let operation = ConsoleOperation("PATCH", "/projects/{project_id}", columns: ProjectsCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        @Option(help: "Display name.") var name: String?
+        @Option(help: "public or private.") var visibility: String?
+        var parameters: [String: String] { scope.parameters }
+        func body() -> JSONObject? { .given(["name": name, "visibility": visibility]) }
+    }
+
+    struct Deactivate: ConsoleCommand {
+        static let configuration = CommandConfiguration(abstract: "Deactivate a Project: every runtime scope of both environments ends.")
+        static let operation = ConsoleOperation("POST", "/projects/{project_id}/deactivate", columns: ProjectsCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        var parameters: [String: String] { scope.parameters }
+    }
+}
+
+/// `lamba projects environment show|update`: one environment's sign-in and token settings.
+struct EnvironmentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "environment", abstract: "Show and change a Project environment's settings.",
+                                                    subcommands: [Show.self, Update.self])
+    static let columns = ["environment", "auth_methods", "allow_public_join", "allow_register", "default_join_role", "access_token_lifetime_seconds"]
+
+    struct Show: ConsoleCommand {
+        static let operation = ConsoleOperation("GET", "/projects/{project_id}/environments/{environment}", columns: EnvironmentCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: EnvironmentScope
+        var parameters: [String: String] { scope.parameters() }
+    }
+
+    struct Update: ConsoleCommand {
+        static let operation = ConsoleOperation("PATCH", "/projects/{project_id}/environments/{environment}", columns: EnvironmentCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: EnvironmentScope
+        @Option(help: "Sign-in method: password or provider:{id} (repeat for several; replaces the list).") var authMethod: [String] = []
+        @Option(help: "true or false.") var allowPublicJoin: Bool?
+        @Option(help: "true or false.") var allowRegister: Bool?
+        @Option(help: "Role given to those who join.") var defaultJoinRole: String?
+        @Option(help: "60 to 86400.") var accessTokenLifetimeSeconds: Int?
+        @Option(help: "60 to 86400.") var idTokenLifetimeSeconds: Int?
+        @Option(help: "300 to 365 days.") var refreshTokenLifetimeSeconds: Int?
+        @Option(help: "RS256, PS256, ES256 or EdDSA.") var accessTokenAlgorithm: String?
+        @Option(help: "off, loopback_only or open.") var dynamicClientRegistration: String?
+        @Option(help: "0 (off) to 120.") var refreshTokenReuseGraceSeconds: Int?
+        var parameters: [String: String] { scope.parameters() }
+        func body() -> JSONObject? {
+            .given([
+                "auth_methods": authMethod, "allow_public_join": allowPublicJoin, "allow_register": allowRegister, "default_join_role": defaultJoinRole,
+                "access_token_lifetime_seconds": accessTokenLifetimeSeconds, "id_token_lifetime_seconds": idTokenLifetimeSeconds,
+                "refresh_token_lifetime_seconds": refreshTokenLifetimeSeconds, "access_token_algorithm": accessTokenAlgorithm,
+                "dynamic_client_registration": dynamicClientRegistration, "refresh_token_reuse_grace_seconds": refreshTokenReuseGraceSeconds,
+            ])
         }
     }
 }

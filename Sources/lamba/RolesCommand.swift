@@ -1,43 +1,57 @@
 import ArgumentParser
 import LambaJOSE
 
-/// `lamba roles list|create|delete`: a Project's runtime role catalog.
+/// `lamba roles …`: a Project's runtime role catalog.
 struct RolesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "roles", abstract: "Manage a Project's role catalog.",
-                                                    subcommands: [List.self, Create.self, Delete.self])
+                                                    subcommands: [List.self, Create.self, Update.self, Delete.self])
     static let columns = ["name", "permissions", "built_in", "description"]
+    static let path = "/projects/{project_id}/roles"
 
-    struct List: AsyncParsableCommand {
-        @OptionGroup var console: ConsoleOptions
-        @Option(help: "Project id.") var project: String
-        @Flag(help: "Print JSON.") var json = false
-        func run() async throws {
-            ConsoleClient.show(try await console.client().call("GET", "/projects/\(project)/roles"), json: json, columns: RolesCommand.columns)
-        }
+    struct One: ParsableArguments {
+        @OptionGroup var scope: ProjectScope
+        @Option(help: "Role name.") var name: String
+        var parameters: [String: String] { scope.parameters.merging(["role_name": name]) { $1 } }
     }
 
-    struct Create: AsyncParsableCommand {
+    struct List: ConsoleCommand {
+        static let operation = ConsoleOperation("GET", path, columns: columns)
         @OptionGroup var console: ConsoleOptions
-        @Option(help: "Project id.") var project: String
+        @OptionGroup var scope: ProjectScope
+        var parameters: [String: String] { scope.parameters }
+    }
+
+    struct Create: ConsoleCommand {
+        static let operation = ConsoleOperation("POST", path, columns: columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
         @Option(help: "Role name.") var name: String
         @Option(help: "Permission resource:action (repeat for several).") var permission: [String]
-        @Option(help: "Description.") var description = ""
-        @Flag(help: "Print JSON.") var json = false
-        func run() async throws {
-            let created = try await console.client().call("POST", "/projects/\(project)/roles", [
-                "name": .string(name), "description": .string(description), "permissions": .array(permission.map(JSONValue.string)),
-            ])
-            ConsoleClient.show(created, json: json, columns: RolesCommand.columns)
+        @Option(help: "Description.") var description: String?
+        var parameters: [String: String] { scope.parameters }
+        // `permissions` is required even when empty, so it is sent as given.
+        func body() -> JSONObject? {
+            var body = JSONObject.given(["name": name, "description": description])
+            body["permissions"] = .array(permission.map(JSONValue.string))
+            return body
         }
     }
 
-    struct Delete: AsyncParsableCommand {
+    struct Update: ConsoleCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a role's description or permissions.")
+        static let operation = ConsoleOperation("PATCH", path + "/{role_name}", columns: columns)
         @OptionGroup var console: ConsoleOptions
-        @Option(help: "Project id.") var project: String
-        @Option(help: "Role name.") var name: String
-        func run() async throws {
-            try await console.client().call("DELETE", "/projects/\(project)/roles/\(name)")
-            print("deleted \(name)")
-        }
+        @OptionGroup var role: One
+        @Option(help: "Permission resource:action (repeat; replaces the list).") var permission: [String] = []
+        @Option(help: "Description.") var description: String?
+        var parameters: [String: String] { role.parameters }
+        func body() -> JSONObject? { .given(["description": description, "permissions": permission]) }
+    }
+
+    struct Delete: ConsoleCommand {
+        static let operation = ConsoleOperation("DELETE", path + "/{role_name}")
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var role: One
+        var parameters: [String: String] { role.parameters }
     }
 }
