@@ -57,7 +57,7 @@ public struct ConsoleAccessAdministration: Sendable {
             try tx.insert(session)
             try tx.append(DomainEvent(type: .consoleSessionStarted, actor: userID, workspaceID: nil, occurredAt: now, data: [
                 "console_session_id": .string(session.id), "user_id": .string(userID),
-            ]))
+            ]).through(consoleSession: session.id))
             return session
         }
         return (session, secret.value)
@@ -122,7 +122,7 @@ public struct ConsoleAccessAdministration: Sendable {
             try Self.endIssuerSession(tx, current, installation: person.installation, reason: "signed_out", at: now)
             try tx.append(DomainEvent(type: .consoleSessionEnded, actor: session.userID, workspaceID: nil, occurredAt: now, data: [
                 "console_session_id": .string(session.id), "user_id": .string(session.userID), "reason": "signed_out",
-            ]))
+            ]).through(consoleSession: session.id))
         }
     }
 
@@ -213,22 +213,18 @@ public struct ConsoleAccessAdministration: Sendable {
     /// deactivation ended stays ended: sessions, runtime scopes and tokens do not come back.
     public func reactivateWorkspace(_ person: SignedIn, workspaceID: String) async throws -> Workspace {
         let now = clock.now()
-        let userID = person.user.id
+        let userID = person.user.id, sessionID = person.session.id
         let isAdministrator = person.isAdministrator
         return try await store.write { tx in
-            guard var workspace = try tx.workspace(id: workspaceID) else { throw DomainError.notFound("workspace \(workspaceID)") }
+            guard let workspace = try tx.workspace(id: workspaceID) else { throw DomainError.notFound("workspace \(workspaceID)") }
             let member = try tx.teamMember(workspaceID: workspaceID, userID: userID)
             guard member != nil || isAdministrator else { throw DomainError.notFound("workspace \(workspaceID)") }
             guard member?.workspaceRole == .owner || isAdministrator else {
                 throw DomainError.forbidden("only an owner or an administrator may reactivate the workspace")
             }
-            guard workspace.status == .deactivated else { throw DomainError.refused("the workspace is active") }
-            workspace.status = .active
-            try tx.update(workspace)
-            try tx.append(DomainEvent(type: .workspaceReactivated, actor: userID, workspaceID: workspace.id, occurredAt: now, data: [
-                "workspace_id": .string(workspace.id),
-            ]))
-            return workspace
+            return try Self.reactivate(tx, workspace, DomainEvent(type: .workspaceReactivated, actor: userID, workspaceID: workspace.id,
+                                                                  occurredAt: now, data: ["workspace_id": .string(workspace.id)])
+                .through(consoleSession: sessionID))
         }
     }
 
@@ -236,15 +232,20 @@ public struct ConsoleAccessAdministration: Sendable {
     public func reactivateWorkspace(slug: String, actor: String) async throws -> Workspace {
         let now = clock.now()
         return try await store.write { tx in
-            guard var workspace = try tx.workspace(slug: slug) else { throw DomainError.notFound("workspace \(slug)") }
-            guard workspace.status == .deactivated else { throw DomainError.refused("the workspace is active") }
-            workspace.status = .active
-            try tx.update(workspace)
-            try tx.append(DomainEvent(type: .workspaceReactivated, actor: actor, workspaceID: workspace.id, occurredAt: now, data: [
-                "workspace_id": .string(workspace.id),
-            ]))
-            return workspace
+            guard let workspace = try tx.workspace(slug: slug) else { throw DomainError.notFound("workspace \(slug)") }
+            return try Self.reactivate(tx, workspace, DomainEvent(type: .workspaceReactivated, actor: actor, workspaceID: workspace.id,
+                                                                  occurredAt: now, data: ["workspace_id": .string(workspace.id)]))
         }
+    }
+
+    /// The Workspace becomes active again; what deactivation ended stays ended (docs/console-access.md#deactivation).
+    private static func reactivate(_ tx: any IdentityWriter, _ workspace: Workspace, _ event: DomainEvent) throws -> Workspace {
+        guard workspace.status == .deactivated else { throw DomainError.refused("the workspace is active") }
+        var workspace = workspace
+        workspace.status = .active
+        try tx.update(workspace)
+        try tx.append(event)
+        return workspace
     }
 
     /// Forced logout of one Team Member: every console session of theirs that started before now
@@ -274,11 +275,12 @@ public struct ConsoleAccessAdministration: Sendable {
 
     public func updateInstallation(_ person: SignedIn, workspaceCreation: WorkspaceCreationPolicy) async throws -> Installation {
         guard person.isAdministrator else { throw DomainError.forbidden("only administrators change the installation") }
-        return try await setWorkspaceCreation(workspaceCreation, actor: person.user.id)
+        return try await setWorkspaceCreation(workspaceCreation, actor: person.user.id, consoleSessionID: person.session.id)
     }
 
     /// The setting (nil: only read it), as an administrator or the CLI on the database sets it.
-    public func setWorkspaceCreation(_ workspaceCreation: WorkspaceCreationPolicy?, actor userID: String) async throws -> Installation {
+    public func setWorkspaceCreation(_ workspaceCreation: WorkspaceCreationPolicy?, actor userID: String,
+                                     consoleSessionID: String? = nil) async throws -> Installation {
         let now = clock.now()
         return try await store.write { tx in
             guard var installation = try tx.installation() else { throw DomainError.refused("the installation is not set up") }
@@ -286,9 +288,10 @@ public struct ConsoleAccessAdministration: Sendable {
             installation.workspaceCreation = workspaceCreation
             try tx.update(installation)
             try Self.applyCreationPolicy(tx, installation)
-            try tx.append(DomainEvent(type: .installationUpdated, actor: userID, workspaceID: installation.workspaceID, occurredAt: now, data: [
+            let event = DomainEvent(type: .installationUpdated, actor: userID, workspaceID: installation.workspaceID, occurredAt: now, data: [
                 "workspace_creation": .string(workspaceCreation.rawValue),
-            ]))
+            ])
+            try tx.append(consoleSessionID.map { event.through(consoleSession: $0) } ?? event)
             return installation
         }
     }

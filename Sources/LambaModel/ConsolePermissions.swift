@@ -124,6 +124,13 @@ public struct ConsoleCaller: Sendable, Hashable {
     }
 
     /// Whether the caller may see a Project at all: a Workspace-wide read or a console role in it.
+    /// Where `capability` reaches: nil when the Workspace role grants it everywhere, else the
+    /// Projects whose console role grants it (perhaps none).
+    public func projectsGranting(_ capability: ConsoleCapability) -> [String]? {
+        if workspaceRole.capabilities.contains(capability) { return nil }
+        return projectConsoleRoles.filter { $0.value.capabilities.contains(capability) }.keys.sorted()
+    }
+
     public func canSee(projectID: String) -> Bool {
         capabilities(inProject: projectID).contains(.projectRead)
     }

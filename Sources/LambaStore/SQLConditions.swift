@@ -28,6 +28,13 @@ struct SQLConditions {
         if value != .null { add(clause, value) }
     }
 
+    /// `column IN (…)` over `values`; an empty list matches nothing.
+    mutating func add(_ column: StaticString, in values: [SQLValue]) {
+        guard !values.isEmpty else { clauses.append("1 = 0"); return }
+        let marks = values.map { parameter($0) }.joined(separator: ", ")
+        clauses.append("\(column) IN (\(marks))")
+    }
+
     /// A placeholder for one more parameter (a LIMIT, say).
     mutating func parameter(_ value: SQLValue) -> String {
         parameters.append(value)

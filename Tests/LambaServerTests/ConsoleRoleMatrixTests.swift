@@ -52,9 +52,46 @@ struct APIKeyCallers: MatrixCallerMaker {
     }
 }
 
+/// People signed in to the console through the console issuer's hosted pages, each a Team Member
+/// of Workspace A with a Workspace role and, for the fixture's Project, a Project console role.
+struct ConsoleSessionCallers: MatrixCallerMaker {
+    /// Workspace roles that reach little, raised in the one Project by each Project console role, and
+    /// a role with none: every way a Project console role can decide.
+    static let people: [(WorkspaceRole, ProjectConsoleRole?)] = [
+        (.viewer, .admin), (.billing, .developer), (.billing, .viewer), (.viewer, nil), (.developer, .admin),
+    ]
+
+    func callers(_ client: any TestClientProtocol, _ fixture: ConsoleFixture, _ dependencies: ServerDependencies) async throws -> [MatrixCaller] {
+        let world = try await ConsoleWorld.make(dependencies)
+        let project = try #require(fixture.ids["project_id"])
+        var callers: [MatrixCaller] = []
+        for (index, (workspaceRole, projectRole)) in Self.people.enumerated() {
+            let person = try await world.person("matrix\(index)@a.example", name: "Matrix \(index)")
+            let roles: [String: ProjectConsoleRole] = projectRole.map { [project: $0] } ?? [:]
+            try await world.identity.write { tx in
+                try tx.insert(TeamMember(workspaceID: fixture.a.workspace.id, userID: person.id, workspaceRole: workspaceRole, projectConsoleRoles: roles))
+            }
+            var browser = ConsoleBrowser(dependencies)
+            _ = try await browser.signIn(client, email: person.email)
+            let session = try await browser.api(client, .get, "/console/v1/session")
+            #expect(session.json?["workspace_id"]?.stringValue == fixture.a.workspace.id, "\(session.text)")
+            let cookies = browser.browser.cookieHeader
+            let csrf = try #require(browser.csrf)
+            let label = "console session (\(workspaceRole.rawValue)" + (projectRole.map { " + Project \($0.rawValue)" } ?? "") + ")"
+            callers.append(MatrixCaller(label: label, workspaceRole: workspaceRole, projectConsoleRoles: roles, headers: { json in
+                var headers = cookies
+                headers[HTTPField.Name("X-Lamba-CSRF")!] = csrf
+                if json { headers[.contentType] = "application/json" }
+                return headers
+            }))
+        }
+        return callers
+    }
+}
+
 @Suite("console role matrix")
 struct ConsoleRoleMatrixTests {
-    static let makers: [any MatrixCallerMaker] = [APIKeyCallers()]
+    static let makers: [any MatrixCallerMaker] = [APIKeyCallers(), ConsoleSessionCallers()]
 
     /// Routes whose allowed answer ends what the other callers stand on (every console session, the
     /// Workspace itself): the loop checks only their refusals, and each runs once, allowed, at the end.
@@ -77,7 +114,8 @@ struct ConsoleRoleMatrixTests {
     /// The capability a route needs and where, as the table declares it.
     enum Expected { case allowed, forbidden, notFound }
 
-    static func expected(_ route: ConsoleRoute, _ caller: MatrixCaller, projectID: String?) -> Expected {
+    /// `existing`: the Project named is the fixture's (the absent ids name none).
+    static func expected(_ route: ConsoleRoute, _ caller: MatrixCaller, projectID: String?, existing: Bool = true) -> Expected {
         switch route.access {
         case .anonymous, .signedIn:
             return .allowed
@@ -90,9 +128,10 @@ struct ConsoleRoleMatrixTests {
             return caller.holdsSomewhere(capability) ? .allowed : .forbidden
         case .project(let capability):
             if caller.capabilities(inProject: projectID).contains(capability) { return .allowed }
-            // Held elsewhere only: a Project the caller cannot see is not found, one it can see is refused.
+            // Held elsewhere only: a Project that is not there, or that the caller cannot see, is not
+            // found; one it can see is refused.
             guard caller.holdsSomewhere(capability) else { return .forbidden }
-            return caller.capabilities(inProject: projectID).contains(.projectRead) ? .forbidden : .notFound
+            return existing && caller.capabilities(inProject: projectID).contains(.projectRead) ? .forbidden : .notFound
         }
     }
 
@@ -111,7 +150,7 @@ struct ConsoleRoleMatrixTests {
         }
     }
 
-    @Test("role matrix: for every route and every Workspace role, 403 exactly when the role lacks the route's capability", arguments: Backend.underTest)
+    @Test("role matrix: for every route, every Workspace role's API key and console sessions with Project console roles, 403 exactly when the roles lack the route's capability", arguments: Backend.underTest)
     func everyRole_onEveryRoute(backend: Backend) async throws {
         try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
             let fixture = try await ConsoleFixture.make(dependencies)
@@ -121,12 +160,14 @@ struct ConsoleRoleMatrixTests {
             for caller in callers {
                     for route in ConsoleRoutes.table where route.access.needsWorkspaceCaller {
                         let ids = Self.absentIDs(route, fixture)
-                        if Self.endsTheFixture.contains(route.operationID), Self.expected(route, caller, projectID: ids["project_id"]) == .allowed { continue }
+                        let existing = ids["project_id"] == fixture.ids["project_id"]
+                        let expected = Self.expected(route, caller, projectID: ids["project_id"], existing: existing)
+                        if Self.endsTheFixture.contains(route.operationID), expected == .allowed { continue }
                         let sample = sampleBody(route, ids)
                         let response = try await client.execute(uri: fill(route, ids), method: route.method, headers: caller.headers(sample != nil),
                                                                 body: sample.map(body))
                         let what = "\(caller.label) \(route.method) \(route.path): \(response.status) \(response.text)"
-                        switch Self.expected(route, caller, projectID: ids["project_id"]) {
+                        switch expected {
                         case .forbidden:
                             #expect(response.status == .forbidden, "\(what)")
                             #expect(response.json?["error"] == "forbidden", "\(what)")

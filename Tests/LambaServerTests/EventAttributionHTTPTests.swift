@@ -76,4 +76,41 @@ struct EventAttributionHTTPTests {
             #expect(scope["actor_detail"]?.objectValue?["console_session_id"] == .null)
         }
     }
+
+    @Test("a Project console role reads the Workspace-wide audit log and stream of its Projects only", arguments: Backend.underTest)
+    func audit_projectConsoleRoleSeesItsProjectsOnly(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let fixture = try await ConsoleFixture.make(dependencies)
+            let project = try #require(fixture.ids["project_id"])
+            let other = try await client.execute(uri: "/console/v1/projects", method: .post, headers: bearer(fixture.a.apiKeySecret),
+                                                 body: body(["slug": "a-other", "name": "Other"]))
+            let otherID = try #require(other.json?["id"]?.stringValue)
+            let world = try await ConsoleWorld.make(dependencies)
+            let person = try await world.person("auditor@a.example")
+            try await world.identity.write { tx in
+                try tx.insert(TeamMember(workspaceID: fixture.a.workspace.id, userID: person.id, workspaceRole: .billing,
+                                         projectConsoleRoles: [project: .developer]))
+            }
+            var browser = ConsoleBrowser(dependencies)
+            _ = try await browser.signIn(client, email: person.email)
+            for path in ["/console/v1/audit?limit=200", "/console/v1/events/stream?limit=200"] {
+                let page = try await browser.api(client, .get, path)
+                #expect(page.status == .ok, "\(path): \(page.text)")
+                let events = (page.json?["events"]?.arrayValue ?? []).compactMap { $0.objectValue }
+                #expect(!events.isEmpty && events.allSatisfy { $0["project_id"]?.stringValue == project }, "\(path)")
+                #expect(!page.text.contains(otherID), "\(path)")
+            }
+            // The owner's key reads them all, the other Project's creation included.
+            let all = try await client.execute(uri: "/console/v1/audit?limit=200", method: .get, headers: bearer(fixture.a.apiKeySecret, json: false))
+            #expect(all.text.contains(otherID))
+            // A billing role without Project console roles reads nothing.
+            let billing = try await world.person("billing@a.example")
+            try await world.identity.write { tx in
+                try tx.insert(TeamMember(workspaceID: fixture.a.workspace.id, userID: billing.id, workspaceRole: .billing))
+            }
+            var refused = ConsoleBrowser(dependencies)
+            _ = try await refused.signIn(client, email: billing.email)
+            #expect(try await refused.api(client, .get, "/console/v1/audit").status == .forbidden)
+        }
+    }
 }

@@ -52,19 +52,27 @@ extension DomainEvent {
             self.apiKeyCreatedBy = apiKeyCreatedBy
         }
 
-        /// From an actor id alone: `system`, an API key id (`key_…`), or a user id.
+        /// From an actor id alone: a user id, an API key id, or else Lamba itself (`system`, and `cli`
+        /// for the operator at the machine).
         public init(actor: String) {
-            if actor == "system" { self.init(actorType: .system) }
-            else if actor.hasPrefix(EntityKind.apiKey.rawValue + "_") { self.init(actorType: .apiKey) }
-            else { self.init(actorType: .user) }
+            if EntityID.isWellFormed(actor, .user) { self.init(actorType: .user) }
+            else if EntityID.isWellFormed(actor, .apiKey) { self.init(actorType: .apiKey) }
+            else { self.init(actorType: .system) }
         }
 
         public init(_ principal: ConsoleCaller.Principal) {
             switch principal {
-            case .user(_, let session): self.init(actorType: .user, consoleSessionID: session)
+            case .user(let id, let session): self.init(actorType: Attribution(actor: id).actorType, consoleSessionID: session)
             case .apiKey(_, let createdBy): self.init(actorType: .apiKey, apiKeyCreatedBy: createdBy)
             }
         }
+    }
+
+    /// The same event, done by its user through a console session.
+    public func through(consoleSession id: String) -> DomainEvent {
+        var event = self
+        event.attribution.consoleSessionID = id
+        return event
     }
 
     /// An event caused by a console caller: it names the person or key, the console session or the key's creator.

@@ -172,7 +172,11 @@ public struct EventsRoutes: RouteGroup {
         if let project = filter.projectID {
             try await requireVisibleProject(call, caller, project)
         }
-        try caller.require(.auditRead, inProject: filter.projectID)
+        if filter.projectID == nil {
+            filter.projectIDs = try Self.auditedProjects(caller)
+        } else {
+            try caller.require(.auditRead, inProject: filter.projectID)
+        }
         filter.environment = try query["environment"].map(Self.environment)
         filter.actor = query["actor"]
         if let type = query["actor_type"] {
@@ -202,8 +206,14 @@ public struct EventsRoutes: RouteGroup {
         let caller = try call.caller
         let query = call.query
         let projectID = query["project_id"]
-        if let projectID { try await requireVisibleProject(call, caller, projectID) }
-        try caller.require(.auditRead, inProject: projectID)
+        let projectIDs: [String]?
+        if let projectID {
+            try await requireVisibleProject(call, caller, projectID)
+            try caller.require(.auditRead, inProject: projectID)
+            projectIDs = nil
+        } else {
+            projectIDs = try Self.auditedProjects(caller)
+        }
         var after: Int64 = 0
         if let text = query["after"] {
             guard let value = Int64(text), value >= 0 else { throw APIError.invalidRequest("after must be a sequence number", field: "after") }
@@ -221,7 +231,7 @@ public struct EventsRoutes: RouteGroup {
         let deadline = ContinuousClock.now + .seconds(wait)
         while true {
             let events = try await call.services.store.read { r in
-                try r.workspaceEvents(workspaceID: workspaceID, projectID: projectID, after: cursor, limit: limit)
+                try r.workspaceEvents(workspaceID: workspaceID, projectID: projectID, projectIDs: projectIDs, after: cursor, limit: limit)
             }
             if !events.isEmpty || ContinuousClock.now >= deadline {
                 return .object(["events": .array(events.map { .object(EventsJSON.event($0)) }), "cursor": .integer(events.last?.sequence ?? cursor)])
@@ -231,6 +241,14 @@ public struct EventsRoutes: RouteGroup {
     }
 
     // MARK: Helpers
+
+    /// Workspace-wide reading: everything for a Workspace role that reads the audit log, else only
+    /// the Projects whose console role does (docs/access-model.md#console-capabilities).
+    static func auditedProjects(_ caller: ConsoleCaller) throws -> [String]? {
+        let projects = caller.projectsGranting(.auditRead)
+        if projects?.isEmpty == true { try caller.require(.auditRead) }
+        return projects
+    }
 
     static func scope(_ call: ConsoleCall) throws -> (ConsoleCaller, String, LambaModel.Environment) {
         (try call.caller, try call.parameter("project_id"), try call.environment)

@@ -205,6 +205,8 @@ extension StoreTransaction {
 public struct AuditQuery: Sendable {
     public var workspaceID: String
     public var projectID: String?
+    /// Only these Projects' events: for a caller whose audit reading reaches some Projects only.
+    public var projectIDs: [String]?
     public var environment: LambaModel.Environment?
     public var actor: String?
     /// `user`, `api_key` or `system`.
@@ -246,6 +248,7 @@ extension StoreReader {
         var conditions = SQLConditions()
         conditions.add("workspace_id = ?", .text(filter.workspaceID))
         conditions.add("project_id = ?", ifSet: SQLValue(filter.projectID))
+        if let projects = filter.projectIDs { conditions.add("project_id", in: projects.map(SQLValue.text)) }
         conditions.add("environment = ?", ifSet: SQLValue(filter.environment?.rawValue))
         conditions.add("actor = ?", ifSet: SQLValue(filter.actor))
         conditions.add("actor_type = ?", ifSet: SQLValue(filter.actorType))
@@ -257,11 +260,13 @@ extension StoreReader {
         return try events(where: conditions, newestFirst: true, limit: filter.limit)
     }
 
-    /// Events of one Workspace (optionally one Project) after `sequence`, oldest first: the event stream.
-    public func workspaceEvents(workspaceID: String, projectID: String?, after sequence: Int64, limit: Int) throws -> [StoredEvent] {
+    /// Events of one Workspace (optionally one Project, or only some) after `sequence`, oldest first: the event stream.
+    public func workspaceEvents(workspaceID: String, projectID: String?, projectIDs: [String]? = nil, after sequence: Int64,
+                                limit: Int) throws -> [StoredEvent] {
         var conditions = SQLConditions()
         conditions.add("workspace_id = ?", .text(workspaceID))
         conditions.add("project_id = ?", ifSet: SQLValue(projectID))
+        if let projectIDs { conditions.add("project_id", in: projectIDs.map(SQLValue.text)) }
         conditions.add("seq > ?", .integer(sequence))
         return try events(where: conditions, newestFirst: false, limit: limit)
     }
