@@ -46,8 +46,10 @@ let package = Package(
         .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE", "LambaASCII", "LambaPasswords"], swiftSettings: strict),
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
+        // Email: the message, its MIME rendering, and transports (SMTP over SwiftNIO with swift-nio-ssl, a maildir).
+        .target(name: "LambaMail", swiftSettings: strict),
         .target(name: "LambaServer", dependencies: [
-            "LambaJOSE", "LambaASCII", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth",
+            "LambaJOSE", "LambaASCII", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaMail",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
