@@ -64,6 +64,7 @@ let package = Package(
                 "LambaModel",
                 "LambaOAuth",
                 "LambaServer",
+                "LambaMail",
                 "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -78,7 +79,7 @@ let package = Package(
             "LambaOAuth", "LambaModel", "LambaStore", "LambaPostgres", "LambaStoreTestSupport", "LambaJOSE", "LambaPasswords",
         ], swiftSettings: strict),
         .testTarget(name: "LambaServerTests", dependencies: [
-            "LambaServer", "LambaJOSE", "LambaPasswords", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaStoreTestSupport",
+            "LambaServer", "LambaMail", "LambaJOSE", "LambaPasswords", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaStoreTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: strict),

@@ -18,7 +18,9 @@ public struct MaildirTransport: MailTransport {
     }
 
     public func send(_ message: MailMessage) async throws(MailError) {
-        let name = "\(Int(message.date.timeIntervalSince1970)).\(Self.safe(message.messageID)).lamba"
+        // Time first, in milliseconds and fixed width, so names sort in the order the mail was written.
+        let milliseconds = String(Int64(message.date.timeIntervalSince1970 * 1000))
+        let name = String(repeating: "0", count: max(0, 14 - milliseconds.count)) + milliseconds + ".\(Self.safe(message.messageID)).lamba"
         let temporary = directory.appendingPathComponent("tmp").appendingPathComponent(name)
         let final = directory.appendingPathComponent("new").appendingPathComponent(name)
         do {

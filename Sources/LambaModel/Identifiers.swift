@@ -19,6 +19,7 @@ public enum EntityKind: String, Sendable, CaseIterable {
     case upstreamProvider = "idp"
     case linkedIdentity = "lid"
     case customDomain = "dom"
+    case mail = "mail"
 }
 
 /// Opaque, random entity ids: a kind prefix and 128 random bits, base64url (e.g. `prj_3q2-...`).

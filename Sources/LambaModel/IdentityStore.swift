@@ -138,6 +138,8 @@ public protocol SessionReader {
     func activeRuntimeScopes(projectID: String, environment: Environment) throws -> [RuntimeScope]
     /// The active identity sessions of a user on one Workspace's auth host, oldest first.
     func activeIdentitySessions(workspaceID: String, userID: String) throws -> [IdentitySession]
+    /// The Workspaces where the user holds an active identity session.
+    func identitySessionWorkspaces(userID: String) throws -> [String]
 }
 
 public protocol SessionWriter: SessionReader {
@@ -179,12 +181,12 @@ public protocol EventLog {
 
 /// Reads of the whole identity model inside one consistent snapshot, for the domain services.
 public protocol IdentityReader: UserReader, TenantReader, MembershipReader, ClientReader, InviteReader, CustomDomainReader, APIKeyReader,
-    SessionReader, UpstreamProviderReader, ConsoleAccessReader {}
+    SessionReader, UpstreamProviderReader, ConsoleAccessReader, AccountTokenReader {}
 
 /// Changes to the whole identity model; each is part of the surrounding transaction, together with
 /// the events appended in it.
 public protocol IdentityWriter: IdentityReader, UserWriter, TenantWriter, MembershipWriter, ClientWriter, InviteWriter, CustomDomainWriter,
-    APIKeyWriter, SessionWriter, UpstreamProviderWriter, ConsoleAccessWriter, EventLog {}
+    APIKeyWriter, SessionWriter, UpstreamProviderWriter, ConsoleAccessWriter, AccountTokenWriter, MailOutbox, EventLog {}
 
 /// Which runtime scopes a revocation reaches. Revoke granularity is the Project: there is
 /// deliberately no selector by client (`applicationID` is audit-only).

@@ -62,6 +62,7 @@ public final class OpenIDProvider: Sendable {
     public let introspection: TokenIntrospection
     public let accessCheck: AccessCheck
     public let effectiveAuthorization: EffectiveAuthorizationEndpoint
+    public let accountRecovery: AccountRecoveryInteraction
     public let logout: RPInitiatedLogout
     public let registration: DynamicClientRegistrationEndpoint
     public let interaction: HostedInteraction
@@ -114,8 +115,10 @@ public final class OpenIDProvider: Sendable {
         logout = RPInitiatedLogout(keys: keys, clients: clients, sessions: Transactions(store) { $0 }, csrf: csrf, clock: clock)
         registration = DynamicClientRegistrationEndpoint(records: Transactions(store) { $0 }, keys: keys, limits: configuration.registrationLimits,
                                                          clock: clock)
+        accountRecovery = AccountRecoveryInteraction(store: store.identity, csrf: csrf, clock: clock)
         interaction = HostedInteraction(validator: validator, records: Transactions(store) { $0 }, runtimeScopes: runtimeScopes,
-                                        members: MemberLifecycle(store: store.identity, clock: clock), csrf: csrf, clock: clock)
+                                        members: MemberLifecycle(store: store.identity, clock: clock), recovery: accountRecovery, csrf: csrf,
+                                        clock: clock)
         selfService = AccountSelfService(accessTokens: accessTokens, clients: clients, records: Transactions(store) { $0 }, socialSignIn: socialSignIn,
                                          clock: clock)
     }

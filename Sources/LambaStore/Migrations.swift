@@ -85,6 +85,7 @@ public enum Migrations {
         ChangeCounters.migration,
         ConsoleAccessSchema.migration,
         EventAttributionSchema.migration,
+        AccountRecoverySchema.migration,
     ]
 }
 

@@ -60,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("invalid configuration: \(error)")
         }
         let webhooks = try Self.webhookConfiguration()
+        let mail = try MailStartup.load(databaseURL: configuration.databaseURL, publicBaseURL: configuration.publicBaseURL)
         let configuredKey = try MasterKeyLocation.configured()
         let metrics = ServerMetrics()
         let logger = ServerObservability.bootstrap(configuration: configuration, metrics: metrics)
@@ -89,6 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
                 // Webhook delivery runs beside the server and stops with it; in-flight deliveries go back to the queue.
                 let dispatcher = WebhookDispatcher(store: dependencies.store, masterKey: dependencies.masterKey, configuration: webhooks, logger: logger)
                 running.hold(Task { await dispatcher.run() })
+                let mailer = MailDispatcher(store: dependencies.store, transport: mail.transport, configuration: mail.configuration, logger: logger)
+                running.hold(mail: Task { await mailer.run() })
+                FileHandle.standardOutput.write(Data((mail.summary + "\n").utf8))
                 logger.info("listening", metadata: [
                     "address": .string("http://\(configuration.host):\(port)"),
                     "public_url": .string(dependencies.configuration.publicBaseURL),
@@ -104,17 +108,20 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// What `serve` started beside the server, stopped after it: webhook delivery first, then the store.
+/// What `serve` started beside the server, stopped after it: webhook and mail delivery first, then the store.
 final class RunningParts: Sendable {
-    private let parts = Mutex<(store: (any Store)?, dispatching: Task<Void, Never>?)>((nil, nil))
+    private let parts = Mutex<(store: (any Store)?, dispatching: Task<Void, Never>?, mailing: Task<Void, Never>?)>((nil, nil, nil))
 
     func hold(_ store: any Store) { parts.withLock { $0.store = store } }
     func hold(_ dispatching: Task<Void, Never>) { parts.withLock { $0.dispatching = dispatching } }
+    func hold(mail: Task<Void, Never>) { parts.withLock { $0.mailing = mail } }
 
     func stop() async {
-        let (store, dispatching) = parts.withLock { ($0.store, $0.dispatching) }
-        dispatching?.cancel()
-        await dispatching?.value
+        let (store, dispatching, mailing) = parts.withLock { ($0.store, $0.dispatching, $0.mailing) }
+        for task in [dispatching, mailing].compactMap({ $0 }) {
+            task.cancel()
+            await task.value
+        }
         await store?.close()
     }
 }

@@ -113,49 +113,56 @@ struct EffectiveAuthorizationHTTPTests {
         }
     }
 
+    /// A public Project `open` with registration on, a public first-party SPA client, and a person
+    /// who registers through its hosted sign-up page: their access token.
+    static func registerThroughPublicClient(_ client: any TestClientProtocol, _ dependencies: ServerDependencies, email: String) async throws -> String {
+        let identity = SQLIdentityStore(store: dependencies.store)
+        let boot = try await WorkspaceAdministration(store: identity).bootstrap(
+            email: "owner@example.com", password: nil, name: "Owner", workspaceSlug: "acme", workspaceName: "Acme")
+        let owner = try #require(try await WorkspaceAdministration(store: identity).authenticate(apiKey: boot.apiKeySecret))
+        let projects = ProjectAdministration(store: identity)
+        let project = try await projects.createProject(owner, slug: "open", name: "Open", visibility: .public)
+        let settings = try await client.execute(uri: "/console/v1/projects/\(project.id)/environments/sandbox", method: .patch,
+                                                headers: bearer(boot.apiKeySecret), body: body(["allow_register": true]))
+        #expect(settings.status == .ok, "\(settings.text)")
+        var registration = ProjectAdministration.ClientRegistration(name: "Open SPA", type: .public, redirectURIs: [Setup.redirect])
+        registration.firstParty = true
+        let (spa, _) = try await projects.createClient(owner, projectID: project.id, environment: .sandbox, registration)
+
+        let issuer = dependencies.configuration.publicBaseURL + "/p/open/sandbox"
+        var browser = Browser(base: dependencies.configuration.publicBaseURL)
+        let query = OAuthParameters.encode([
+            ("response_type", "code"), ("client_id", spa.id), ("redirect_uri", Setup.redirect), ("scope", "openid email"),
+            ("state", "s1"), ("code_challenge", OpenIDProviderHTTPTests.challenge), ("code_challenge_method", "S256"),
+        ])
+        var response = try await browser.get(client, "/p/open/sandbox/authorize?" + query)
+        let login = try #require(response.headers[.location])
+        response = try await browser.get(client, login.replacingOccurrences(of: "/login?", with: "/signup?"))
+        #expect(response.status == .ok, "\(response.text)")
+        let html = response.text
+        response = try await browser.post(client, issuer + "/signup", [
+            ("csrf_token", try #require(Browser.hidden(html, "csrf_token"))), ("authz", try #require(Browser.hidden(html, "authz"))),
+            ("name", "New Person"), ("email", email), ("password", "a long new password"),
+        ])
+        while let next = response.headers[.location], !next.hasPrefix(Setup.redirect) {
+            response = try await browser.get(client, next)
+        }
+        let location = try #require(response.headers[.location])
+        let code = try #require(try OAuthParameters.decode(String(location.split(separator: "?", maxSplits: 1)[1])).single("code"))
+        let tokens = try await client.execute(uri: "/p/open/sandbox/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                              body: ByteBuffer(string: OAuthParameters.encode([
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Setup.redirect), ("client_id", spa.id),
+            ("code_verifier", OpenIDProviderHTTPTests.verifier),
+        ])))
+        let access = try #require(tokens.json?["access_token"]?.stringValue, "\(tokens.text)")
+
+        return access
+    }
+
     @Test("after register through a public client's hosted sign-up, the new membership is readable at once", arguments: Backend.underTest)
     func effectiveAuthorization_afterRegisterReadableAtOnce(backend: Backend) async throws {
         try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
-            let identity = SQLIdentityStore(store: dependencies.store)
-            let boot = try await WorkspaceAdministration(store: identity).bootstrap(
-                email: "owner@example.com", password: nil, name: "Owner", workspaceSlug: "acme", workspaceName: "Acme")
-            let owner = try #require(try await WorkspaceAdministration(store: identity).authenticate(apiKey: boot.apiKeySecret))
-            let projects = ProjectAdministration(store: identity)
-            let project = try await projects.createProject(owner, slug: "open", name: "Open", visibility: .public)
-            let settings = try await client.execute(uri: "/console/v1/projects/\(project.id)/environments/sandbox", method: .patch,
-                                                    headers: bearer(boot.apiKeySecret), body: body(["allow_register": true]))
-            #expect(settings.status == .ok, "\(settings.text)")
-            var registration = ProjectAdministration.ClientRegistration(name: "Open SPA", type: .public, redirectURIs: [Setup.redirect])
-            registration.firstParty = true
-            let (spa, _) = try await projects.createClient(owner, projectID: project.id, environment: .sandbox, registration)
-
-            let issuer = dependencies.configuration.publicBaseURL + "/p/open/sandbox"
-            var browser = Browser(base: dependencies.configuration.publicBaseURL)
-            let query = OAuthParameters.encode([
-                ("response_type", "code"), ("client_id", spa.id), ("redirect_uri", Setup.redirect), ("scope", "openid email"),
-                ("state", "s1"), ("code_challenge", OpenIDProviderHTTPTests.challenge), ("code_challenge_method", "S256"),
-            ])
-            var response = try await browser.get(client, "/p/open/sandbox/authorize?" + query)
-            let login = try #require(response.headers[.location])
-            response = try await browser.get(client, login.replacingOccurrences(of: "/login?", with: "/signup?"))
-            #expect(response.status == .ok, "\(response.text)")
-            let html = response.text
-            response = try await browser.post(client, issuer + "/signup", [
-                ("csrf_token", try #require(Browser.hidden(html, "csrf_token"))), ("authz", try #require(Browser.hidden(html, "authz"))),
-                ("name", "New Person"), ("email", "new@example.com"), ("password", "a long new password"),
-            ])
-            while let next = response.headers[.location], !next.hasPrefix(Setup.redirect) {
-                response = try await browser.get(client, next)
-            }
-            let location = try #require(response.headers[.location])
-            let code = try #require(try OAuthParameters.decode(String(location.split(separator: "?", maxSplits: 1)[1])).single("code"))
-            let tokens = try await client.execute(uri: "/p/open/sandbox/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                                  body: ByteBuffer(string: OAuthParameters.encode([
-                ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Setup.redirect), ("client_id", spa.id),
-                ("code_verifier", OpenIDProviderHTTPTests.verifier),
-            ])))
-            let access = try #require(tokens.json?["access_token"]?.stringValue, "\(tokens.text)")
-
+            let access = try await Self.registerThroughPublicClient(client, dependencies, email: "new@example.com")
             let answer = try await Self.effective(client, access, path: "/p/open/sandbox/me/authorization")
             #expect(answer.status == .ok, "\(answer.text)")
             #expect(answer.json?["active"] == true && answer.json?["membership"]?.objectValue?["joined_via"] == "register")

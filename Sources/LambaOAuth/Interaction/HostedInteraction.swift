@@ -14,6 +14,7 @@ public struct HostedInteraction: Sendable {
     let runtimeScopes: RuntimeScopes
     /// Hosted registration and public join, the member lifecycle's own flows.
     let members: MemberLifecycle
+    let recovery: AccountRecoveryInteraction
     let csrf: CSRFProtection
     let clock: WallClock
 
@@ -164,6 +165,8 @@ public struct HostedInteraction: Sendable {
             let (user, _) = try await members.register(email: try form.single("email") ?? "", password: try form.single("password") ?? "",
                                                          name: try form.single("name") ?? "", projectID: context.project.id,
                                                          workspaceID: context.workspace.id, environment: context.environment)
+            // The address is not proven yet: the link in this mail proves it (docs/account-recovery.md#email-verification).
+            try await recovery.sendVerification(context, userID: user.id)
             let token = try await startSession(context, user: user, amr: ["pwd"], clientID: request.client.id, signInMethod: .password)
             return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
         } catch {

@@ -102,6 +102,7 @@ struct HostedPageRoutes: Sendable {
         case .login:
             body = HostedPages.login(info, action: action, authz: authz, csrf: token, error: error,
                                      signupURL: info.allowRegister ? ctx.endpoint("/signup?") + authz : nil,
+                                     forgotURL: ctx.settings.authMethods.contains(.password) ? ctx.endpoint("/password/forgot?") + authz : nil,
                                      providerLinks: info.providers.map { ($0.name, ctx.endpoint("/providers/\($0.id)/login?") + authz) })
         case .signup:
             body = HostedPages.signup(info, action: action, authz: authz, csrf: token, error: error)

@@ -27,7 +27,7 @@ enum HostedPages {
     }
 
     static func login(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?, signupURL: String?,
-                      providerLinks: [(name: String, url: String)] = []) -> String {
+                      forgotURL: String? = nil, providerLinks: [(name: String, url: String)] = []) -> String {
         let email = info.loginHint ?? ""
         var body = """
             <h1>Sign in to \(HTML.escape(info.projectName))</h1>
@@ -40,6 +40,7 @@ enum HostedPages {
             <button type="submit">Sign in</button>
             </form>
             """
+        if let forgotURL { body += "<p><a href=\"\(HTML.escape(forgotURL))\">Forgot password?</a></p>" }
         if !providerLinks.isEmpty {
             body += "<p class=\"muted\">or</p>" + providerLinks.map {
                 "<p><a class=\"provider\" href=\"\(HTML.escape($0.url))\">Continue with \(HTML.escape($0.name))</a></p>"

@@ -88,6 +88,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
         issuer.post("logout") { request, context -> Response in try await pages.logout(request, context) }
         SocialSignInRoutes(provider: provider, pages: pages).register(on: issuer)
         AccountSelfServiceRoutes(provider: provider).register(on: issuer)
+        AccountRecoveryRoutes(provider: provider).register(on: issuer)
         for (path, page) in [("login", HostedPageRoutes.Page.login), ("signup", .signup), ("join", .join), ("consent", .consent),
                              ("select-account", .selectAccount)] {
             issuer.get(RouterPath(path)) { request, context -> Response in try await pages.show(page, request, context) }
