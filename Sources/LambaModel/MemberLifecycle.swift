@@ -8,6 +8,9 @@ import LambaPasswords
 public struct MemberLifecycle: Sendable {
     public let store: any IdentityStore
     public var inviteLifetime: TimeInterval = 7 * 24 * 3600
+    /// Composes the mail that sends an invite to the invitee (docs/account-recovery.md#invites-by-email),
+    /// queued in the invite's transaction; nil sends none (the token is handed over out of band).
+    public var inviteMail: (@Sendable (_ invite: Invite, _ token: String, _ workspace: Workspace, _ project: Project?) -> OutgoingMail)?
 
     public let clock: WallClock
 
@@ -28,6 +31,7 @@ public struct MemberLifecycle: Sendable {
         let email = try EmailAddress.normalize(email)
         let token = OpaqueSecret.generate(prefix: "lmb_inv_")
         let lifetime = inviteLifetime
+        let inviteMail = inviteMail
         let invite = try await store.write { tx in
             for projectID in projectConsoleRoles.keys {
                 guard try tx.project(id: projectID, workspaceID: caller.workspaceID) != nil else { throw DomainError.notFound("project \(projectID)") }
@@ -51,6 +55,9 @@ public struct MemberLifecycle: Sendable {
                 workspaceRole: workspaceRole, projectConsoleRoles: projectConsoleRoles, projectRole: nil, tokenHash: token.hash,
                 invitedBy: caller.actor, createdAt: now, expiresAt: now.addingTimeInterval(lifetime), acceptedAt: nil, revokedAt: nil)
             try tx.insert(invite)
+            if let inviteMail, let workspace = try tx.workspace(id: caller.workspaceID) {
+                try tx.enqueue(inviteMail(invite, token.value, workspace, nil))
+            }
             try tx.append(DomainEvent(type: .teamInviteCreated, by: caller, workspaceID: caller.workspaceID, data: [
                 "invite_id": .string(invite.id), "email": .string(email), "workspace_role": .string(workspaceRole.rawValue),
             ]))
@@ -151,6 +158,7 @@ public struct MemberLifecycle: Sendable {
         let email = try EmailAddress.normalize(email)
         let token = OpaqueSecret.generate(prefix: "lmb_inv_")
         let lifetime = inviteLifetime
+        let inviteMail = inviteMail
         let invite = try await store.write { tx in
             let project = try Self.activeProject(tx, projectID, caller.workspaceID)
             let role = role ?? ProjectRole.viewer
@@ -175,6 +183,9 @@ public struct MemberLifecycle: Sendable {
                 workspaceRole: nil, projectConsoleRoles: [:], projectRole: role, tokenHash: token.hash, invitedBy: caller.actor,
                 createdAt: now, expiresAt: now.addingTimeInterval(lifetime), acceptedAt: nil, revokedAt: nil)
             try tx.insert(invite)
+            if let inviteMail, let workspace = try tx.workspace(id: caller.workspaceID) {
+                try tx.enqueue(inviteMail(invite, token.value, workspace, project))
+            }
             try tx.append(DomainEvent(type: .projectInviteCreated, by: caller, workspaceID: caller.workspaceID, projectID: project.id, data: [
                 "invite_id": .string(invite.id), "email": .string(email), "role": .string(role),
             ]))

@@ -121,7 +121,8 @@ public enum FeatureRoutes {
         return [
             HealthRoutes(store: dependencies.store),
             MetricsRoutes(metrics: dependencies.metrics),
-            ConsoleRoutes(store: dependencies.store, masterKey: dependencies.masterKey, upstreamHTTP: dependencies.upstreamHTTP),
+            ConsoleRoutes(store: dependencies.store, masterKey: dependencies.masterKey, upstreamHTTP: dependencies.upstreamHTTP,
+                          publicBaseURL: dependencies.configuration.publicBaseURL),
             EventsRoutes(dependencies: dependencies),
             openIDProvider,
             // The console signs people in through the same engine, as a client of the console issuer.

@@ -203,4 +203,42 @@ struct AccountRecoveryHTTPTests {
             #expect(try await browser.post(client, "/p/open/sandbox/email/verify", form).status == .badRequest)
         }
     }
+
+    @Test("invites go out by email: the link opens the hosted acceptance page, which makes the membership only when submitted", arguments: Backend.underTest)
+    func inviteByEmail_acceptedOnTheHostedPage(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let fixture = try await ConsoleFixture.make(dependencies)
+            let mail = try MailWorld(dependencies)
+            let project = try #require(fixture.ids["project_id"])
+            let invited = try await client.execute(uri: "/console/v1/projects/\(project)/members", method: .post, headers: bearer(fixture.a.apiKeySecret),
+                                                   body: body(["email": "guest@elsewhere.example", "roles": ["editor"]]))
+            #expect(invited.status == .created, "\(invited.text)")
+            let sent = try await mail.deliver()
+            let invite = try #require(sent.first)
+            #expect(sent.count == 1 && invite.to == "guest@elsewhere.example" && invite.subject.contains("Portal"))
+            let base = dependencies.configuration.publicBaseURL
+            let link = try #require(invite.link(base + "/console/invites/accept?token="))
+            var browser = Browser(base: base)
+            let page = try await browser.get(client, String(link.dropFirst(base.count)))
+            #expect(page.status == .ok && page.text.contains("Accept your invite"))
+            let identity = SQLIdentityStore(store: dependencies.store)
+            #expect(try await identity.read { tx in try tx.user(email: "guest@elsewhere.example") } == nil, "opening the link makes nothing")
+
+            let form: [(String, String)] = [
+                ("csrf_token", try #require(Browser.hidden(page.text, "csrf_token"))), ("token", try #require(Browser.hidden(page.text, "token"))),
+                ("email", "guest@elsewhere.example"), ("password", "a guest password"), ("name", "Guest"),
+            ]
+            let accepted = try await browser.post(client, "/console/invites/accept", form)
+            #expect(accepted.status == .ok && accepted.text.contains("Invite accepted"), "\(accepted.text)")
+            let user = try #require(try await identity.read { tx in try tx.user(email: "guest@elsewhere.example") })
+            let member = try await identity.read { tx in try tx.projectMember(projectID: project, userID: user.id) }
+            #expect(member?.roles == ["editor"] && member?.joinedVia == .invite)
+            // The token is spent; a forged form token is refused.
+            let again = try await browser.post(client, "/console/invites/accept", form)
+            #expect(again.status == .badRequest)
+            var forged = form
+            forged[0] = ("csrf_token", "forged")
+            #expect(try await browser.post(client, "/console/invites/accept", forged).text.contains("The form expired"))
+        }
+    }
 }

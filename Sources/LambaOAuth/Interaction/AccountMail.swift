@@ -26,20 +26,37 @@ public enum AccountMail {
 
     static func compose(_ user: LambaUser, _ context: ProviderContext, kind: String, at date: Date, subject: String, lines: [String],
                         link: String?, closing: String) -> OutgoingMail {
-        let subject = context.environment == .sandbox ? "[sandbox] " + subject : subject
-        var text = "Hello \(user.name),\n\n" + lines.joined(separator: "\n") + "\n\n"
+        message(to: user.email, greeting: "Hello \(user.name),", signature: context.project.name, workspaceID: context.workspace.id,
+                projectID: context.project.id, environment: context.environment, kind: kind, at: date, subject: subject, lines: lines,
+                link: link, closing: closing)
+    }
+
+    /// Team and Project invites, with the link to the hosted acceptance page.
+    public static func invite(_ invite: Invite, link: String, workspace: Workspace, project: Project?, at date: Date) -> OutgoingMail {
+        let place = project.map { "the \($0.name) project of \(workspace.name)" } ?? "the \(workspace.name) team"
+        return message(to: invite.email, greeting: "Hello,", signature: workspace.name, workspaceID: workspace.id, projectID: project?.id,
+                       environment: nil, kind: "invite", at: date, subject: "You are invited to \(place)", lines: [
+            "You are invited to join \(place) on Lamba.", "To accept, open this link within 7 days:",
+        ], link: link, closing: "If you did not expect this invite, ignore this mail: nothing happens without you.")
+    }
+
+    static func message(to recipient: String, greeting: String, signature: String, workspaceID: String, projectID: String?,
+                        environment: Environment?, kind: String, at date: Date, subject: String, lines: [String], link: String?,
+                        closing: String) -> OutgoingMail {
+        let subject = environment == .sandbox ? "[sandbox] " + subject : subject
+        var text = greeting + "\n\n" + lines.joined(separator: "\n") + "\n\n"
         if let link { text += link + "\n\n" }
-        text += closing + "\n\n— \(context.project.name)\n"
+        text += closing + "\n\n— \(signature)\n"
         var html = "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;color:#1d1d1f;max-width:34rem\">"
-            + "<p>Hello \(HTML.escape(user.name)),</p>" + lines.map { "<p>\(HTML.escape($0))</p>" }.joined()
+            + "<p>\(HTML.escape(greeting))</p>" + lines.map { "<p>\(HTML.escape($0))</p>" }.joined()
         if let link {
             html += "<p><a href=\"\(HTML.escape(link))\" style=\"display:inline-block;padding:.6rem 1.1rem;background:#1d4ed8;color:#fff;"
                 + "border-radius:.4rem;text-decoration:none\">Open the link</a></p><p style=\"color:#555;font-size:.9em\">"
                 + "\(HTML.escape(link))</p>"
         }
-        html += "<p>\(HTML.escape(closing))</p><p>— \(HTML.escape(context.project.name))</p></body></html>"
-        return OutgoingMail(workspaceID: context.workspace.id, projectID: context.project.id, environment: context.environment, kind: kind,
-                            recipient: user.email, subject: subject, text: text, html: html, createdAt: date)
+        html += "<p>\(HTML.escape(closing))</p><p>— \(HTML.escape(signature))</p></body></html>"
+        return OutgoingMail(workspaceID: workspaceID, projectID: projectID, environment: environment, kind: kind,
+                            recipient: recipient, subject: subject, text: text, html: html, createdAt: date)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 public import HTTPTypes
 public import Hummingbird
 public import LambaJOSE
@@ -158,7 +159,8 @@ struct ConsoleServices: Sendable {
     /// How often a waiting event stream request looks at the outbox again.
     let streamPollInterval: Duration
 
-    init(store: any Store, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient, streamPollInterval: Duration = .milliseconds(200)) {
+    init(store: any Store, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient, publicBaseURL: String?,
+         streamPollInterval: Duration = .milliseconds(200)) {
         // Writes through it report a unique violation as `DomainError.conflict`.
         let identity = DomainIdentityStore(store: store)
         self.store = store
@@ -166,7 +168,15 @@ struct ConsoleServices: Sendable {
         workspaces = WorkspaceAdministration(store: identity)
         people = ConsoleAccessAdministration(store: identity)
         projects = ProjectAdministration(store: identity)
-        members = MemberLifecycle(store: identity)
+        var members = MemberLifecycle(store: identity)
+        if let publicBaseURL {
+            // Invites go out by email, linking to the hosted acceptance page.
+            members.inviteMail = { invite, token, workspace, project in
+                AccountMail.invite(invite, link: publicBaseURL + "/console/invites/accept?token=" + token, workspace: workspace, project: project,
+                                   at: Date())
+            }
+        }
+        self.members = members
         providers = UpstreamProviderAdministration(store: identity, masterKey: masterKey)
         domains = CustomDomainAdministration(store: identity, fetcher: HTTPDomainProofFetcher(http: upstreamHTTP))
         issuerCheck = ServerUpstreamHTTPClient.issuerCheck(upstreamHTTP)
@@ -181,8 +191,10 @@ public struct ConsoleRoutes: RouteGroup {
     public static let prefix = "/console/v1"
     let registrar: ConsoleRouteRegistrar
 
-    public init(store: any Store, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient = ServerUpstreamHTTPClient()) {
-        registrar = ConsoleRouteRegistrar(services: ConsoleServices(store: store, masterKey: masterKey, upstreamHTTP: upstreamHTTP))
+    /// With `publicBaseURL`, invites are also sent by email.
+    public init(store: any Store, masterKey: MasterKey, upstreamHTTP: any UpstreamHTTPClient = ServerUpstreamHTTPClient(), publicBaseURL: String? = nil) {
+        registrar = ConsoleRouteRegistrar(services: ConsoleServices(store: store, masterKey: masterKey, upstreamHTTP: upstreamHTTP,
+                                                                    publicBaseURL: publicBaseURL))
     }
 
     /// Every console operation, the OpenAPI document's and the events surface's included.

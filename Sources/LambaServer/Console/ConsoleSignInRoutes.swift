@@ -16,6 +16,7 @@ public struct ConsoleSignInRoutes: RouteGroup {
     let people: ConsoleAccessAdministration
     let authentication: ConsoleAuthentication
     let installation: InstallationSetup
+    let members: MemberLifecycle
     /// Key of the short-lived cookies that carry a pending sign-in and a sign-in link's CSRF token.
     let cookieKey: [UInt8]
 
@@ -29,6 +30,7 @@ public struct ConsoleSignInRoutes: RouteGroup {
         people = ConsoleAccessAdministration(store: identity, clock: provider.configuration.clock)
         authentication = ConsoleAuthentication(workspaces: WorkspaceAdministration(store: identity), people: people, masterKey: dependencies.masterKey)
         installation = InstallationSetup(store: identity)
+        members = MemberLifecycle(store: identity, clock: provider.configuration.clock)
         cookieKey = Digest.hmac(.sha256, key: Array(dependencies.masterKey.encoded.utf8), data: Array("lamba console sign-in v1".utf8))
     }
 
@@ -51,6 +53,7 @@ public struct ConsoleSignInRoutes: RouteGroup {
         }
         router.get("/console/sign-in-link") { request, _ -> Response in try await linkPage(request, error: nil) }
         router.post("/console/sign-in-link") { request, context -> Response in try await redeemLink(request, context) }
+        registerInviteAcceptance(on: router)
     }
 
     // MARK: The authorization code flow, as the console's relying party

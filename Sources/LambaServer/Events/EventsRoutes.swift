@@ -18,7 +18,7 @@ public struct EventsRoutes: RouteGroup {
     public init(dependencies: ServerDependencies, streamPollInterval: Duration = .milliseconds(200)) {
         registrar = ConsoleRouteRegistrar(services: ConsoleServices(
             store: dependencies.store, masterKey: dependencies.masterKey, upstreamHTTP: dependencies.upstreamHTTP,
-            streamPollInterval: streamPollInterval))
+            publicBaseURL: nil, streamPollInterval: streamPollInterval))
     }
 
     public func register(on router: Router<LambaRequestContext>) {
