@@ -99,6 +99,9 @@ public struct EnvironmentSettings: Sendable, Codable, Hashable {
     /// was lost does not sign its user out; nil or 0 is off (the default). Optional so that
     /// settings stored before it existed still read.
     public var refreshTokenReuseGraceSeconds: Int?
+    /// Whether a user must have verified their email before they enter the environment
+    /// (docs/account-recovery.md#email-verification); nil is no. Optional so that older settings read.
+    public var requireVerifiedEmail: Bool?
 
     /// The largest grace an environment may set: a retry window, not a second life for a token.
     public static let maximumRefreshTokenReuseGraceSeconds = 120

@@ -92,6 +92,7 @@ public struct ProjectAdministration: Sendable {
         public var authMethods: [AuthMethod]?
         public var allowPublicJoin: Bool?
         public var allowRegister: Bool?
+        public var requireVerifiedEmail: Bool?
         public var defaultJoinRole: String?
         public var accessTokenLifetimeSeconds: Int?
         public var idTokenLifetimeSeconds: Int?
@@ -140,6 +141,7 @@ public struct ProjectAdministration: Sendable {
             }
             if let value = changes.allowPublicJoin { settings.allowPublicJoin = value }
             if let value = changes.allowRegister { settings.allowRegister = value }
+            if let value = changes.requireVerifiedEmail { settings.requireVerifiedEmail = value }
             if (settings.allowPublicJoin || settings.allowRegister), project.visibility == .private {
                 throw DomainError.refused("a private project cannot allow public join or register; make it public first")
             }

@@ -241,4 +241,41 @@ struct AccountRecoveryHTTPTests {
             #expect(try await browser.post(client, "/console/invites/accept", forged).text.contains("The form expired"))
         }
     }
+
+    @Test("an environment that requires a verified email admits an unverified user only once they have confirmed it", arguments: Backend.underTest)
+    func requireVerifiedEmail_refusesUntilVerified(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let setup = try await InvalidationTriggerHTTPTests.setUp(dependencies)
+            let changed = try await client.execute(uri: "/console/v1/projects/\(setup.projectID)/environments/sandbox", method: .patch,
+                                                   headers: bearer(setup.apiKey), body: body(["require_verified_email": true]))
+            #expect(changed.status == .ok && changed.json?["require_verified_email"] == true, "\(changed.text)")
+            let identity = SQLIdentityStore(store: dependencies.store)
+            try await identity.write { tx in
+                guard var user = try tx.user(email: Setup.email) else { return }
+                user.emailVerified = false
+                try tx.update(user)
+            }
+            var browser = Browser(base: dependencies.configuration.publicBaseURL)
+            var response = try await browser.get(client, "/p/rides/sandbox/authorize?" + OAuthParameters.encode([
+                ("response_type", "code"), ("client_id", setup.client.id), ("redirect_uri", Setup.redirect), ("scope", "openid"),
+                ("state", "s1"), ("code_challenge", OpenIDProviderHTTPTests.challenge), ("code_challenge_method", "S256"),
+            ]))
+            response = try await browser.get(client, try #require(response.headers[.location]))
+            response = try await browser.post(client, dependencies.configuration.publicBaseURL + "/p/rides/sandbox/login", [
+                ("csrf_token", try #require(Browser.hidden(response.text, "csrf_token"))), ("authz", try #require(Browser.hidden(response.text, "authz"))),
+                ("email", Setup.email), ("password", Setup.password),
+            ])
+            while let next = response.headers[.location], !next.hasPrefix(Setup.redirect) { response = try await browser.get(client, next) }
+            let refused = try #require(response.headers[.location])
+            #expect(refused.contains("error=access_denied") && !refused.contains("code="), "\(refused)")
+
+            try await identity.write { tx in
+                guard var user = try tx.user(email: Setup.email) else { return }
+                user.emailVerified = true
+                try tx.update(user)
+            }
+            let (access, _) = try await InvalidationTriggerHTTPTests.signIn(client, dependencies, setup)
+            #expect(try await InvalidationTriggerHTTPTests.introspect(client, setup, access)["active"] == .bool(true))
+        }
+    }
 }

@@ -89,6 +89,11 @@ public struct AuthorizationEndpoint: Sendable {
         guard state.isMember, let scope else {
             return .redirect(AuthorizationRequestValidator.errorResponse(request, context, OAuthError(.accessDenied, "the user is not a member of this project")))
         }
+        // The environment admits only proven addresses (docs/account-recovery.md#email-verification).
+        if context.settings.requireVerifiedEmail == true, state.user?.emailVerified != true {
+            return .redirect(AuthorizationRequestValidator.errorResponse(request, context, OAuthError(
+                .accessDenied, "the user's email is not verified yet: confirm it with the link that was mailed, then sign in again")))
+        }
         // OIDC Core §3.1.2.4: consent for clients that are not first-party.
         let consented = state.consentedScopes.map { Set(request.scopes).isSubset(of: Set($0)) } ?? false
         if !request.client.firstParty && (!consented || request.prompt.contains("consent")) {

@@ -15,7 +15,9 @@ enum EnvironmentRoutes {
                      access: .project(.projectManage),
                      request: .object([
                          ("auth_methods", .array(.string(description: "password or provider:{id}", maxLength: 100), maxItems: 20, uniqueItems: true)),
-                         ("allow_public_join", .boolean()), ("allow_register", .boolean()), ("default_join_role", ConsoleSchemas.roleName),
+                         ("allow_public_join", .boolean()), ("allow_register", .boolean()),
+                         ("require_verified_email", .boolean(description: "users enter only once their email is verified")),
+                         ("default_join_role", ConsoleSchemas.roleName),
                          ("access_token_lifetime_seconds", .integer(minimum: 60, maximum: 86_400)),
                          ("id_token_lifetime_seconds", .integer(minimum: 60, maximum: 86_400)),
                          ("refresh_token_lifetime_seconds", .integer(minimum: 300, maximum: 365 * 86_400)),
@@ -35,6 +37,7 @@ enum EnvironmentRoutes {
             }
             changes.allowPublicJoin = call.bool("allow_public_join")
             changes.allowRegister = call.bool("allow_register")
+            changes.requireVerifiedEmail = call.bool("require_verified_email")
             changes.defaultJoinRole = call.string("default_join_role")
             changes.accessTokenLifetimeSeconds = try call.int("access_token_lifetime_seconds")
             changes.idTokenLifetimeSeconds = try call.int("id_token_lifetime_seconds")
