@@ -6,15 +6,9 @@ public import Foundation
 public struct MaildirTransport: MailTransport {
     public let directory: URL
 
-    public init(directory: URL) throws(MailError) {
+    /// The maildir is made at the first mail, so naming one creates nothing yet (a refused start leaves nothing behind).
+    public init(directory: URL) {
         self.directory = directory
-        do {
-            for sub in ["tmp", "new", "cur"] {
-                try FileManager.default.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
-            }
-        } catch {
-            throw .invalidConfiguration("cannot create the maildir \(directory.path): \(error)")
-        }
     }
 
     public func send(_ message: MailMessage) async throws(MailError) {
@@ -24,6 +18,9 @@ public struct MaildirTransport: MailTransport {
         let temporary = directory.appendingPathComponent("tmp").appendingPathComponent(name)
         let final = directory.appendingPathComponent("new").appendingPathComponent(name)
         do {
+            for sub in ["tmp", "new", "cur"] {
+                try FileManager.default.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
+            }
             try Data(MIMEMessage.render(message).utf8).write(to: temporary)
             if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
             try FileManager.default.moveItem(at: temporary, to: final)

@@ -36,13 +36,8 @@ struct MailStartup {
         } else {
             directory = URL(fileURLWithPath: "data/mail")
         }
-        do {
-            let transport = try MaildirTransport(directory: directory)
-            return MailStartup(transport: transport, configuration: configuration,
-                               summary: "mail: no \(Variable.smtpURL) set, so mail is written to the maildir \(directory.standardizedFileURL.path)/new")
-        } catch {
-            throw ValidationError("invalid configuration: \(Variable.maildir): \(error)")
-        }
+        return MailStartup(transport: MaildirTransport(directory: directory), configuration: configuration,
+                           summary: "mail: no \(Variable.smtpURL) set, so mail is written to the maildir \(directory.standardizedFileURL.path)/new")
     }
 
     /// `no-reply@` the public URL's host, when it is a name with a dot; else a name that is.

@@ -61,7 +61,7 @@ struct MailWorld {
 
     init(_ dependencies: ServerDependencies) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-mail-\(UUID().uuidString)")
-        dispatcher = MailDispatcher(store: dependencies.store, transport: try MaildirTransport(directory: directory),
+        dispatcher = MailDispatcher(store: dependencies.store, transport: MaildirTransport(directory: directory),
                                     configuration: MailDispatchConfiguration(from: "no-reply@rides.example"), logger: Logger(label: "mail-test"))
     }
 

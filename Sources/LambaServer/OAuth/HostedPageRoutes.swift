@@ -85,7 +85,7 @@ struct HostedPageRoutes: Sendable {
     }
 
     func show(_ page: Page, _ request: Request, _ context: LambaRequestContext, error: String? = nil, authzOverride: String? = nil,
-              status: HTTPResponse.Status = .ok) async throws -> Response {
+              status: HTTPResponse.Status = .ok, typed: [String: String] = [:]) async throws -> Response {
         let ctx = try context.issuerContext()
         let authz = authzOverride ?? (request.uri.query ?? "")
         let (csrfValue, setCookie) = csrf(request, ctx)
@@ -103,9 +103,11 @@ struct HostedPageRoutes: Sendable {
             body = HostedPages.login(info, action: action, authz: authz, csrf: token, error: error,
                                      signupURL: info.allowRegister ? ctx.endpoint("/signup?") + authz : nil,
                                      forgotURL: ctx.settings.authMethods.contains(.password) ? ctx.endpoint("/password/forgot?") + authz : nil,
-                                     providerLinks: info.providers.map { ($0.name, ctx.endpoint("/providers/\($0.id)/login?") + authz) })
+                                     providerLinks: info.providers.map { ($0.name, ctx.endpoint("/providers/\($0.id)/login?") + authz) },
+                                     typedEmail: typed["email"])
         case .signup:
-            body = HostedPages.signup(info, action: action, authz: authz, csrf: token, error: error)
+            body = HostedPages.signup(info, action: action, authz: authz, csrf: token, error: error, signInURL: ctx.endpoint("/login?") + authz,
+                                      form: typed)
         case .join:
             body = HostedPages.join(info, action: action, authz: authz, csrf: token, error: error)
         case .consent:
@@ -160,8 +162,11 @@ struct HostedPageRoutes: Sendable {
             return Self.authorizationResponse(response)
         case .failed(let message):
             let authz = (try? form.single("authz")) ?? nil
+            // Never the password: only what is safe to show again.
+            var typed: [String: String] = [:]
+            for name in ["email", "name"] { if let value = (try? form.single(name)) ?? nil, value.utf8.count <= 320 { typed[name] = value } }
             return try await show(page, request, context, error: message, authzOverride: authz ?? "",
-                                  status: .badRequest)
+                                  status: .badRequest, typed: typed)
         case .errorPage(let error):
             return Self.html(HostedPages.error(error), status: Self.errorPageStatus(error))
         }

@@ -27,8 +27,9 @@ enum HostedPages {
     }
 
     static func login(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?, signupURL: String?,
-                      forgotURL: String? = nil, providerLinks: [(name: String, url: String)] = []) -> String {
-        let email = info.loginHint ?? ""
+                      forgotURL: String? = nil, providerLinks: [(name: String, url: String)] = [], typedEmail: String? = nil) -> String {
+        // A failed attempt keeps what the person typed.
+        let email = typedEmail ?? info.loginHint ?? ""
         var body = """
             <h1>Sign in to \(HTML.escape(info.projectName))</h1>
             <p class="muted">to continue to \(HTML.escape(info.clientName))</p>
@@ -83,17 +84,19 @@ enum HostedPages {
             """)
     }
 
-    static func signup(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?) -> String {
+    static func signup(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?,
+                       signInURL: String? = nil, form: [String: String] = [:]) -> String {
         layout("Create an account", """
             <h1>Join \(HTML.escape(info.projectName))</h1>
             \(message(error))
             <form method="post" action="\(HTML.escape(action))">
             \(hidden("csrf_token", csrf))\(hidden("authz", authz))
-            <label for="name">Name</label><input id="name" name="name" required autocomplete="name">
-            <label for="email">Email</label><input id="email" name="email" type="email" required autocomplete="username">
+            <label for="name">Name</label><input id="name" name="name" required autocomplete="name" value="\(HTML.escape(form["name"] ?? ""))">
+            <label for="email">Email</label><input id="email" name="email" type="email" required autocomplete="username" value="\(HTML.escape(form["email"] ?? ""))">
             <label for="password">Password (at least 10 characters)</label><input id="password" name="password" type="password" minlength="10" required autocomplete="new-password">
             <button type="submit">Create account</button>
             </form>
+            \(signInURL.map { "<p>Have an account? <a href=\"\(HTML.escape($0))\">Sign in</a></p>" } ?? "")
             """)
     }
 
@@ -147,9 +150,16 @@ enum HostedPages {
     static func error(_ error: OAuthError) -> String {
         layout("Sign-in error", """
             <h1>This sign-in request cannot continue</h1>
-            <p class="error">\(HTML.escape(error.code.rawValue)): \(HTML.escape(error.message))</p>
-            <p class="muted">Go back to the application and try again.</p>
+            <p class="error">\(HTML.escape(sentence(error.message)))</p>
+            <p class="muted">Go back to the application and start again. (Error code for its developers: \(HTML.escape(error.code.rawValue)).)</p>
             """)
+    }
+
+    /// A message as a sentence: capitalised, with a full stop.
+    static func sentence(_ message: String) -> String {
+        guard let first = message.first else { return message }
+        let text = first.uppercased() + message.dropFirst()
+        return text.hasSuffix(".") ? text : text + "."
     }
 
     static func describe(_ scope: String) -> String {
