@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// RFC 5322 / RFC 2045 rendering of a `MailMessage`: headers encoded as RFC 2047 words where they
 /// are not ASCII, bodies in quoted-printable UTF-8, CRLF line ends, and the text and HTML parts as

@@ -54,6 +54,8 @@ public struct SMTPTransport: MailTransport, CustomStringConvertible {
                     channel.eventLoop.makeCompletedFuture {
                         if implicit, let tls {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        } else if tls != nil {
+                            try channel.pipeline.syncOperations.addHandler(STARTTLSGate())
                         }
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
@@ -65,12 +67,15 @@ public struct SMTPTransport: MailTransport, CustomStringConvertible {
             var session = SMTPSession(
                 channel: channel.channel, inbound: inbound.makeAsyncIterator(), outbound: outbound,
                 timeout: TimeAmount(settings.replyTimeout))
-            try await session.run(message, settings: settings, startTLS: { () async throws in
+            try await session.run(message, settings: settings, armStartTLS: {
+                try await channel.channel.eventLoop.submit {
+                    try channel.channel.pipeline.syncOperations.handler(type: STARTTLSGate.self).arm()
+                }.get()
+            }, startTLS: {
                 guard let tls else { return }
                 try await channel.channel.eventLoop.submit {
-                    // Below everything else, so every later byte in both directions is encrypted.
-                    try channel.channel.pipeline.syncOperations.addHandler(
-                        NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first)
+                    let pipeline = channel.channel.pipeline.syncOperations
+                    try pipeline.handler(type: STARTTLSGate.self).startTLS(pipeline, tls: tls, serverName: serverName)
                 }.get()
             })
         }
@@ -157,6 +162,53 @@ struct SMTPExtensions: Sendable, Equatable {
     }
 }
 
+/// Guards the gap between the 220 reply to STARTTLS and the TLS handler's arrival (RFC 3207 §4.2):
+/// bytes that reach it in that gap came in plaintext, and fail the connection instead of being read
+/// as the server's first words over TLS. Passes every other byte on unchanged.
+final class STARTTLSGate: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private enum State { case passing, awaitingReply, awaitingTLS }
+    private var state = State.passing
+    private var parser = SMTPReplyParser()
+
+    /// The next reply answers STARTTLS.
+    func arm() {
+        state = .awaitingReply
+        parser = SMTPReplyParser()
+    }
+
+    /// Adds the TLS handler below everything else, so every later byte in both directions is
+    /// encrypted; on the event loop, so no read falls between the two.
+    func startTLS(_ pipeline: ChannelPipeline.SynchronousOperations, tls: NIOSSLContext, serverName: String?) throws {
+        try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first)
+        state = .passing
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch state {
+        case .passing:
+            context.fireChannelRead(data)
+        case .awaitingReply:
+            parser.append(unwrapInboundIn(data).readableBytesView)
+            // A malformed reply is the session's to report; it reads the same bytes.
+            let reply = try? parser.next()
+            context.fireChannelRead(data)
+            guard let reply else { return }
+            state = reply.code == 220 ? .awaitingTLS : .passing
+            if reply.code == 220 && parser.hasBufferedBytes { refuse(context) }
+        case .awaitingTLS:
+            refuse(context)
+        }
+    }
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        context.fireErrorCaught(MailError.unavailable("the server sent data after its STARTTLS reply, before TLS"))
+        context.close(promise: nil)
+    }
+}
+
 /// A flag the timeout timer sets on the event loop and the reader checks afterwards.
 private final class TimedOut: Sendable {
     let value = Atomic<Bool>(false)
@@ -178,7 +230,9 @@ struct SMTPSession {
         self.timeout = timeout
     }
 
-    mutating func run(_ message: MailMessage, settings: MailSettings, startTLS: () async throws -> Void) async throws {
+    /// `armStartTLS` readies the `STARTTLSGate` for the reply to STARTTLS; `startTLS` adds the TLS handler.
+    mutating func run(_ message: MailMessage, settings: MailSettings, armStartTLS: () async throws -> Void,
+                      startTLS: () async throws -> Void) async throws {
         try expect(try await reply(), "greeting")
         var extensions = try await hello(settings.heloName)
 
@@ -188,6 +242,7 @@ struct SMTPSession {
             guard extensions.startTLS else {
                 throw MailError.unavailable("\(settings.host) does not offer STARTTLS (RFC 3207); tls=none is for a local test server only")
             }
+            try await armStartTLS()
             try expect(try await command("STARTTLS"), "STARTTLS")
             // RFC 3207 §4.2: bytes the server sent before the handshake must not be read as if protected.
             guard !parser.hasBufferedBytes else { throw MailError.unavailable("the server sent data after its STARTTLS reply") }
