@@ -91,6 +91,8 @@ struct ReceivedMail: Decodable {
     var rcpt_tos: [String]
     var auth_mechanism: String?
     var auth_login: String?
+    var helo: String?
+    var extended: Bool
     var tls: Bool
     var header_names: [String]
     var subject: String
@@ -103,13 +105,13 @@ struct ReceivedMail: Decodable {
     var raw = ""
 
     enum CodingKeys: String, CodingKey {
-        case mail_from, rcpt_tos, auth_mechanism, auth_login, tls, header_names, subject, from, to, text, html, defects
+        case mail_from, rcpt_tos, auth_mechanism, auth_login, helo, extended, tls, header_names, subject, from, to, text, html, defects
     }
 }
 
 /// smtp_server.py running on 127.0.0.1 on a port it picked; stopped by `stop()`.
 final class SMTPTestServer: @unchecked Sendable {
-    enum Mode: String { case accept, rcpt451, rcpt550, silent }
+    enum Mode: String { case accept, rcpt451, rcpt550, silent, noehlo }
     enum Security { case plain, startTLS, implicitTLS }
 
     let port: Int
@@ -135,8 +137,8 @@ final class SMTPTestServer: @unchecked Sendable {
 
         let stdoutFile = directory.appendingPathComponent("stdout")
         let stderrFile = directory.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [testPython] + arguments

@@ -45,6 +45,7 @@ import Testing
         #expect(got.rcpt_tos == ["alice@example.com"])
         #expect(got.auth_mechanism == nil)
         #expect(got.tls == false)
+        #expect(got.extended)
         #expect(got.subject == "Your sign-in code")
         #expect(got.from == "Lamba <noreply@lamba.example>")
         #expect(got.to == "Alice <alice@example.com>")
@@ -57,6 +58,17 @@ import Testing
         for name in ["Date", "From", "To", "Subject", "Message-ID", "MIME-Version", "Auto-Submitted", "Content-Type"] {
             #expect(got.header_names.contains(name))
         }
+    }
+
+    @Test func heloWhenTheServerDoesNotKnowEHLO() async throws {
+        let server = try SMTPTestServer(mode: .noehlo)
+        defer { server.stop() }
+        try await SMTPTransport(settings: settings("smtp://127.0.0.1:\(server.port)?tls=none&helo=mailer.lamba.example")).send(message())
+        let received = try server.received()
+        try #require(received.count == 1)
+        #expect(received[0].extended == false)
+        #expect(received[0].helo == "mailer.lamba.example")
+        #expect(received[0].rcpt_tos == ["alice@example.com"])
     }
 
     @Test func startTLSWithAuthPlain() async throws {

@@ -20,10 +20,20 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Recorder:
-    def __init__(self, out, rcpt_reply):
+    def __init__(self, out, rcpt_reply, no_ehlo):
         self.out = out
+        self.no_ehlo = no_ehlo
         self.rcpt_reply = rcpt_reply
         self.count = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if self.no_ehlo:
+            # An RFC 821 server: EHLO is unknown, HELO works (RFC 5321 §3.2).
+            session.extended_smtp = False
+            return ["502 5.5.1 EHLO not implemented"]
+        # With this hook defined, aiosmtpd leaves recording the name to it.
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_reply:
@@ -46,6 +56,8 @@ class Recorder:
             "auth_mechanism": getattr(session, "lamba_mechanism", None),
             "auth_login": login,
             # session.ssl is set by STARTTLS; with implicit TLS the transport itself is TLS.
+            "helo": session.host_name,
+            "extended": session.extended_smtp,
             "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
             "header_names": list(parsed.keys()),
             "subject": str(parsed["subject"]),
@@ -99,7 +111,7 @@ def main():
     parser.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte (RFC 8314)")
     parser.add_argument("--auth", help="USER:PASSWORD; AUTH required")
     parser.add_argument("--auth-only", choices=["PLAIN", "LOGIN"], help="offer only this AUTH mechanism")
-    parser.add_argument("--mode", choices=["accept", "rcpt451", "rcpt550", "silent"], default="accept")
+    parser.add_argument("--mode", choices=["accept", "rcpt451", "rcpt550", "silent", "noehlo"], default="accept")
     args = parser.parse_args()
     if args.port == 0:
         probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -125,7 +137,7 @@ def main():
         if args.starttls:
             kwargs.update(tls_context=context, require_starttls=True)
         controller = Controller(
-            Recorder(args.out, rcpt_reply), hostname="127.0.0.1", port=args.port,
+            Recorder(args.out, rcpt_reply, args.mode == "noehlo"), hostname="127.0.0.1", port=args.port,
             ssl_context=context if args.implicit_tls else None, server_hostname="localhost", **kwargs)
         controller.start()
 
