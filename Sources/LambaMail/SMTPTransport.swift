@@ -303,23 +303,33 @@ struct SMTPSession {
         return try await reply()
     }
 
+    /// Within `timeout` too: a server that stops reading would otherwise hold the write forever.
     private func write(_ text: String) async throws {
+        let (timer, timedOut) = startTimer()
+        defer { timer.cancel() }
         do {
             try await outbound.write(ByteBuffer(string: text))
         } catch {
+            if timedOut.value.load(ordering: .sequentiallyConsistent) { throw timeoutError }
             throw MailError.unavailable("writing to the server failed: \(error)")
         }
     }
 
-    /// The next reply, within `timeout`: when it passes, the timer closes the channel, which ends the read.
-    private mutating func reply() async throws -> SMTPReply {
-        if let reply = try parser.next() { return reply }
+    /// When `timeout` passes, closes the channel, which ends a pending read or write.
+    private func startTimer() -> (Scheduled<Void>, TimedOut) {
         let timedOut = TimedOut()
         let channel = self.channel
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
             timedOut.value.store(true, ordering: .sequentiallyConsistent)
             channel.close(promise: nil)
         }
+        return (timer, timedOut)
+    }
+
+    /// The next reply, within `timeout`.
+    private mutating func reply() async throws -> SMTPReply {
+        if let reply = try parser.next() { return reply }
+        let (timer, timedOut) = startTimer()
         defer { timer.cancel() }
         do {
             while let bytes = try await inbound.next() {
