@@ -111,7 +111,7 @@ struct ReceivedMail: Decodable {
 
 /// smtp_server.py running on 127.0.0.1 on a port it picked; stopped by `stop()`.
 final class SMTPTestServer: @unchecked Sendable {
-    enum Mode: String { case accept, rcpt451, rcpt550, silent, noehlo }
+    enum Mode: String { case accept, rcpt451, rcpt550, silent, noehlo, inject }
     enum Security { case plain, startTLS, implicitTLS }
 
     let port: Int

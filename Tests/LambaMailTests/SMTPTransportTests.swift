@@ -135,6 +135,17 @@ import Testing
         #expect(try startTLS.received().isEmpty)
     }
 
+    @Test func plaintextInjectedAfterStartTLSIsRefused() async throws {
+        let server = try SMTPTestServer(mode: .inject)
+        defer { server.stop() }
+        let ca = try TestCertificates.shared.get().caFile
+        let started = ContinuousClock.now
+        let error = try await sendExpectingError(settings("smtp://\(Self.user):\(encodedPassword)@127.0.0.1:\(server.port)?ca=\(ca)"), message())
+        // Whichever comes first refuses it: the reply parser's leftover bytes, the gate, or the TLS handler.
+        guard case .unavailable = error else { Issue.record("got \(error)"); return }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test func serverWithoutStartTLSIsRefusedUnlessTLSNone() async throws {
         let server = try SMTPTestServer()
         defer { server.stop() }

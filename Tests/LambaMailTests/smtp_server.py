@@ -14,6 +14,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -101,6 +102,38 @@ def silent(port):
     threading.Thread(target=accept, daemon=True).start()
 
 
+def injecting(port):
+    """Offers STARTTLS, then sends plaintext after its 220 to it: what a man in the middle would
+    append, hoping the client reads it as the server's first words over TLS (RFC 3207 §4.2)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(16)
+
+    def serve(conn):
+        with conn:
+            reader = conn.makefile("rb")
+            conn.sendall(b"220 localhost ESMTP\r\n")
+            while line := reader.readline():
+                if line.upper().startswith(b"EHLO"):
+                    conn.sendall(b"250-localhost\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+                elif line.upper().startswith(b"STARTTLS"):
+                    # Right behind the 220: in its segment or the next, before the client's TLS starts.
+                    conn.sendall(b"220 Go ahead\r\n")
+                    conn.sendall(b"250-localhost\r\n250 AUTH PLAIN\r\n")
+                    time.sleep(5)
+                    return
+                else:
+                    conn.sendall(b"502 no\r\n")
+
+    def accept():
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
@@ -111,7 +144,7 @@ def main():
     parser.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte (RFC 8314)")
     parser.add_argument("--auth", help="USER:PASSWORD; AUTH required")
     parser.add_argument("--auth-only", choices=["PLAIN", "LOGIN"], help="offer only this AUTH mechanism")
-    parser.add_argument("--mode", choices=["accept", "rcpt451", "rcpt550", "silent", "noehlo"], default="accept")
+    parser.add_argument("--mode", choices=["accept", "rcpt451", "rcpt550", "silent", "noehlo", "inject"], default="accept")
     args = parser.parse_args()
     if args.port == 0:
         probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -121,6 +154,8 @@ def main():
 
     if args.mode == "silent":
         silent(args.port)
+    elif args.mode == "inject":
+        injecting(args.port)
     else:
         context = None
         if args.starttls or args.implicit_tls:
