@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries: each is imported by exactly one wrapper module below.
@@ -47,7 +49,10 @@ let package = Package(
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         // Email: the message, its MIME rendering, and transports (SMTP over SwiftNIO with swift-nio-ssl, a maildir).
-        .target(name: "LambaMail", swiftSettings: strict),
+        .target(name: "LambaMail", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], swiftSettings: strict),
         .target(name: "LambaServer", dependencies: [
             "LambaJOSE", "LambaASCII", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaMail",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
@@ -75,6 +80,8 @@ let package = Package(
         .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
+        // Starts a real SMTP server (aiosmtpd, Tests/LambaMailTests/smtp_server.py) per test.
+        .testTarget(name: "LambaMailTests", dependencies: ["LambaMail"], exclude: ["smtp_server.py"], swiftSettings: strict),
         .testTarget(name: "LambaOAuthTests", dependencies: [
             "LambaOAuth", "LambaModel", "LambaStore", "LambaPostgres", "LambaStoreTestSupport", "LambaJOSE", "LambaPasswords",
         ], swiftSettings: strict),

@@ -1,8 +1,9 @@
-public import Foundation
+import Foundation
 
 /// RFC 5322 / RFC 2045 rendering of a `MailMessage`: headers encoded as RFC 2047 words where they
 /// are not ASCII, bodies in quoted-printable UTF-8, CRLF line ends, and the text and HTML parts as
-/// multipart/alternative. Lines starting with `.` are left to the SMTP layer to dot-stuff.
+/// multipart/alternative. Quoted-printable writes a leading `.` as `=2E` (RFC 2049 §3 (8)); the SMTP
+/// layer still dot-stuffs every line it sends.
 public enum MIMEMessage {
     public static func render(_ message: MailMessage) -> String {
         var lines: [String] = [
@@ -34,15 +35,48 @@ public enum MIMEMessage {
     }
 
     static func mailbox(_ address: MailAddress) -> String {
-        guard let name = address.name, !name.isEmpty else { return address.address }
-        return encodedWord(name) + " <\(address.address)>"
+        guard let name = address.name.map(withoutLineBreaks), !name.isEmpty else { return address.address }
+        // RFC 5322 §3.2.5: a display name of atoms and spaces goes as is; one with specials such as
+        // `:` or `<` would change how the header parses, so it goes as encoded words (RFC 2047 §5 (3)).
+        let atext = Set("!#$%&'*+-/=?^_`{|}~ ".utf8)
+        let isPhrase = name.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || atext.contains($0) }
+        let phrase = isPhrase && !name.contains("=?") && name.first != " " && name.last != " " ? name : encodedWords(name)
+        return phrase + " <\(address.address)>"
     }
 
-    /// RFC 2047 `=?utf-8?B?…?=` when the text is not plain printable ASCII; header text never holds line breaks.
+    /// The text as is when it is printable ASCII, else as RFC 2047 `=?utf-8?B?…?=` words; header text
+    /// never holds line breaks.
     static func encodedWord(_ text: String) -> String {
-        let clean = text.filter { $0 != "\r" && $0 != "\n" }
-        if clean.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) && !clean.contains("=?") { return clean }
-        return "=?utf-8?B?" + Data(clean.utf8).base64EncodedString() + "?="
+        let clean = withoutLineBreaks(text)
+        // RFC 5322 §2.1.1: a long line is folded as encoded words rather than sent past 998 octets.
+        if clean.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) && !clean.contains("=?") && clean.utf8.count <= 900 { return clean }
+        return encodedWords(clean)
+    }
+
+    /// By scalar: `"\r\n"` is one Character, which a Character filter for `"\r"` or `"\n"` lets through.
+    static func withoutLineBreaks(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
+        return String(scalars)
+    }
+
+    /// RFC 2047 §2: each word at most 75 characters, split between characters (never inside one, §5),
+    /// folded onto continuation lines (RFC 5322 §2.2.3) so no header line nears the 998-octet limit.
+    static func encodedWords(_ text: String) -> String {
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for character in text {
+            let bytes = Array(String(character).utf8)
+            // 39 bytes are 52 base64 characters; with `=?utf-8?B?` and `?=` a word is 64, and
+            // `Subject: ` and a word stay within 78 (RFC 5322 §2.1.1).
+            if !chunk.isEmpty && chunk.count + bytes.count > 39 {
+                words.append("=?utf-8?B?" + Data(chunk).base64EncodedString() + "?=")
+                chunk = []
+            }
+            chunk += bytes
+        }
+        if !chunk.isEmpty || words.isEmpty { words.append("=?utf-8?B?" + Data(chunk).base64EncodedString() + "?=") }
+        return words.joined(separator: "\r\n ")
     }
 
     /// RFC 2045 §6.7: lines of at most 76 characters, soft breaks with `=`, CRLF line ends.

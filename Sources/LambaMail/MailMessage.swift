@@ -36,7 +36,7 @@ public struct MailAddress: Sendable, Hashable, Codable, CustomStringConvertible 
               !address.contains(where: { forbidden.contains($0) || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true })
         else { throw .invalidAddress(address) }
         self.address = address
-        self.name = name.map { $0.filter { $0 != "\r" && $0 != "\n" } }
+        self.name = name.map(MIMEMessage.withoutLineBreaks)
     }
 
     public var description: String { address }
