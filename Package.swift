@@ -81,7 +81,7 @@ let package = Package(
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
         // Starts a real SMTP server (aiosmtpd, Tests/LambaMailTests/smtp_server.py) per test.
-        .testTarget(name: "LambaMailTests", dependencies: ["LambaMail"], exclude: ["smtp_server.py"], swiftSettings: strict),
+        .testTarget(name: "LambaMailTests", dependencies: ["LambaMail", "LambaStoreTestSupport"], exclude: ["smtp_server.py"], swiftSettings: strict),
         .testTarget(name: "LambaOAuthTests", dependencies: [
             "LambaOAuth", "LambaModel", "LambaStore", "LambaPostgres", "LambaStoreTestSupport", "LambaJOSE", "LambaPasswords",
         ], swiftSettings: strict),

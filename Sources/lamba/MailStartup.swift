@@ -28,6 +28,14 @@ struct MailStartup {
             throw ValidationError("invalid configuration: \(Variable.from): \(error)")
         }
         let configuration = MailDispatchConfiguration(from: from)
+        if let url = environment[Variable.smtpURL], !url.isEmpty {
+            do {
+                let settings = try MailSettings(url: url)
+                return MailStartup(transport: try settings.transport(), configuration: configuration, summary: "mail: sent through \(settings)")
+            } catch {
+                throw ValidationError("invalid configuration: \(Variable.smtpURL): \(error)")
+            }
+        }
         let directory: URL
         if let configured = environment[Variable.maildir], !configured.isEmpty {
             directory = URL(fileURLWithPath: configured)

@@ -1,3 +1,4 @@
+import LambaStoreTestSupport
 import Foundation
 import Testing
 @testable import LambaMail

@@ -13,64 +13,40 @@ import LambaStoreTestSupport
 import Logging
 import Testing
 
-/// Mail the dispatcher delivered into a maildir, read back as a person's mail client would.
+/// A mail as the receiving SMTP server got it.
 struct DeliveredMail {
-    let raw: String
-
-    /// The decoded plain-text part (quoted-printable, RFC 2045 §6.7).
-    var text: String {
-        guard let start = raw.range(of: "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n") else { return "" }
-        let rest = raw[start.upperBound...]
-        let body = rest.range(of: "\r\n--").map { rest[..<$0.lowerBound] } ?? rest
-        return Self.quotedPrintable(String(body))
-    }
-
-    var subject: String { header("Subject") }
-    var to: String { header("To") }
-
-    func header(_ name: String) -> String {
-        raw.components(separatedBy: "\r\n").first { $0.hasPrefix(name + ": ") }.map { String($0.dropFirst(name.count + 2)) } ?? ""
-    }
+    let text: String
+    let subject: String
+    let to: String
 
     /// The first link in the text that starts with `prefix`.
     func link(_ prefix: String) -> String? {
         text.components(separatedBy: .whitespacesAndNewlines).first { $0.hasPrefix(prefix) }
     }
-
-    static func quotedPrintable(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        let source = Array(text.replacingOccurrences(of: "=\r\n", with: "").utf8)
-        var i = 0
-        while i < source.count {
-            if source[i] == UInt8(ascii: "="), i + 2 < source.count, let value = UInt8(String(decoding: source[i + 1...i + 2], as: UTF8.self), radix: 16) {
-                bytes.append(value)
-                i += 3
-            } else {
-                bytes.append(source[i])
-                i += 1
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
-    }
 }
 
-/// A maildir in a temporary directory and the dispatcher that delivers into it.
+/// A real SMTP server on 127.0.0.1 (aiosmtpd, with STARTTLS and AUTH) and the dispatcher that
+/// delivers the outbox to it, as `lamba serve` does with `LAMBA_SMTP_URL`.
 struct MailWorld {
-    let directory: URL
+    static let user = "lamba-mailer", password = "mailer password"
+    let server: SMTPTestServer
     let dispatcher: MailDispatcher
 
     init(_ dependencies: ServerDependencies) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-mail-\(UUID().uuidString)")
-        dispatcher = MailDispatcher(store: dependencies.store, transport: MaildirTransport(directory: directory),
+        server = try SMTPTestServer(security: .startTLS, auth: (Self.user, Self.password))
+        let certificates = try TestCertificates.shared.get()
+        let settings = try MailSettings(url: "smtp://\(Self.user):\(Self.password.replacingOccurrences(of: " ", with: "%20"))@localhost:\(server.port)?ca=\(certificates.caFile)")
+        dispatcher = MailDispatcher(store: dependencies.store, transport: try settings.transport(),
                                     configuration: MailDispatchConfiguration(from: "no-reply@rides.example"), logger: Logger(label: "mail-test"))
     }
 
-    /// Delivers what is due and answers every mail delivered so far, oldest first.
+    /// Delivers what is due and answers every mail the server received so far, in order.
     func deliver() async throws -> [DeliveredMail] {
         try await dispatcher.deliverDue()
-        let new = directory.appendingPathComponent("new")
-        let names = try FileManager.default.contentsOfDirectory(atPath: new.path).sorted()
-        return try names.map { DeliveredMail(raw: try String(contentsOf: new.appendingPathComponent($0), encoding: .utf8)) }
+        return try server.received().map { mail in
+            #expect(mail.tls && mail.auth_login == Self.user, "delivered over TLS, authenticated")
+            return DeliveredMail(text: (mail.text ?? "").replacingOccurrences(of: "\r\n", with: "\n"), subject: mail.subject, to: mail.to)
+        }
     }
 }
 

@@ -91,6 +91,8 @@ struct StartupRefusalTests {
             ([], ["LAMBA_LOG_LEVEL": "loud"], "invalid configuration: LAMBA_LOG_LEVEL: must be one of"),
             ([], ["LAMBA_IDLE_TIMEOUT_SECONDS": "0"], "invalid configuration: LAMBA_IDLE_TIMEOUT_SECONDS: must be between 1 and 3600 seconds, got 0"),
             ([], ["LAMBA_WEBHOOK_POLL_MS": "soon"], "invalid configuration: LAMBA_WEBHOOK_POLL_MS: must be a positive integer"),
+            ([], ["LAMBA_SMTP_URL": "smtp://mail.example?tls_verify=false"], "invalid configuration: LAMBA_SMTP_URL: "),
+            ([], ["LAMBA_MAIL_FROM": "not an address"], "invalid configuration: LAMBA_MAIL_FROM: "),
             ([], ["LAMBA_MASTER_KEY": "too-short"], "invalid configuration: LAMBA_MASTER_KEY: must be 32 bytes as base64url or hex"),
         ]
         for (arguments, environment, message) in cases {

@@ -1,16 +1,16 @@
-import Foundation
-import Testing
+public import Foundation
 
 /// The failure a test reports when its SMTP server cannot be started: never a skip.
-struct TestSetupError: Error, CustomStringConvertible {
-    var description: String
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// The repository root, from this file's place in it.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// The interpreter with aiosmtpd: $LAMBA_TEST_PYTHON, else Conformance/.venv (scripts/test makes it), else python3.
-let testPython: String = {
+public let testPython: String = {
     if let python = ProcessInfo.processInfo.environment["LAMBA_TEST_PYTHON"], !python.isEmpty { return python }
     let venv = repositoryRoot.appendingPathComponent("Conformance/.venv/bin/python").path
     return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
@@ -18,7 +18,7 @@ let testPython: String = {
 
 /// Runs a command to its end; throws with its output when it fails.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> String {
+public func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
@@ -38,7 +38,7 @@ func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) 
 }
 
 /// Whether aiosmtpd imports, checked once: a missing one fails every SMTP test with this message.
-let aiosmtpdCheck: Result<Void, TestSetupError> = {
+public let aiosmtpdCheck: Result<Void, TestSetupError> = {
     do {
         try run(testPython, ["-c", "import aiosmtpd"])
         return .success(())
@@ -53,14 +53,14 @@ let aiosmtpdCheck: Result<Void, TestSetupError> = {
 
 /// A throwaway CA, a server certificate it signed for localhost and 127.0.0.1, and a second CA that
 /// signed nothing the server shows; made once per test run with the openssl CLI.
-struct TestCertificates: Sendable {
-    let directory: URL
-    var caFile: String { directory.appendingPathComponent("ca.pem").path }
-    var otherCAFile: String { directory.appendingPathComponent("other-ca.pem").path }
-    var certificateFile: String { directory.appendingPathComponent("server.pem").path }
-    var keyFile: String { directory.appendingPathComponent("server.key").path }
+public struct TestCertificates: Sendable {
+    public let directory: URL
+    public var caFile: String { directory.appendingPathComponent("ca.pem").path }
+    public var otherCAFile: String { directory.appendingPathComponent("other-ca.pem").path }
+    public var certificateFile: String { directory.appendingPathComponent("server.pem").path }
+    public var keyFile: String { directory.appendingPathComponent("server.key").path }
 
-    static let shared: Result<TestCertificates, TestSetupError> = {
+    public static let shared: Result<TestCertificates, TestSetupError> = {
         do {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-mail-certs-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -86,23 +86,23 @@ struct TestCertificates: Sendable {
 }
 
 /// What the server recorded of one message (smtp_server.py writes it).
-struct ReceivedMail: Decodable {
-    var mail_from: String
-    var rcpt_tos: [String]
-    var auth_mechanism: String?
-    var auth_login: String?
-    var helo: String?
-    var extended: Bool
-    var tls: Bool
-    var header_names: [String]
-    var subject: String
-    var from: String
-    var to: String
-    var text: String?
-    var html: String?
-    var defects: [String]
+public struct ReceivedMail: Decodable, Sendable {
+    public var mail_from: String
+    public var rcpt_tos: [String]
+    public var auth_mechanism: String?
+    public var auth_login: String?
+    public var helo: String?
+    public var extended: Bool
+    public var tls: Bool
+    public var header_names: [String]
+    public var subject: String
+    public var from: String
+    public var to: String
+    public var text: String?
+    public var html: String?
+    public var defects: [String]
     /// The DATA bytes as received, dot-stuffing undone.
-    var raw = ""
+    public var raw = ""
 
     enum CodingKeys: String, CodingKey {
         case mail_from, rcpt_tos, auth_mechanism, auth_login, helo, extended, tls, header_names, subject, from, to, text, html, defects
@@ -110,16 +110,16 @@ struct ReceivedMail: Decodable {
 }
 
 /// smtp_server.py running on 127.0.0.1 on a port it picked; stopped by `stop()`.
-final class SMTPTestServer: @unchecked Sendable {
-    enum Mode: String { case accept, rcpt451, rcpt550, silent, noehlo, inject }
-    enum Security { case plain, startTLS, implicitTLS }
+public final class SMTPTestServer: @unchecked Sendable {
+    public enum Mode: String { case accept, rcpt451, rcpt550, silent, noehlo, inject }
+    public enum Security: Sendable { case plain, startTLS, implicitTLS }
 
-    let port: Int
-    let directory: URL
+    public let port: Int
+    public let directory: URL
     private let process: Process
     private let stdin: Pipe
 
-    init(mode: Mode = .accept, security: Security = .plain, auth: (user: String, password: String)? = nil,
+    public init(mode: Mode = .accept, security: Security = .plain, auth: (user: String, password: String)? = nil,
          authOnly: String? = nil) throws {
         try aiosmtpdCheck.get()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamba-smtp-\(UUID().uuidString)")
@@ -164,7 +164,7 @@ final class SMTPTestServer: @unchecked Sendable {
         port = found
     }
 
-    func stop() {
+    public func stop() {
         try? stdin.fileHandleForWriting.close()
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
@@ -176,7 +176,7 @@ final class SMTPTestServer: @unchecked Sendable {
     }
 
     /// The messages received so far, in order.
-    func received() throws -> [ReceivedMail] {
+    public func received() throws -> [ReceivedMail] {
         let out = directory.appendingPathComponent("mail")
         var mails: [ReceivedMail] = []
         var index = 1
