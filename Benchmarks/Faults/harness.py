@@ -197,7 +197,8 @@ def bootstrap(lamba: str, store: Store, env: dict) -> dict:
 
 
 def demo(lamba: str, store: Store, server: Server, env: dict) -> dict:
-    out = subprocess.run([lamba, "demo", "--json", "--database", store.url, "--public-url", server.url],
+    # The harness needs the confidential client's secret, also when the demo data exists already.
+    out = subprocess.run([lamba, "demo", "--json", "--rotate-secret", "--database", store.url, "--public-url", server.url],
                          capture_output=True, text=True, env=env, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"lamba demo failed: {out.stderr.strip()[-500:]}")
