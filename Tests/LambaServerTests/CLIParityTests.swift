@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import LambaJOSE
 import LambaServer
+import LambaStore
+import LambaStoreTestSupport
 import Testing
 
 /// The `lamba` CLI covers what the console API covers: its operations, read from the built binary,
@@ -41,11 +43,19 @@ struct CLIParityTests {
         #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == LambaVersion.current)
     }
 
-    @Test("an API key minted offline on the database drives projects and roles through a server on that database")
-    func offlineAPIKey_drivesTheConsoleAPI() async throws {
+    /// The `--database` text for a new database on `backend`.
+    static func database(_ backend: Backend, _ directory: URL) throws -> String {
+        guard backend == .postgres, case .postgres(let uri) = try TestDatabases.makeURL(.postgres, prefix: "cli") else {
+            return "sqlite://" + directory.appendingPathComponent("lamba.sqlite").path
+        }
+        return uri
+    }
+
+    @Test("an API key minted offline on the database drives projects and roles through a server on that database", arguments: Backend.underTest)
+    func offlineAPIKey_drivesTheConsoleAPI(backend: Backend) async throws {
         let directory = try Scratch.directory()
         defer { Scratch.remove(directory) }
-        let database = "sqlite://" + directory.appendingPathComponent("lamba.sqlite").path
+        let database = try Self.database(backend, directory)
         let boot = try await LambaProcess.run(["bootstrap", "--database", database, "--email", "owner@cli.example", "--name", "Owner",
                                                "--workspace-slug", "cli-parity", "--workspace-name", "CLI parity", "--json"], in: directory)
         try #require(boot.status == 0, "\(boot.stderr)")
@@ -106,11 +116,11 @@ struct CLIParityTests {
         #expect(try await server.stop() == 0, "\(server.stderr)")
     }
 
-    @Test("lamba demo finds its data again on a rerun and keeps the client secret unless --rotate-secret")
-    func demoRerun_keepsTheSecret() async throws {
+    @Test("lamba demo finds its data again on a rerun and keeps the client secret unless --rotate-secret", arguments: Backend.underTest)
+    func demoRerun_keepsTheSecret(backend: Backend) async throws {
         let directory = try Scratch.directory()
         defer { Scratch.remove(directory) }
-        let database = "sqlite://" + directory.appendingPathComponent("lamba.sqlite").path
+        let database = try Self.database(backend, directory)
         func demo(_ arguments: [String] = []) async throws -> JSONObject {
             let result = try await LambaProcess.run(["demo", "--json", "--database", database] + arguments, in: directory)
             try #require(result.status == 0, "\(result.stderr)")

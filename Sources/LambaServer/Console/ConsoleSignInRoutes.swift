@@ -171,19 +171,19 @@ public struct ConsoleSignInRoutes: RouteGroup {
                 <p>Ask for a new one: <code>lamba admin sign-in-link --email you@example.com</code>.</p>
                 """), status: .badRequest)
         }
-        let csrf = OpaqueSecret.generate().value
+        let csrf = formToken(cookie: Self.linkCookie)
         let body = """
             <h1>Sign in to the Lamba console</h1>
             <p>as \(HTML.escape(user.email))</p>
             \(HostedPages.message(error))
             <form method="post" action="/console/sign-in-link">
-            \(HostedPages.hidden("token", token))\(HostedPages.hidden("csrf_token", mac(csrf)))
+            \(HostedPages.hidden("token", token))\(csrf.field)
             <label for="password">\(user.passwordHash == nil ? "Choose a password" : "New password (leave empty to keep yours)")</label>
             <input id="password" name="password" type="password" autocomplete="new-password" minlength="10" \(user.passwordHash == nil ? "required" : "")>
             <button type="submit">Continue</button></form>
             """
         return HostedPageRoutes.html(HostedPages.layout("Sign in to the Lamba console", body), status: error == nil ? .ok : .badRequest,
-                                     cookies: [cookie(Self.linkCookie, csrf, maxAge: Self.pendingLifetime)])
+                                     cookies: [csrf.cookie])
     }
 
     /// Spends the link, then signs the person in at the console issuer (its identity session, and
@@ -193,9 +193,9 @@ public struct ConsoleSignInRoutes: RouteGroup {
         guard isForm else { throw APIError.invalidRequest("send the form as application/x-www-form-urlencoded") }
         try form.rejectDuplicates()
         let token = try form.single("token") ?? ""
-        guard let cookieValue = Cookies.read(request, Self.linkCookie), let sent = try form.single("csrf_token"),
-            constantTimeEquals(Array(sent.utf8), Array(mac(cookieValue).utf8))
-        else { return try await linkPage(request, error: "The form expired; try again.", token: token) }
+        guard try formTokenMatches(request, form, cookie: Self.linkCookie) else {
+            return try await linkPage(request, error: "The form expired; try again.", token: token)
+        }
         let password = try form.single("password").flatMap { $0.isEmpty ? nil : $0 }
         let user: LambaUser
         do {
@@ -219,6 +219,19 @@ public struct ConsoleSignInRoutes: RouteGroup {
     }
 
     func mac(_ value: String) -> String { Base64URL.encode(Digest.hmac(.sha256, key: cookieKey, data: Array(value.utf8))) }
+
+    /// A double-submit token for a form page: the hidden field to put in the form, and the cookie
+    /// that binds it to this browser.
+    func formToken(cookie name: String) -> (field: String, cookie: String) {
+        let value = OpaqueSecret.generate().value
+        return (HostedPages.hidden("csrf_token", mac(value)), cookie(name, value, maxAge: Self.pendingLifetime))
+    }
+
+    /// Whether the form carries the token its page set in cookie `name` (compared in constant time).
+    func formTokenMatches(_ request: Request, _ form: OAuthParameters, cookie name: String) throws -> Bool {
+        guard let value = Cookies.read(request, name), let sent = try form.single("csrf_token") else { return false }
+        return constantTimeEquals(Array(sent.utf8), Array(mac(value).utf8))
+    }
 
     func unsealed(_ sealed: String) -> String? {
         guard sealed.utf8.count <= 512, let dot = sealed.lastIndex(of: ".") else { return nil }

@@ -22,13 +22,13 @@ extension ConsoleSignInRoutes {
     }
 
     func invitePage(token: String, error: String?, email: String = "") -> Response {
-        let csrf = OpaqueSecret.generate().value
+        let csrf = formToken(cookie: Self.inviteCookie)
         let body = """
             <h1>Accept your invite</h1>
             <p class="muted">Sign in with the account of the invited email, or create one with a name and a password.</p>
             \(HostedPages.message(error))
             <form method="post" action="/console/invites/accept">
-            \(HostedPages.hidden("token", token))\(HostedPages.hidden("csrf_token", mac(csrf)))
+            \(HostedPages.hidden("token", token))\(csrf.field)
             <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="\(HTML.escape(email))">
             <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
             <label for="name">Your name (only for a new account)</label><input id="name" name="name" autocomplete="name">
@@ -36,7 +36,7 @@ extension ConsoleSignInRoutes {
             </form>
             """
         return HostedPageRoutes.html(HostedPages.layout("Accept your invite", body), status: error == nil ? .ok : .badRequest,
-                                     cookies: [cookie(Self.inviteCookie, csrf, maxAge: Self.pendingLifetime)])
+                                     cookies: [csrf.cookie])
     }
 
     func acceptInvite(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
@@ -45,9 +45,9 @@ extension ConsoleSignInRoutes {
         try form.rejectDuplicates()
         let token = try form.single("token") ?? ""
         let email = try form.single("email") ?? ""
-        guard let cookieValue = Cookies.read(request, Self.inviteCookie), let sent = try form.single("csrf_token"),
-            constantTimeEquals(Array(sent.utf8), Array(mac(cookieValue).utf8))
-        else { return invitePage(token: token, error: "The form expired; try again.", email: email) }
+        guard try formTokenMatches(request, form, cookie: Self.inviteCookie) else {
+            return invitePage(token: token, error: "The form expired; try again.", email: email)
+        }
         do {
             let name = try form.single("name").flatMap { $0.isEmpty ? nil : $0 }
             let (invite, _) = try await members.acceptInvite(token: token, email: email, password: try form.single("password") ?? "", name: name)

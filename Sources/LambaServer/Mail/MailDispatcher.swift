@@ -76,7 +76,7 @@ public struct MailDispatcher: Sendable {
         let mail = queued.mail
         let number = queued.attempts + 1
         let outcome: MailAttemptOutcome
-        var detail: String?
+        let detail: String?
         do {
             let projectName = try await store.read { r in
                 try mail.projectID.flatMap { try SQLIdentityRecords(reader: r, transaction: nil).project(id: $0, workspaceID: mail.workspaceID)?.name }
@@ -85,13 +85,13 @@ public struct MailDispatcher: Sendable {
                                       subject: mail.subject, text: mail.text, html: mail.html, messageID: mail.id + "@lamba", date: mail.createdAt)
             try await transport.send(message)
             outcome = .sent
-        } catch let error as MailError {
-            detail = error.description
-            outcome = error.isTemporary && number < configuration.maxAttempts
-                ? .retry(at: Date().addingTimeInterval(configuration.retryDelay(after: number))) : .failed
+            detail = nil
         } catch {
+            // A store error (reading the Project's name) is as temporary as a mail server that is down.
+            let temporary = (error as? MailError)?.isTemporary ?? true
             detail = "\(error)"
-            outcome = number < configuration.maxAttempts ? .retry(at: Date().addingTimeInterval(configuration.retryDelay(after: number))) : .failed
+            outcome = temporary && number < configuration.maxAttempts
+                ? .retry(at: Date().addingTimeInterval(configuration.retryDelay(after: number))) : .failed
         }
         let recorded = detail
         do {
