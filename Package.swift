@@ -38,12 +38,15 @@ let package = Package(
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
         .target(name: "LambaJOSE", dependencies: ["COpenSSL", "CJansson"], swiftSettings: strict),
         // Byte-level ASCII comparisons shared by the HTTP, OAuth and SQL parsers.
         .target(name: "LambaASCII", swiftSettings: strict),
         // Argon2id password hashing on its own threads; salts come from LambaJOSE's OpenSSL random.
         .target(name: "LambaPasswords", dependencies: ["CArgon2", "LambaJOSE"], swiftSettings: strict),
+        // QR codes for authenticator-app enrolment, rendered as inline SVG on the server (libqrencode).
+        .target(name: "LambaQRCode", dependencies: ["CQREncode"], swiftSettings: strict),
         .target(name: "LambaModel", dependencies: ["LambaJOSE", "LambaASCII", "LambaPasswords"], swiftSettings: strict),
         .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE", "LambaASCII", "LambaPasswords"], swiftSettings: strict),
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
@@ -54,7 +57,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: strict),
         .target(name: "LambaServer", dependencies: [
-            "LambaJOSE", "LambaASCII", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaMail",
+            "LambaJOSE", "LambaASCII", "LambaModel", "LambaStore", "LambaPostgres", "LambaOAuth", "LambaMail", "LambaQRCode",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -80,6 +83,7 @@ let package = Package(
         .executableTarget(name: "lamba-jose-bench", dependencies: ["LambaJOSE"], path: "Benchmarks/JOSEBench", swiftSettings: strict),
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
+        .testTarget(name: "LambaQRCodeTests", dependencies: ["LambaQRCode"], swiftSettings: strict),
         // Starts a real SMTP server (aiosmtpd, Tests/LambaMailTests/smtp_server.py) per test.
         .testTarget(name: "LambaMailTests", dependencies: ["LambaMail", "LambaStoreTestSupport"], exclude: ["smtp_server.py"], swiftSettings: strict),
         .testTarget(name: "LambaOAuthTests", dependencies: [

@@ -102,6 +102,9 @@ public struct EnvironmentSettings: Sendable, Codable, Hashable {
     /// Whether a user must have verified their email before they enter the environment
     /// (docs/account-recovery.md#email-verification); nil is no. Optional so that older settings read.
     public var requireVerifiedEmail: Bool?
+    /// Whether every sign-in must prove a second factor (docs/account-security.md#require-mfa);
+    /// users without one set an authenticator app up on their next sign-in. Nil is no.
+    public var requireMFA: Bool?
 
     /// The largest grace an environment may set: a retry window, not a second life for a token.
     public static let maximumRefreshTokenReuseGraceSeconds = 120

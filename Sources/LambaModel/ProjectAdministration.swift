@@ -93,6 +93,7 @@ public struct ProjectAdministration: Sendable {
         public var allowPublicJoin: Bool?
         public var allowRegister: Bool?
         public var requireVerifiedEmail: Bool?
+        public var requireMFA: Bool?
         public var defaultJoinRole: String?
         public var accessTokenLifetimeSeconds: Int?
         public var idTokenLifetimeSeconds: Int?
@@ -142,6 +143,7 @@ public struct ProjectAdministration: Sendable {
             if let value = changes.allowPublicJoin { settings.allowPublicJoin = value }
             if let value = changes.allowRegister { settings.allowRegister = value }
             if let value = changes.requireVerifiedEmail { settings.requireVerifiedEmail = value }
+            if let value = changes.requireMFA { settings.requireMFA = value }
             if (settings.allowPublicJoin || settings.allowRegister), project.visibility == .private {
                 throw DomainError.refused("a private project cannot allow public join or register; make it public first")
             }
@@ -155,7 +157,7 @@ public struct ProjectAdministration: Sendable {
             let event = DomainEvent(type: .environmentUpdated, by: caller, workspaceID: caller.workspaceID, projectID: project.id,
                                     environment: environment, data: [
                 "auth_methods": .array(settings.authMethods.map { .string($0.description) }),
-                "login_methods_changed": .bool(loginMethodsChanged),
+                "login_methods_changed": .bool(loginMethodsChanged), "require_mfa": .bool(settings.requireMFA ?? false),
             ])
             if loginMethodsChanged {
                 try Self.endRemovedSignIns(tx, settings, previous: previousMethods, reason: "login_method_changed", event)

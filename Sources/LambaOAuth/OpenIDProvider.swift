@@ -68,6 +68,7 @@ public final class OpenIDProvider: Sendable {
     public let interaction: HostedInteraction
     public let socialSignIn: SocialSignIn
     public let selfService: AccountSelfService
+    public let secondFactors: SecondFactors
     public let tokens: TokenIssuer
     public let accessTokens: AccessTokenValidator
     public let clientAuthentication: ClientAuthentication
@@ -116,9 +117,11 @@ public final class OpenIDProvider: Sendable {
         registration = DynamicClientRegistrationEndpoint(records: Transactions(store) { $0 }, keys: keys, limits: configuration.registrationLimits,
                                                          clock: clock)
         accountRecovery = AccountRecoveryInteraction(store: store.identity, csrf: csrf, clock: clock)
+        let secondFactors = SecondFactors(store: store.identity, masterKey: configuration.masterKey, clock: clock)
+        self.secondFactors = secondFactors
         interaction = HostedInteraction(validator: validator, records: Transactions(store) { $0 }, runtimeScopes: runtimeScopes,
-                                        members: MemberLifecycle(store: store.identity, clock: clock), recovery: accountRecovery, csrf: csrf,
-                                        clock: clock)
+                                        members: MemberLifecycle(store: store.identity, clock: clock), recovery: accountRecovery,
+                                        secondFactors: secondFactors, csrf: csrf, clock: clock)
         selfService = AccountSelfService(accessTokens: accessTokens, clients: clients, records: Transactions(store) { $0 }, socialSignIn: socialSignIn,
                                          clock: clock)
     }

@@ -86,6 +86,7 @@ public enum Migrations {
         ConsoleAccessSchema.migration,
         EventAttributionSchema.migration,
         AccountRecoverySchema.migration,
+        SecondFactorSchema.migration,
     ]
 }
 

@@ -69,6 +69,7 @@ struct EnvironmentCommand: AsyncParsableCommand {
         @Option(help: "true or false.") var allowPublicJoin: Bool?
         @Option(help: "true or false.") var allowRegister: Bool?
         @Option(help: "true or false: users enter only once their email is verified.") var requireVerifiedEmail: Bool?
+        @Option(help: "true or false: every sign-in proves a second factor (an authenticator app).") var requireMfa: Bool?
         @Option(help: "Role given to those who join.") var defaultJoinRole: String?
         @Option(help: "60 to 86400.") var accessTokenLifetimeSeconds: Int?
         @Option(help: "60 to 86400.") var idTokenLifetimeSeconds: Int?
@@ -79,7 +80,7 @@ struct EnvironmentCommand: AsyncParsableCommand {
         var parameters: [String: String] { scope.parameters() }
         func body() -> JSONObject? {
             .given([
-                "auth_methods": authMethod, "allow_public_join": allowPublicJoin, "allow_register": allowRegister, "require_verified_email": requireVerifiedEmail, "default_join_role": defaultJoinRole,
+                "auth_methods": authMethod, "allow_public_join": allowPublicJoin, "allow_register": allowRegister, "require_verified_email": requireVerifiedEmail, "require_mfa": requireMfa, "default_join_role": defaultJoinRole,
                 "access_token_lifetime_seconds": accessTokenLifetimeSeconds, "id_token_lifetime_seconds": idTokenLifetimeSeconds,
                 "refresh_token_lifetime_seconds": refreshTokenLifetimeSeconds, "access_token_algorithm": accessTokenAlgorithm,
                 "dynamic_client_registration": dynamicClientRegistration, "refresh_token_reuse_grace_seconds": refreshTokenReuseGraceSeconds,

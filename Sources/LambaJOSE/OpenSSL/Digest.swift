@@ -5,9 +5,13 @@ internal import COpenSSL
 public enum Digest {
     public enum Algorithm: Sendable {
         case sha256, sha384, sha512
+        /// Only as HMAC-SHA-1, the algorithm authenticator apps compute TOTP codes with (RFC 6238 §1.2);
+        /// HMAC's security does not rest on SHA-1's collision resistance (RFC 2104 §6).
+        case sha1
 
         var name: String {
             switch self {
+            case .sha1: "SHA1"
             case .sha256: "SHA256"
             case .sha384: "SHA384"
             case .sha512: "SHA512"
@@ -16,6 +20,7 @@ public enum Digest {
 
         var byteCount: Int {
             switch self {
+            case .sha1: 20
             case .sha256: 32
             case .sha384: 48
             case .sha512: 64
@@ -24,6 +29,7 @@ public enum Digest {
 
         var md: OpaquePointer {
             switch self {
+            case .sha1: FetchedDigests.sha1
             case .sha256: FetchedDigests.sha256
             case .sha384: FetchedDigests.sha384
             case .sha512: FetchedDigests.sha512
@@ -88,6 +94,7 @@ enum FetchedDigests {
     nonisolated(unsafe) static let sha256: OpaquePointer = fetch("SHA256")
     nonisolated(unsafe) static let sha384: OpaquePointer = fetch("SHA384")
     nonisolated(unsafe) static let sha512: OpaquePointer = fetch("SHA512")
+    nonisolated(unsafe) static let sha1: OpaquePointer = fetch("SHA1")
 
     private static func fetch(_ name: String) -> OpaquePointer {
         guard let md = EVP_MD_fetch(nil, name, nil) else {

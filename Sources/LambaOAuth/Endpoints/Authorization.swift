@@ -9,6 +9,7 @@ public struct InteractionRequired: Sendable {
         case consent
         case selectAccount = "select_account"
         case join
+        case secondFactor = "second_factor"
     }
 
     public var kind: Kind
@@ -68,6 +69,10 @@ public struct AuthorizationEndpoint: Sendable {
         if tooOld || request.prompt.contains("login") || state.signInMethodWithdrawn {
             if silent { return .redirect(AuthorizationRequestValidator.errorResponse(request, context, OAuthError(.loginRequired, "a fresh sign-in is required"))) }
             return interact(.login)
+        }
+        if state.needsSecondFactor(request, context) {
+            if silent { return .redirect(AuthorizationRequestValidator.errorResponse(request, context, OAuthError(.interactionRequired, "a second factor is required"))) }
+            return interact(.secondFactor)
         }
         if request.prompt.contains("select_account") { return interact(.selectAccount) }
         var scope = state.activeScope

@@ -20,6 +20,8 @@ public struct AuthorizationRequest: Sendable {
     public var scopes: [String]
     public var prompt: Set<String>
     public var maxAge: Int?
+    /// Requested `acr` values in order of preference (OIDC Core §3.1.2.1); unknown ones are ignored.
+    public var acrValues: [String] = []
     public var loginHint: String?
     public var codeChallenge: String?
     public var codeChallengeMethod: String?
@@ -124,6 +126,10 @@ struct AuthorizationRequestValidator: Sendable {
             if let maxAge = try parameters.single("max_age") {
                 guard let seconds = Int(maxAge), seconds >= 0 else { throw OAuthError.invalidRequest("max_age must be a non-negative integer") }
                 result.maxAge = seconds
+            }
+            if let acrValues = try parameters.single("acr_values") {
+                guard acrValues.utf8.count <= 1024 else { throw OAuthError.invalidRequest("acr_values is too long") }
+                result.acrValues = acrValues.split(separator: " ").map(String.init)
             }
             result.nonce = try parameters.single("nonce")
             if let nonce = result.nonce, nonce.utf8.count > 512 { throw OAuthError.invalidRequest("nonce is too long") }

@@ -7,7 +7,7 @@ public struct Discovery: Sendable {
     let clients: Transactions<any ClientReader>
 
     public static let scopesSupported = ["openid", "profile", "email", "offline_access"]
-    public static let claimsSupported = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "azp", "email",
+    public static let claimsSupported = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid", "azp", "email",
                                          "email_verified", "name"]
 
     /// The same document answers `/.well-known/openid-configuration` and
@@ -38,8 +38,9 @@ public struct Discovery: Sendable {
             "revocation_endpoint_auth_methods_supported": .array(authenticated + ["none"]),
             "introspection_endpoint_auth_methods_supported": .array(authenticated),
             "code_challenge_methods_supported": ["S256"],
-            // Exactly the claims TokenIssuer.idToken and userinfo can issue (no `acr`: none is issued).
+            // Exactly the claims TokenIssuer.idToken and userinfo can issue.
             "claims_supported": .array(Self.claimsSupported.map(JSONValue.string)),
+            "acr_values_supported": .array(AuthenticationContextClass.allCases.map { .string($0.rawValue) }),
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "claims_parameter_supported": false,
             "request_parameter_supported": false,

@@ -7,7 +7,7 @@ public import LambaModel
 /// the HTML and maps these results to cookies and redirects. Every POST carries a CSRF token.
 public struct HostedInteraction: Sendable {
     typealias Records = any UserReader & SessionWriter & MembershipReader & UpstreamProviderReader & ConsentStorage & SignInThrottleStorage
-        & EventLog
+        & SecondFactorReader & EventLog
 
     let validator: AuthorizationRequestValidator
     let records: Transactions<Records>
@@ -15,6 +15,7 @@ public struct HostedInteraction: Sendable {
     /// Hosted registration and public join, the member lifecycle's own flows.
     let members: MemberLifecycle
     let recovery: AccountRecoveryInteraction
+    let secondFactors: SecondFactors
     let csrf: CSRFProtection
     let clock: WallClock
 
@@ -25,6 +26,8 @@ public struct HostedInteraction: Sendable {
         case respond(AuthorizationResponse)
         /// Show the form again with this message.
         case failed(String)
+        /// An authenticator app was just set up: show its recovery codes once, then continue at `location`.
+        case recoveryCodes([String], location: String)
         case errorPage(OAuthError)
     }
 

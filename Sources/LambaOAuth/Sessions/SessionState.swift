@@ -4,7 +4,7 @@ public import LambaModel
 
 /// What the session cookie says about this Project environment, read in one snapshot.
 struct SessionState: Sendable {
-    typealias Records = any UserReader & SessionReader & MembershipReader & UpstreamProviderReader & ConsentStorage
+    typealias Records = any UserReader & SessionReader & MembershipReader & UpstreamProviderReader & ConsentStorage & SecondFactorReader
 
     var session: IdentitySession?
     var user: LambaUser?
@@ -15,6 +15,8 @@ struct SessionState: Sendable {
     /// The session came through a social provider of this environment that has since been
     /// disabled, deleted, or given another issuer or client id.
     var signInMethodWithdrawn = false
+    /// The user has a confirmed authenticator app, which every password sign-in must then use.
+    var hasSecondFactor = false
 
     static func load(_ tx: Records, _ context: ProviderContext, sessionToken: String?, clientID: String?, now: Date) throws -> SessionState {
         var state = SessionState()
@@ -36,6 +38,7 @@ struct SessionState: Sendable {
             state.hadRevokedScope = try tx.hasRevokedRuntimeScope(sessionID: session.id, projectID: context.project.id, environment: context.environment)
         }
         if let member = try tx.projectMember(projectID: context.project.id, userID: user.id), member.status == .active { state.isMember = true }
+        state.hasSecondFactor = try tx.totpCredential(userID: user.id)?.confirmedAt != nil
         if let clientID { state.consentedScopes = try tx.consentedScopes(userID: user.id, clientID: clientID) }
         return state
     }
@@ -45,6 +48,16 @@ struct SessionState: Sendable {
     /// from it right after the change revoked the old ones. The user signs in again another way.
     /// The recorded `signInMethod` decides, not `amr`: a provider's session carries the upstream's
     /// `amr`, which is `pwd` when the user typed a password there.
+    /// Whether the session must prove a second factor before this request finishes
+    /// (docs/account-security.md#when-a-second-factor-is-asked): a password session of a user who
+    /// set up an app, an environment whose posture requires MFA, or a client that asked for the
+    /// multi-factor `acr` (OIDC Core §3.1.2.1). A session that proved one already passes.
+    func needsSecondFactor(_ request: AuthorizationRequest, _ context: ProviderContext) -> Bool {
+        guard let session, !session.amr.contains("mfa") else { return false }
+        return (hasSecondFactor && session.signInMethod == .password) || context.settings.requireMFA == true
+            || request.acrValues.contains(AuthenticationContextClass.multiFactor.rawValue)
+    }
+
     static func signedInWithAllowedMethod(_ session: IdentitySession, _ context: ProviderContext) -> Bool {
         session.signInMethod != .password || context.settings.authMethods.contains(.password)
     }

@@ -59,7 +59,10 @@ public struct TokenIssuer: Sendable {
         claims.members["at_hash"] = .string(Self.atHash(accessToken, algorithm: algorithm))
         claims.members["sid"] = .string(runtimeScopeID)
         claims.members["azp"] = .string(client.id)
-        if !amr.isEmpty { claims.members["amr"] = .array(amr.map(JSONValue.string)) }
+        if !amr.isEmpty {
+            claims.members["amr"] = .array(amr.map(JSONValue.string))
+            claims.members["acr"] = .string(AuthenticationContextClass.of(amr: amr).rawValue)
+        }
         for (name, value) in UserClaims.claims(user, scopes: scopes) { claims.members[name] = value }
         return try JWT.sign(claims, algorithm: key.algorithm, key: key.key, kid: key.kid, typ: "JWT")
     }

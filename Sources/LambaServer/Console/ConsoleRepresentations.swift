@@ -46,6 +46,7 @@ enum ConsoleJSON {
             "project_id": .string(e.projectID), "environment": .string(e.environment.rawValue),
             "auth_methods": strings(e.authMethods.map(\.description)), "allow_public_join": .bool(e.allowPublicJoin),
             "allow_register": .bool(e.allowRegister), "require_verified_email": .bool(e.requireVerifiedEmail ?? false),
+            "require_mfa": .bool(e.requireMFA ?? false),
             "default_join_role": .string(e.defaultJoinRole),
             "access_token_lifetime_seconds": .integer(Int64(e.accessTokenLifetimeSeconds)),
             "id_token_lifetime_seconds": .integer(Int64(e.idTokenLifetimeSeconds)),
@@ -164,7 +165,7 @@ enum ConsoleSchemas {
                              ("visibility", .string(values: ["public", "private"])), ("status", lifecycle), ("created_at", time)])),
         ("Environment", .object([
             ("project_id", id), ("environment", environmentName), ("auth_methods", strings), ("allow_public_join", .boolean()),
-            ("allow_register", .boolean()), ("require_verified_email", .boolean()), ("default_join_role", .string()),
+            ("allow_register", .boolean()), ("require_verified_email", .boolean()), ("require_mfa", .boolean()), ("default_join_role", .string()),
             ("access_token_lifetime_seconds", .integer()),
             ("id_token_lifetime_seconds", .integer()), ("refresh_token_lifetime_seconds", .integer()), ("access_token_algorithm", .string()),
             ("dynamic_client_registration", .string(values: ["off", "loopback_only", "open"])), ("refresh_token_reuse_grace_seconds", .integer()),

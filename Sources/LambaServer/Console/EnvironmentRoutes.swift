@@ -17,6 +17,7 @@ enum EnvironmentRoutes {
                          ("auth_methods", .array(.string(description: "password or provider:{id}", maxLength: 100), maxItems: 20, uniqueItems: true)),
                          ("allow_public_join", .boolean()), ("allow_register", .boolean()),
                          ("require_verified_email", .boolean(description: "users enter only once their email is verified")),
+                         ("require_mfa", .boolean(description: "every sign-in proves a second factor; users without one set up an authenticator app")),
                          ("default_join_role", ConsoleSchemas.roleName),
                          ("access_token_lifetime_seconds", .integer(minimum: 60, maximum: 86_400)),
                          ("id_token_lifetime_seconds", .integer(minimum: 60, maximum: 86_400)),
@@ -38,6 +39,7 @@ enum EnvironmentRoutes {
             changes.allowPublicJoin = call.bool("allow_public_join")
             changes.allowRegister = call.bool("allow_register")
             changes.requireVerifiedEmail = call.bool("require_verified_email")
+            changes.requireMFA = call.bool("require_mfa")
             changes.defaultJoinRole = call.string("default_join_role")
             changes.accessTokenLifetimeSeconds = try call.int("access_token_lifetime_seconds")
             changes.idTokenLifetimeSeconds = try call.int("id_token_lifetime_seconds")

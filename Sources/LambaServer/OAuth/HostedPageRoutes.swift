@@ -17,6 +17,7 @@ struct HostedPageRoutes: Sendable {
         case join
         case consent
         case selectAccount = "select-account"
+        case secondFactor = "second-factor"
     }
 
     /// `default-src 'none'`: the pages need no script; framing is refused (with X-Frame-Options).
@@ -62,6 +63,7 @@ struct HostedPageRoutes: Sendable {
             case .consent: .consent
             case .selectAccount: .selectAccount
             case .join: .join
+            case .secondFactor: .secondFactor
             }
             return Self.redirect(ctx.endpoint("/\(page.rawValue)?") + interaction.resumeQuery)
         }
@@ -90,13 +92,22 @@ struct HostedPageRoutes: Sendable {
         let authz = authzOverride ?? (request.uri.query ?? "")
         let (csrfValue, setCookie) = csrf(request, ctx)
         let token = provider.interaction.csrfToken(cookie: csrfValue)
+        let action = ctx.endpoint("/" + page.rawValue)
+        let sessionToken = Cookies.read(request, Cookies.sessionName(ctx))
         let info: HostedInteraction.PageInfo
+        // The second step loads its factor state with the page data; without a session it is the login page's turn.
+        var step: HostedInteraction.SecondFactorPage?
         do {
-            info = try await provider.interaction.page(ctx, authz: authz, sessionToken: Cookies.read(request, Cookies.sessionName(ctx)))
+            if page == .secondFactor {
+                step = try await provider.interaction.secondFactorPage(ctx, authz: authz, sessionToken: sessionToken)
+                guard let step else { return Self.redirect(ctx.endpoint("/login?") + authz) }
+                info = step.info
+            } else {
+                info = try await provider.interaction.page(ctx, authz: authz, sessionToken: sessionToken)
+            }
         } catch {
             return Self.html(HostedPages.error(error), status: .badRequest)
         }
-        let action = ctx.endpoint("/" + page.rawValue)
         let body: String
         switch page {
         case .login:
@@ -114,6 +125,8 @@ struct HostedPageRoutes: Sendable {
             body = HostedPages.consent(info, action: action, authz: authz, csrf: token, error: error)
         case .selectAccount:
             body = HostedPages.selectAccount(info, action: action, authz: authz, csrf: token, error: error)
+        case .secondFactor:
+            body = HostedPages.secondFactor(info, enrolment: step?.enrolment, action: action, authz: authz, csrf: token, error: error)
         }
         return Self.html(body, status: status, cookies: setCookie.map { [$0] } ?? [])
     }
@@ -150,6 +163,7 @@ struct HostedPageRoutes: Sendable {
         case .join: await interaction.join(ctx, form: form, sessionToken: session, csrfCookie: csrfCookie)
         case .consent: await interaction.consent(ctx, form: form, sessionToken: session, csrfCookie: csrfCookie)
         case .selectAccount: await interaction.selectAccount(ctx, form: form, sessionToken: session, csrfCookie: csrfCookie)
+        case .secondFactor: await interaction.secondFactor(ctx, form: form, sessionToken: session, csrfCookie: csrfCookie)
         }
         switch result {
         case .resume(let location, let sessionToken):
@@ -160,6 +174,8 @@ struct HostedPageRoutes: Sendable {
             return Self.redirect(location, cookies: cookies)
         case .respond(let response):
             return Self.authorizationResponse(response)
+        case .recoveryCodes(let codes, let location):
+            return Self.html(HostedPages.recoveryCodes(codes, continueURL: location))
         case .failed(let message):
             let authz = (try? form.single("authz")) ?? nil
             // Never the password: only what is safe to show again.

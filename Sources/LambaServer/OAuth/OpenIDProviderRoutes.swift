@@ -90,7 +90,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
         AccountSelfServiceRoutes(provider: provider).register(on: issuer)
         AccountRecoveryRoutes(provider: provider).register(on: issuer)
         for (path, page) in [("login", HostedPageRoutes.Page.login), ("signup", .signup), ("join", .join), ("consent", .consent),
-                             ("select-account", .selectAccount)] {
+                             ("select-account", .selectAccount), ("second-factor", .secondFactor)] {
             issuer.get(RouterPath(path)) { request, context -> Response in try await pages.show(page, request, context) }
             issuer.post(RouterPath(path)) { request, context -> Response in try await pages.submit(page, request, context) }
         }
