@@ -1,0 +1,225 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LambaJOSE
+import LambaModel
+import LambaOAuth
+import LambaServer
+import LambaStore
+import LambaStoreTestSupport
+import Testing
+
+/// The second step of hosted sign-in over HTTP (docs/account-security.md): authenticator-app
+/// enrolment, codes, recovery codes, step-up by `acr_values`, and the `amr`/`acr` the ID token carries.
+@Suite("second factor over HTTP", .serialized)
+struct SecondFactorHTTPTests {
+    typealias Setup = InvalidationTriggerHTTPTests.Setup
+    static let issuerPath = "/p/rides/sandbox"
+
+    /// An authenticator app: the code for a time step, from the secret the enrolment page showed.
+    struct AuthenticatorApp {
+        let secret: [UInt8]
+
+        init(page: String) throws {
+            let marker = "<code class=\"secret\">"
+            let start = try #require(page.range(of: marker)).upperBound
+            let end = try #require(page[start...].range(of: "</code>")).lowerBound
+            secret = try Self.base32Decode(page[start..<end].replacingOccurrences(of: " ", with: ""))
+        }
+
+        func code(step: Int64) -> String { TOTP.code(secret: secret, step: step) }
+        func code(at date: Date = Date(), offset: Int64 = 0) -> String { code(step: TOTP.step(at: date) + offset) }
+
+        static func base32Decode(_ text: String) throws -> [UInt8] {
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+            var out: [UInt8] = [], buffer = 0, bits = 0
+            for character in text {
+                let value = try #require(alphabet.firstIndex(of: character))
+                buffer = (buffer << 5) | value
+                bits += 5
+                if bits >= 8 {
+                    out.append(UInt8((buffer >> (bits - 8)) & 0xff))
+                    bits -= 8
+                }
+            }
+            return out
+        }
+    }
+
+    static func authorizeQuery(_ setup: Setup, extra: [(String, String)] = []) -> String {
+        OAuthParameters.encode([
+            ("response_type", "code"), ("client_id", setup.client.id), ("redirect_uri", Setup.redirect), ("scope", "openid email"),
+            ("state", "s1"), ("nonce", "n1"), ("code_challenge", OpenIDProviderHTTPTests.challenge), ("code_challenge_method", "S256"),
+        ] + extra)
+    }
+
+    /// authorize → login → the page `/authorize` sends the signed-in browser to next.
+    static func signInWithPassword(_ client: any TestClientProtocol, _ browser: inout Browser, _ setup: Setup,
+                                   extra: [(String, String)] = []) async throws -> TestResponse {
+        var response = try await browser.get(client, issuerPath + "/authorize?" + authorizeQuery(setup, extra: extra))
+        response = try await browser.get(client, try #require(response.headers[.location]))
+        let html = response.text
+        response = try await browser.post(client, issuerPath + "/login", [
+            ("csrf_token", try #require(Browser.hidden(html, "csrf_token"))), ("authz", try #require(Browser.hidden(html, "authz"))),
+            ("email", Setup.email), ("password", Setup.password),
+        ])
+        #expect(response.status == .seeOther, "\(response.text)")
+        return try await browser.get(client, try #require(response.headers[.location]))
+    }
+
+    static func submitCode(_ client: any TestClientProtocol, _ browser: inout Browser, page: TestResponse, _ code: String) async throws -> TestResponse {
+        try await browser.post(client, issuerPath + "/second-factor", [
+            ("csrf_token", try #require(Browser.hidden(page.text, "csrf_token"))), ("authz", try #require(Browser.hidden(page.text, "authz"))),
+            ("code", code),
+        ])
+    }
+
+    /// The callback's code exchanged at the token endpoint; the ID token's claims.
+    static func idTokenClaims(_ client: any TestClientProtocol, _ browser: inout Browser, _ setup: Setup, callback: TestResponse) async throws -> JSONObject {
+        let location = try #require(callback.headers[.location])
+        #expect(location.hasPrefix(Setup.redirect + "?"), "\(location)")
+        let parameters = try OAuthParameters.decode(String(location.split(separator: "?", maxSplits: 1)[1]))
+        let code = try #require(try parameters.single("code"))
+        let token = try await client.execute(uri: issuerPath + "/token", method: .post, headers: InvalidationTriggerHTTPTests.backChannel(setup),
+                                             body: ByteBuffer(string: OAuthParameters.encode([
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Setup.redirect), ("code_verifier", OpenIDProviderHTTPTests.verifier),
+        ])))
+        #expect(token.status == .ok, "\(token.text)")
+        let idToken = try #require(token.json?["id_token"]?.stringValue)
+        let payload = try Base64URL.decode(String(idToken.split(separator: ".")[1]))
+        return try #require(try JSON.decode(payload).objectValue)
+    }
+
+    static func enableRequireMFA(_ client: any TestClientProtocol, _ setup: Setup) async throws {
+        let changed = try await client.execute(uri: "/console/v1/projects/\(setup.projectID)/environments/sandbox", method: .patch,
+                                               headers: bearer(setup.apiKey), body: body(["require_mfa": true]))
+        #expect(changed.status == .ok && changed.json?["require_mfa"] == true, "\(changed.text)")
+    }
+
+    static func events(_ dependencies: ServerDependencies, _ type: String) async throws -> [OutboxEvent] {
+        try await dependencies.store.read { reader in try reader.events(after: 0, limit: 10_000).map(\.event) }.filter { $0.type == type }
+    }
+
+    @Test("RFC 6238 under require_mfa: enrolment with a QR code, then every password sign-in asks for a code, and a used code is refused",
+          arguments: Backend.underTest)
+    func requireMFA_enrolsThenAsksEverySignIn_andRefusesReplay(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let setup = try await InvalidationTriggerHTTPTests.setUp(dependencies)
+            try await Self.enableRequireMFA(client, setup)
+
+            var browser = Browser(base: dependencies.configuration.publicBaseURL)
+            let next = try await Self.signInWithPassword(client, &browser, setup)
+            let location = try #require(next.headers[.location])
+            #expect(location.contains("/second-factor?"), "a password alone does not finish the sign-in: \(location)")
+            let enrol = try await browser.get(client, location)
+            #expect(enrol.status == .ok && enrol.text.contains("Set up two-step verification"))
+            #expect(enrol.text.contains("<svg") && enrol.text.contains("<path"), "the QR code is drawn into the page")
+            #expect(!enrol.text.contains("<script"), "no script on the page")
+            let app = try AuthenticatorApp(page: enrol.text)
+            #expect(app.secret.count == TOTP.secretByteCount)
+            // The same secret until it is confirmed: a reload does not invalidate what was scanned.
+            #expect(try AuthenticatorApp(page: try await browser.get(client, location).text).secret == app.secret)
+
+            let wrong = try await Self.submitCode(client, &browser, page: enrol, app.code(offset: 5))
+            #expect(wrong.status == .badRequest && wrong.text.contains("code is not right"), "\(wrong.text)")
+            let confirmed = try await Self.submitCode(client, &browser, page: enrol, app.code())
+            #expect(confirmed.status == .ok && confirmed.text.contains("Save your recovery codes"), "\(confirmed.text)")
+            let recoveryCodes = confirmed.text.components(separatedBy: "<li><code>").dropFirst().map { String($0.prefix(11)) }
+            #expect(recoveryCodes.count == RecoveryCodes.count && recoveryCodes.allSatisfy { RecoveryCodes.normalize($0) != nil })
+            let resume = try #require(confirmed.text.components(separatedBy: "class=\"button\" href=\"").dropFirst().first?.split(separator: "\"").first)
+            let callback = try await browser.get(client, String(resume).replacingOccurrences(of: "&amp;", with: "&"))
+            let claims = try await Self.idTokenClaims(client, &browser, setup, callback: callback)
+            #expect(claims["amr"] == ["pwd", "otp", "mfa"])
+            #expect(claims["acr"] == .string(AuthenticationContextClass.multiFactor.rawValue))
+            #expect(try await Self.events(dependencies, "user.totp_enrolled").count == 1)
+            #expect(try await Self.events(dependencies, "session.stepped_up").count == 1)
+            let stored = try #require(try await SQLIdentityStore(store: dependencies.store).read { tx in
+                try tx.user(email: Setup.email).flatMap { try tx.totpCredential(userID: $0.id) }
+            })
+            #expect(!stored.sealedSecret.contains(subsequence: app.secret), "the secret is stored sealed, never in the clear")
+
+            // A new browser: the code the enrolment used is spent; the next one works.
+            var second = Browser(base: dependencies.configuration.publicBaseURL)
+            let ask = try await second.get(client, try #require(try await Self.signInWithPassword(client, &second, setup).headers[.location]))
+            #expect(ask.text.contains("Enter your code") && !ask.text.contains("<svg"))
+            let replayed = try await Self.submitCode(client, &second, page: ask, app.code())
+            #expect(replayed.status == .badRequest && replayed.text.contains("not right"), "a used code is refused (RFC 6238 §5.2)")
+            let accepted = try await Self.submitCode(client, &second, page: ask, app.code(offset: 1))
+            #expect(accepted.status == .seeOther, "\(accepted.text)")
+            let secondClaims = try await Self.idTokenClaims(client, &second, setup, callback: try await second.get(client, try #require(accepted.headers[.location])))
+            #expect(secondClaims["acr"] == .string(AuthenticationContextClass.multiFactor.rawValue))
+
+            // A recovery code works once.
+            var third = Browser(base: dependencies.configuration.publicBaseURL)
+            let askAgain = try await third.get(client, try #require(try await Self.signInWithPassword(client, &third, setup).headers[.location]))
+            let recovered = try await Self.submitCode(client, &third, page: askAgain, recoveryCodes[0].uppercased())
+            #expect(recovered.status == .seeOther, "\(recovered.text)")
+            var fourth = Browser(base: dependencies.configuration.publicBaseURL)
+            let askOnceMore = try await fourth.get(client, try #require(try await Self.signInWithPassword(client, &fourth, setup).headers[.location]))
+            let reused = try await Self.submitCode(client, &fourth, page: askOnceMore, recoveryCodes[0])
+            #expect(reused.status == .badRequest)
+            #expect(try await Self.events(dependencies, "user.recovery_code_used").first?.data.contains("\"recovery_codes_left\":9") == true)
+        }
+    }
+
+    @Test("OIDC Core §3.1.2.1: acr_values asks a password session for a second factor; prompt=none cannot give one", arguments: Backend.underTest)
+    func acrValues_stepsUpAPasswordSession(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let setup = try await InvalidationTriggerHTTPTests.setUp(dependencies)
+            var browser = Browser(base: dependencies.configuration.publicBaseURL)
+            // No app and no requirement: one factor, and the ID token says so.
+            let callback = try await Self.signInWithPassword(client, &browser, setup)
+            let claims = try await Self.idTokenClaims(client, &browser, setup, callback: callback)
+            #expect(claims["amr"] == ["pwd"] && claims["acr"] == .string(AuthenticationContextClass.singleFactor.rawValue))
+
+            let multi = [("acr_values", AuthenticationContextClass.multiFactor.rawValue)]
+            let silent = try await browser.get(client, Self.issuerPath + "/authorize?" + Self.authorizeQuery(setup, extra: multi + [("prompt", "none")]))
+            let silentLocation = try #require(silent.headers[.location])
+            #expect(silentLocation.hasPrefix(Setup.redirect) && silentLocation.contains("error=interaction_required"), "\(silentLocation)")
+
+            let stepUp = try await browser.get(client, Self.issuerPath + "/authorize?" + Self.authorizeQuery(setup, extra: multi))
+            let location = try #require(stepUp.headers[.location])
+            #expect(location.contains("/second-factor?"), "the signed-in session steps up, it does not sign in again: \(location)")
+            let enrol = try await browser.get(client, location)
+            let app = try AuthenticatorApp(page: enrol.text)
+            let confirmed = try await Self.submitCode(client, &browser, page: enrol, app.code())
+            #expect(confirmed.status == .ok && confirmed.text.contains("Save your recovery codes"))
+
+            // Discovery advertises exactly the values issued.
+            let metadata = try await client.execute(uri: Self.issuerPath + "/.well-known/openid-configuration", method: .get)
+            #expect(metadata.json?["acr_values_supported"] == .array(AuthenticationContextClass.allCases.map { .string($0.rawValue) }))
+        }
+    }
+
+    @Test("a second-step form without a session, with a foreign CSRF token or with an oversized code changes nothing", arguments: Backend.underTest)
+    func secondStep_hostileForms(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let setup = try await InvalidationTriggerHTTPTests.setUp(dependencies)
+            try await Self.enableRequireMFA(client, setup)
+            var browser = Browser(base: dependencies.configuration.publicBaseURL)
+            let location = try #require(try await Self.signInWithPassword(client, &browser, setup).headers[.location])
+            let enrol = try await browser.get(client, location)
+
+            var stranger = Browser(base: dependencies.configuration.publicBaseURL)
+            let noSession = try await stranger.get(client, location)
+            #expect(noSession.status == .seeOther && noSession.headers[.location]?.contains("/login?") == true)
+            let forged = try await stranger.post(client, Self.issuerPath + "/second-factor", [
+                ("csrf_token", try #require(Browser.hidden(enrol.text, "csrf_token"))), ("authz", try #require(Browser.hidden(enrol.text, "authz"))),
+                ("code", "123456"),
+            ])
+            // Refused as a form that expired; with no session the stranger is sent to sign in.
+            #expect(forged.status == .seeOther && forged.headers[.location]?.contains("/login?") == true, "\(forged.status)")
+            let huge = try await Self.submitCode(client, &browser, page: enrol, String(repeating: "9", count: 5000))
+            #expect(huge.status == .badRequest && !huge.text.contains("99999999"))
+            #expect(try await Self.events(dependencies, "user.totp_enrolled").isEmpty)
+        }
+    }
+}
+
+extension [UInt8] {
+    func contains(subsequence: [UInt8]) -> Bool {
+        guard !subsequence.isEmpty, count >= subsequence.count else { return false }
+        return (0...(count - subsequence.count)).contains { Array(self[$0..<($0 + subsequence.count)]) == subsequence }
+    }
+}
