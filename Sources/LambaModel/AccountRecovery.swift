@@ -211,6 +211,39 @@ public struct AccountRecovery: Sendable {
         }
     }
 
+    /// Changes the password of a signed-in user who typed the current one. Like a reset it is a
+    /// credential change: every session of the user ends, this one too, and the user is told by mail.
+    /// A wrong current password is `nil` (the caller counts it toward the sign-in throttle).
+    public func changePassword(userID: String, currentPassword: String, newPassword: String, _ context: Context,
+                               notify: @escaping @Sendable (LambaUser) -> OutgoingMail) async throws -> LambaUser? {
+        try MemberLifecycle.validatePassword(newPassword)
+        guard currentPassword.utf8.count <= PasswordHasher.maximumLength,
+              let user = try await store.read({ tx in try tx.user(id: userID) }), user.status == .active
+        else { return nil }
+        guard await PasswordHasher.verifyOffPool(currentPassword, against: user.passwordHash ?? PasswordHasher.decoyHash), user.passwordHash != nil else {
+            return nil
+        }
+        let passwordHash = try await PasswordHasher.hashOffPool(newPassword)
+        let now = clock.now()
+        return try await store.write { tx in
+            // The hash checked above must still be the user's: a concurrent change wins once.
+            guard var current = try tx.user(id: userID), current.passwordHash == user.passwordHash, current.status == .active else {
+                throw DomainError.conflict("the password was changed meanwhile; sign in again")
+            }
+            current.passwordHash = passwordHash
+            try tx.update(current)
+            try tx.voidAccountTokens(userID: userID, purpose: .passwordReset, at: now)
+            let ended = try Self.endEverySession(tx, userID: userID, reason: "password_changed", at: now)
+            try tx.append(DomainEvent(type: .userPasswordChanged, actor: userID, workspaceID: context.workspaceID, projectID: context.projectID,
+                                      environment: context.environment, occurredAt: now, data: [
+                "user_id": .string(userID), "reason": "password_changed", "sessions_revoked": .integer(Int64(ended.sessions)),
+                "runtime_scopes_revoked": .integer(Int64(ended.scopes)), "console_sessions_revoked": .integer(Int64(ended.consoleSessions)),
+            ]))
+            try tx.enqueue(notify(current))
+            return current
+        }
+    }
+
     /// Verifies the email a verification link was sent to, if it is still the user's.
     public func verifyEmail(token: String) async throws -> LambaUser {
         let hash = OpaqueSecret.hash(token)
@@ -256,6 +289,7 @@ public struct AccountRecovery: Sendable {
 extension EventType {
     public static let passwordResetRequested: EventType = "user.password_reset_requested"
     public static let userPasswordReset: EventType = "user.password_reset"
+    public static let userPasswordChanged: EventType = "user.password_changed"
     public static let emailVerificationSent: EventType = "user.email_verification_sent"
     public static let userEmailVerified: EventType = "user.email_verified"
     /// More links asked for than the hourly limit allows: none was sent.

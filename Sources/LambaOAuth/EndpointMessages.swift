@@ -179,8 +179,9 @@ public struct EndpointResponse: Sendable {
         object["error"] = .string(error.code.rawValue)
         object["error_description"] = .string(error.message)
         var extra: [(String, String)] = []
-        if bearer, error.code == .invalidToken || error.code == .insufficientScope {
-            extra.append(("WWW-Authenticate", "Bearer error=\"\(error.code.rawValue)\", error_description=\"\(error.message)\""))
+        if bearer, error.code == .invalidToken || error.code == .insufficientScope || error.code == .insufficientUserAuthentication {
+            let maxAge = error.requiredMaxAge.map { ", max_age=\($0)" } ?? ""
+            extra.append(("WWW-Authenticate", "Bearer error=\"\(error.code.rawValue)\", error_description=\"\(error.message)\"\(maxAge)"))
         } else if bearer, error.status == 401 {
             extra.append(("WWW-Authenticate", "Bearer"))
         } else if error.status == 401 {

@@ -33,6 +33,8 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         // RFC 6750 §3.1
         public static let invalidToken: Code = "invalid_token"
         public static let insufficientScope: Code = "insufficient_scope"
+        // RFC 9470 §3: the token's authentication is too old or too weak for this request.
+        public static let insufficientUserAuthentication: Code = "insufficient_user_authentication"
         // RFC 7591 §3.2.2
         public static let invalidRedirectURI: Code = "invalid_redirect_uri"
         public static let invalidClientMetadata: Code = "invalid_client_metadata"
@@ -52,6 +54,8 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public var lacksCredentials: Bool = false
     /// Seconds after which a refused request may be retried, sent as `Retry-After` (RFC 9110 §10.2.3).
     public var retryAfter: Int?
+    /// RFC 9470 §3: how recent an authentication the resource wants, sent as `max_age` in the challenge.
+    public var requiredMaxAge: Int?
 
     public init(_ code: Code, _ message: String, debug: String? = nil) {
         self.code = code
@@ -68,7 +72,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// HTTP status of the error response (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2).
     public var status: Int {
         switch code {
-        case .invalidClient, .invalidToken: 401
+        case .invalidClient, .invalidToken, .insufficientUserAuthentication: 401
         case .insufficientScope, .accessDenied: 403
         case .notFound: 404
         case .tooManyRequests: 429

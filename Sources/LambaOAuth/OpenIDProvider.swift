@@ -123,7 +123,7 @@ public final class OpenIDProvider: Sendable {
                                         members: MemberLifecycle(store: store.identity, clock: clock), recovery: accountRecovery,
                                         secondFactors: secondFactors, csrf: csrf, clock: clock)
         selfService = AccountSelfService(accessTokens: accessTokens, clients: clients, records: Transactions(store) { $0 }, socialSignIn: socialSignIn,
-                                         clock: clock)
+                                         secondFactors: secondFactors, recovery: AccountRecovery(store: store.identity, clock: clock), clock: clock)
     }
 
     public var now: Date { configuration.clock.now() }

@@ -223,3 +223,100 @@ extension [UInt8] {
         return (0...(count - subsequence.count)).contains { Array(self[$0..<($0 + subsequence.count)]) == subsequence }
     }
 }
+
+@Suite("second factor self-service over HTTP", .serialized)
+struct SecondFactorSelfServiceHTTPTests {
+    typealias Setup = InvalidationTriggerHTTPTests.Setup
+
+    static func call(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, _ access: String,
+                     form: [(String, String)]? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [.authorization: "Bearer " + access]
+        if form != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
+        return try await client.execute(uri: "/p/rides/sandbox" + path, method: method, headers: headers,
+                                        body: form.map { ByteBuffer(string: OAuthParameters.encode($0)) })
+    }
+
+    @Test("/me/factors: set up an app with a code, read the state, and remove it only with a recent sign-in (RFC 9470)", arguments: Backend.underTest)
+    func selfService_enrolAndRemove_needsRecentAuthentication(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let setup = try await InvalidationTriggerHTTPTests.setUp(dependencies)
+            let (access, _) = try await InvalidationTriggerHTTPTests.signIn(client, dependencies, setup)
+            #expect(try await Self.call(client, .get, "/me/factors", access).json?["totp"]?.objectValue?["status"] == "none")
+
+            let started = try await Self.call(client, .post, "/me/factors/totp", access)
+            #expect(started.status == .created, "\(started.text)")
+            let secret = try SecondFactorHTTPTests.AuthenticatorApp.base32Decode(try #require(started.json?["secret"]?.stringValue))
+            #expect(started.json?["otpauth_uri"]?.stringValue?.hasPrefix("otpauth://totp/Rides:rider@example.com?secret=") == true)
+            #expect(try await Self.call(client, .get, "/me/factors", access).json?["totp"]?.objectValue?["status"] == "pending")
+
+            let wrong = try await Self.call(client, .post, "/me/factors/totp/confirm", access, form: [("code", "000000x")])
+            #expect(wrong.status == .badRequest && wrong.json?["error"] == "invalid_request")
+            let confirmed = try await Self.call(client, .post, "/me/factors/totp/confirm", access,
+                                                form: [("code", TOTP.code(secret: secret, step: TOTP.step(at: Date())))])
+            #expect(confirmed.status == .ok && confirmed.json?["recovery_codes"]?.arrayValue?.count == RecoveryCodes.count, "\(confirmed.text)")
+            #expect(try await Self.call(client, .get, "/me", access).json?["totp_enabled"] == true)
+            let again = try await Self.call(client, .post, "/me/factors/totp", access)
+            #expect(again.status == .conflict, "a second app needs the first removed")
+
+            // A sign-in twenty minutes old is too old to remove a factor.
+            let identity = SQLIdentityStore(store: dependencies.store)
+            let userID = try #require(try await identity.read { tx in try tx.user(email: Setup.email) }).id
+            let sessions = try await identity.read { tx in try AccountLinking.sessions(tx, userID: userID, workspaceID: setup.client.workspaceID) }
+            var session = try #require(sessions.first?.session)
+            let signedInAt = session.authTime
+            session.authTime = signedInAt.addingTimeInterval(-1200)
+            let aged = session
+            try await identity.write { tx in try tx.update(aged) }
+            let stale = try await Self.call(client, .delete, "/me/factors/totp", access)
+            #expect(stale.status == .unauthorized && stale.json?["error"] == "insufficient_user_authentication")
+            #expect(stale.headers[.wwwAuthenticate]?.contains("error=\"insufficient_user_authentication\"") == true)
+            #expect(stale.headers[.wwwAuthenticate]?.contains("max_age=600") == true)
+            #expect(try await Self.call(client, .post, "/me/factors/recovery-codes", access).status == .unauthorized)
+
+            session.authTime = signedInAt
+            let fresh = session
+            try await identity.write { tx in try tx.update(fresh) }
+            let codes = try await Self.call(client, .post, "/me/factors/recovery-codes", access)
+            #expect(codes.status == .ok && codes.json?["recovery_codes"]?.arrayValue?.count == RecoveryCodes.count)
+            #expect(try await Self.call(client, .delete, "/me/factors/totp", access).status == .noContent)
+            #expect(try await Self.call(client, .delete, "/me/factors/totp", access).status == .notFound)
+            #expect(try await SecondFactorHTTPTests.events(dependencies, "user.totp_removed").count == 1)
+        }
+    }
+}
+
+@Suite("password change over HTTP", .serialized)
+struct PasswordChangeHTTPTests {
+    typealias Setup = InvalidationTriggerHTTPTests.Setup
+
+    @Test("/me/password: the current password is required, and a change ends every session of the user", arguments: Backend.underTest)
+    func changePassword_needsCurrent_andEndsSessions(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let setup = try await InvalidationTriggerHTTPTests.setUp(dependencies)
+            let (access, refresh) = try await InvalidationTriggerHTTPTests.signIn(client, dependencies, setup)
+            let wrong = try await SecondFactorSelfServiceHTTPTests.call(client, .post, "/me/password", access, form: [
+                ("current_password", "not it at all"), ("new_password", "a brand new password"),
+            ])
+            #expect(wrong.status == .badRequest && wrong.json?["error_description"] == "the current password is wrong", "\(wrong.text)")
+            let short = try await SecondFactorSelfServiceHTTPTests.call(client, .post, "/me/password", access, form: [
+                ("current_password", Setup.password), ("new_password", "short"),
+            ])
+            #expect(short.status == .badRequest)
+            #expect(try await InvalidationTriggerHTTPTests.introspect(client, setup, access)["active"] == .bool(true), "refusals change nothing")
+
+            let changed = try await SecondFactorSelfServiceHTTPTests.call(client, .post, "/me/password", access, form: [
+                ("current_password", Setup.password), ("new_password", "a brand new password"),
+            ])
+            #expect(changed.status == .noContent, "\(changed.text)")
+            #expect(try await InvalidationTriggerHTTPTests.introspect(client, setup, access) == ["active": false])
+            let refreshed = try await InvalidationTriggerHTTPTests.refresh(client, setup, refresh)
+            #expect(refreshed.status == .badRequest && refreshed.json?["error"] == "invalid_grant")
+            let event = try #require(try await SecondFactorHTTPTests.events(dependencies, "user.password_changed").first)
+            #expect(event.data.contains("\"sessions_revoked\":1"))
+            let mail = try await dependencies.store.read { reader in
+                try reader.query("SELECT kind, recipient FROM mail_outbox WHERE kind = 'password_changed'", [])
+            }
+            #expect(mail.count == 1, "the user is told by mail")
+        }
+    }
+}

@@ -9,8 +9,10 @@ public import LambaModel
 public struct AccountSelfService: Sendable {
     let accessTokens: AccessTokenValidator
     let clients: RegisteredClients
-    let records: Transactions<any IdentityWriter & ProviderSignInStorage>
+    let records: Transactions<any IdentityWriter & ProviderSignInStorage & SignInThrottleStorage>
     let socialSignIn: SocialSignIn
+    let secondFactors: SecondFactors
+    let recovery: AccountRecovery
     let clock: WallClock
 
     struct Caller: Sendable {
@@ -46,14 +48,16 @@ public struct AccountSelfService: Sendable {
     public func me(_ request: EndpointRequest, _ context: ProviderContext) async -> EndpointResponse {
         do {
             let caller = try await authenticate(request, context, changing: false)
-            let (linked, paths) = try await records.read { tx in
+            let (linked, paths, totp) = try await records.read { tx in
                 (try Self.linkedProviders(tx, caller.user, context),
-                 try AuthMethodGuard.usablePaths(tx, of: caller.user, settings: context.settings))
+                 try AuthMethodGuard.usablePaths(tx, of: caller.user, settings: context.settings),
+                 try tx.totpCredential(userID: caller.user.id)?.confirmedAt != nil)
             }
             return .json([
                 "sub": .string(caller.user.id), "email": .string(caller.user.email), "email_verified": .bool(caller.user.emailVerified),
                 "name": .string(caller.user.name), "project_id": .string(context.project.id), "environment": .string(context.environment.rawValue),
                 "sign_in_methods": .array(paths.map(\.description).sorted().map(JSONValue.string)), "providers": .array(linked),
+                "totp_enabled": .bool(totp),
             ])
         } catch {
             return Self.failure(error)

@@ -5,7 +5,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 
-/// The runtime self-service API under each issuer: `/me`, `/me/authorization`, `/me/providers`, `/me/sessions`.
+/// The runtime self-service API under each issuer: `/me`, `/me/authorization`, `/me/providers`, `/me/factors`, `/me/sessions`.
 struct AccountSelfServiceRoutes: Sendable {
     let provider: OpenIDProvider
 
@@ -35,6 +35,30 @@ struct AccountSelfServiceRoutes: Sendable {
         issuer.delete("me/providers/:provider_id") { request, context -> Response in
             let (ctx, endpoint) = try await Self.prepare(provider, request, context)
             return OpenIDProviderRoutes.response(await provider.selfService.unlink(endpoint, ctx, providerID: try context.parameters.require("provider_id")))
+        }
+        issuer.post("me/password") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.changePassword(endpoint, ctx))
+        }
+        issuer.get("me/factors") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.factors(endpoint, ctx))
+        }
+        issuer.post("me/factors/totp") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.startTOTP(endpoint, ctx))
+        }
+        issuer.post("me/factors/totp/confirm") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.confirmTOTP(endpoint, ctx))
+        }
+        issuer.delete("me/factors/totp") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.removeTOTP(endpoint, ctx))
+        }
+        issuer.post("me/factors/recovery-codes") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.regenerateRecoveryCodes(endpoint, ctx))
         }
         issuer.get("me/sessions") { request, context -> Response in
             let (ctx, endpoint) = try await Self.prepare(provider, request, context)
