@@ -204,7 +204,7 @@ public struct ConsoleRoutes: RouteGroup {
     static var operations: [ConsoleRoute] {
         [OpenAPIDocument.route] + WorkspaceRoutes.routes + APIKeyRoutes.routes + ProjectRoutes.routes + EnvironmentRoutes.routes
             + ClientRoutes.routes + ProviderRoutes.routes + RoleRoutes.routes + ProjectMemberRoutes.routes + TeamRoutes.routes + InviteRoutes.routes
-            + ConsoleSessionRoutes.routes
+            + ConsoleSessionRoutes.routes + MailLogRoutes.routes
     }
 
     public func register(on router: Router<LambaRequestContext>) {

@@ -238,7 +238,7 @@ enum ConsoleSchemas {
                                         required: ["deliveries", "next_cursor"])),
         ("WebhookSettings", .object([("environment", environmentName), ("allow_private_targets", .boolean())],
                                     required: ["environment", "allow_private_targets"])),
-    ]
+    ] + MailLogRoutes.components
 }
 
 extension TextRule {

@@ -41,6 +41,16 @@ extension StoreTransaction {
     }
 }
 
+/// One try at delivering a mail, as the delivery log shows it.
+public struct MailAttempt: Sendable, Hashable {
+    public let attempt: Int
+    public let attemptedAt: Date
+    /// `sent`, `retry` or `failed`.
+    public let outcome: String
+    /// The mail server's answer or the connection error; never the message.
+    public let detail: String?
+}
+
 public enum MailAttemptOutcome: Sendable, Hashable {
     case sent
     case retry(at: Date)
@@ -62,10 +72,35 @@ extension StoreReader {
                   [SQLValue(now), SQLValue(limit)]).map(Self.queuedMail)
     }
 
-    /// One Workspace's mail, newest first: the delivery log.
-    public func mailLog(workspaceID: String, limit: Int) throws -> [QueuedMail] {
-        try query("SELECT * FROM mail_outbox WHERE workspace_id = $1 ORDER BY created_at DESC, id LIMIT $2",
-                  [.text(workspaceID), SQLValue(limit)]).map(Self.queuedMail)
+    /// One Project environment's mail, newest first, before `before` (a mail id of the previous
+    /// page) when given: the delivery log. Scoped by Workspace too, so a foreign Project id reads nothing.
+    public func mailLog(workspaceID: String, projectID: String, environment: LambaModel.Environment, before: String?, limit: Int) throws -> [QueuedMail] {
+        let scope: [SQLValue] = [.text(workspaceID), .text(projectID), .text(environment.rawValue)]
+        guard let before else {
+            return try query("SELECT * FROM mail_outbox WHERE workspace_id = $1 AND project_id = $2 AND environment = $3 ORDER BY created_at DESC, id DESC LIMIT $4",
+                             scope + [SQLValue(limit)]).map(Self.queuedMail)
+        }
+        guard let cursor = try query("SELECT created_at FROM mail_outbox WHERE id = $1 AND workspace_id = $2", [.text(before), .text(workspaceID)]).first
+        else { return [] }
+        return try query(
+            """
+            SELECT * FROM mail_outbox WHERE workspace_id = $1 AND project_id = $2 AND environment = $3
+              AND (created_at < $4 OR (created_at = $4 AND id < $5))
+            ORDER BY created_at DESC, id DESC LIMIT $6
+            """,
+            scope + [SQLValue(try cursor.date("created_at")), .text(before), SQLValue(limit)]).map(Self.queuedMail)
+    }
+
+    /// Every attempt at the given mails, in order.
+    public func mailAttempts(mailIDs: [String]) throws -> [String: [MailAttempt]] {
+        var attempts: [String: [MailAttempt]] = [:]
+        for id in mailIDs {
+            attempts[id] = try query("SELECT * FROM mail_attempts WHERE mail_id = $1 ORDER BY attempt", [.text(id)]).map { row in
+                MailAttempt(attempt: try row.int("attempt"), attemptedAt: try row.date("attempted_at"), outcome: try row.string("outcome"),
+                            detail: try row.optionalString("detail"))
+            }
+        }
+        return attempts
     }
 
     static func queuedMail(_ row: Row) throws -> QueuedMail {
