@@ -10,6 +10,9 @@ public struct Workspace: Sendable, Codable, Hashable {
     public var status: LifecycleStatus
     public var securityPosture: SecurityPosture
     public var customDomains: [String]
+    /// The address the Workspace's mail comes from (docs/account-recovery.md#mail-outbox); nil is the
+    /// server's `LAMBA_MAIL_FROM`. The SMTP relay must be allowed to send for its domain.
+    public var mailFrom: String?
     public var createdAt: Date
 
     public init(id: String = EntityID.generate(.workspace), slug: String, name: String, plan: Plan = .free, createdAt: Date = Date()) {

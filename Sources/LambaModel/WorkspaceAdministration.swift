@@ -125,7 +125,10 @@ public struct WorkspaceAdministration: Sendable {
         public var plan: Plan?
         public var customDomains: [String]?
         public var sessionMaxAgeSeconds: Int?
-        public init(name: String? = nil, plan: Plan? = nil, customDomains: [String]? = nil, sessionMaxAgeSeconds: Int? = nil) {
+        /// An address, or "" for the server's default sender.
+        public var mailFrom: String?
+        public init(name: String? = nil, plan: Plan? = nil, customDomains: [String]? = nil, sessionMaxAgeSeconds: Int? = nil, mailFrom: String? = nil) {
+            self.mailFrom = mailFrom
             self.name = name
             self.plan = plan
             self.customDomains = customDomains
@@ -142,7 +145,8 @@ public struct WorkspaceAdministration: Sendable {
                 POST /console/v1/workspace/domains/{domain_id}/verify
                 """)
         }
-        if changes.name != nil { try caller.require(.workspaceManage) }
+        if changes.name != nil || changes.mailFrom != nil { try caller.require(.workspaceManage) }
+        let mailFrom = try changes.mailFrom.map { $0.isEmpty ? nil : try EmailAddress.normalize($0, field: "mail_from") }
         if changes.plan != nil { try caller.require(.billingManage) }
         if changes.sessionMaxAgeSeconds != nil { try caller.require(.securityManage) }
         let name = try changes.name.map { try MemberLifecycle.validateName($0) }
@@ -162,11 +166,12 @@ public struct WorkspaceAdministration: Sendable {
                 }
             }
             if let name { workspace.name = name }
+            if let mailFrom { workspace.mailFrom = mailFrom }
             if let plan = changes.plan { workspace.plan = plan }
             if let age = changes.sessionMaxAgeSeconds { workspace.securityPosture.sessionMaxAgeSeconds = age }
             try tx.update(workspace)
             try tx.append(DomainEvent(type: .workspaceUpdated, by: caller, workspaceID: workspace.id, data: [
-                "name": .string(workspace.name), "plan": .string(workspace.plan.rawValue),
+                "name": .string(workspace.name), "plan": .string(workspace.plan.rawValue), "mail_from": workspace.mailFrom.map(JSONValue.string) ?? .null,
             ]))
             return workspace
         }

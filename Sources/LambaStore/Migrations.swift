@@ -87,6 +87,7 @@ public enum Migrations {
         EventAttributionSchema.migration,
         AccountRecoverySchema.migration,
         SecondFactorSchema.migration,
+        AccountRecoverySchema.workspaceSender,
     ]
 }
 

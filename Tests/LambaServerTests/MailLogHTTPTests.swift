@@ -57,4 +57,24 @@ struct MailLogHTTPTests {
             #expect(bad.status == .badRequest)
         }
     }
+
+    @Test("a Workspace's own sender address is what its mail comes from; a malformed one is refused", arguments: Backend.underTest)
+    func workspaceSender_isTheFromAddress(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let setup = try await InvalidationTriggerHTTPTests.setUp(dependencies)
+            let bad = try await client.execute(uri: "/console/v1/workspace", method: .patch, headers: bearer(setup.apiKey), body: body(["mail_from": "not an address"]))
+            #expect(bad.status == .badRequest && bad.json?["field"] == "mail_from", "\(bad.text)")
+            let set = try await client.execute(uri: "/console/v1/workspace", method: .patch, headers: bearer(setup.apiKey),
+                                               body: body(["mail_from": "Security@Rides.Example"]))
+            #expect(set.status == .ok && set.json?["mail_from"] == "security@rides.example", "\(set.text)")
+            var browser = Browser(base: dependencies.configuration.publicBaseURL)
+            _ = try await AccountRecoveryHTTPTests.forgot(client, &browser, email: Setup.email)
+            let world = try MailWorld(dependencies)
+            try await world.dispatcher.deliverDue()
+            let received = try #require(try world.server.received().first)
+            #expect(received.mail_from == "security@rides.example" && received.from.contains("Rides <security@rides.example>"), "\(received.from)")
+            let cleared = try await client.execute(uri: "/console/v1/workspace", method: .patch, headers: bearer(setup.apiKey), body: body(["mail_from": ""]))
+            #expect(cleared.status == .ok && cleared.json?["mail_from"] == .null)
+        }
+    }
 }

@@ -24,6 +24,7 @@ enum ConsoleJSON {
             "status": .string(w.status.rawValue), "custom_domains": strings(w.customDomains),
             "session_max_age_seconds": .integer(Int64(w.securityPosture.sessionMaxAgeSeconds)),
             "sessions_valid_after": time(w.securityPosture.sessionsValidAfter), "created_at": time(w.createdAt),
+            "mail_from": w.mailFrom.map(JSONValue.string) ?? .null,
         ])
     }
 
@@ -158,6 +159,7 @@ enum ConsoleSchemas {
             ("plan_limits", .object([("projects", .integer()), ("team_members", .integer()), ("project_members_per_project", .integer())])),
             ("status", lifecycle), ("custom_domains", strings), ("session_max_age_seconds", .integer()),
             ("sessions_valid_after", .nullable(time)), ("created_at", time),
+            ("mail_from", .nullable(.string(description: "the sender of the Workspace's mail; null is the server's LAMBA_MAIL_FROM"))),
         ])),
         ("APIKey", .object([("id", id), ("name", .string()), ("role", workspaceRole), ("prefix", .string()), ("created_by", .nullable(.string())),
                             ("created_at", time), ("revoked_at", .nullable(time)), ("secret", .string(description: "only in the creating response"))])),

@@ -13,14 +13,16 @@ enum WorkspaceRoutes {
             ConsoleJSON.workspace(try await call.services.workspaces.workspace(try call.caller))
         },
         ConsoleRoute(.patch, "/console/v1/workspace", "updateWorkspace",
-                     "Change name (workspace:manage), plan (billing:manage), session lifetime (security:manage); custom_domains is read-only (400): manage domains under /console/v1/workspace/domains",
+                     "Change name and mail sender (workspace:manage), plan (billing:manage), session lifetime (security:manage); custom_domains is read-only (400): manage domains under /console/v1/workspace/domains",
                      access: .anyOf([.workspaceManage, .billingManage, .securityManage]),
                      request: .object([("name", ConsoleSchemas.name), ("plan", .string(values: Plan.allCases.map(\.rawValue))),
-                                       ("session_max_age_seconds", .integer(minimum: 300, maximum: 90 * 24 * 3600))]),
+                                       ("session_max_age_seconds", .integer(minimum: 300, maximum: 90 * 24 * 3600)),
+                                       ("mail_from", .string(description: "sender address of the Workspace's mail (workspace:manage); empty for the server's default",
+                                                             maxLength: 254))]),
                      response: .ref("Workspace")) { call in
             let changes = WorkspaceAdministration.WorkspaceChanges(
                 name: call.string("name"), plan: call.string("plan").flatMap(Plan.init(rawValue:)), customDomains: call.strings("custom_domains"),
-                sessionMaxAgeSeconds: try call.int("session_max_age_seconds"))
+                sessionMaxAgeSeconds: try call.int("session_max_age_seconds"), mailFrom: call.string("mail_from"))
             return ConsoleJSON.workspace(try await call.services.workspaces.updateWorkspace(try call.caller, changes))
         },
         ConsoleRoute(.get, domains, "listCustomDomains", "The Workspace's custom domains, pending and verified, with their verification tokens",

@@ -78,10 +78,13 @@ public struct MailDispatcher: Sendable {
         let outcome: MailAttemptOutcome
         let detail: String?
         do {
-            let projectName = try await store.read { r in
-                try mail.projectID.flatMap { try SQLIdentityRecords(reader: r, transaction: nil).project(id: $0, workspaceID: mail.workspaceID)?.name }
+            let (projectName, sender) = try await store.read { r in
+                let records = SQLIdentityRecords(reader: r, transaction: nil)
+                return (try mail.projectID.flatMap { try records.project(id: $0, workspaceID: mail.workspaceID)?.name },
+                        try records.workspace(id: mail.workspaceID)?.mailFrom)
             }
-            let message = MailMessage(from: try MailAddress(configuration.from, name: projectName), to: try MailAddress(mail.recipient),
+            // The Workspace's own sender when it has one (docs/account-recovery.md#mail-outbox).
+            let message = MailMessage(from: try MailAddress(sender ?? configuration.from, name: projectName), to: try MailAddress(mail.recipient),
                                       subject: mail.subject, text: mail.text, html: mail.html, messageID: mail.id + "@lamba", date: mail.createdAt)
             try await transport.send(message)
             outcome = .sent

@@ -43,4 +43,9 @@ enum AccountRecoverySchema {
             PRIMARY KEY (mail_id, attempt)
         );
         """)
+
+    /// A sender address per Workspace.
+    static let workspaceSender = Migration(version: 102, name: "workspace mail sender", sql: """
+        ALTER TABLE workspaces ADD COLUMN mail_from TEXT;
+        """)
 }

@@ -97,23 +97,24 @@ public struct SQLIdentityRecords: IdentityWriter {
     public func insert(_ workspace: Workspace) throws {
         try tx.execute(
             """
-            INSERT INTO workspaces (id, slug, name, plan, status, sessions_valid_after, session_max_age_seconds, custom_domains, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            INSERT INTO workspaces (id, slug, name, plan, status, sessions_valid_after, session_max_age_seconds, custom_domains, created_at, mail_from)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             """,
             [.text(workspace.id), .text(workspace.slug), .text(workspace.name), .text(workspace.plan.rawValue), .text(workspace.status.rawValue),
              SQLValue(workspace.securityPosture.sessionsValidAfter), SQLValue(workspace.securityPosture.sessionMaxAgeSeconds),
-             .json(workspace.customDomains), SQLValue(workspace.createdAt)])
+             .json(workspace.customDomains), SQLValue(workspace.createdAt), SQLValue(workspace.mailFrom)])
     }
 
     public func update(_ workspace: Workspace) throws {
         try tx.execute(
             """
-            UPDATE workspaces SET name = $2, plan = $3, status = $4, sessions_valid_after = $5, session_max_age_seconds = $6, custom_domains = $7
+            UPDATE workspaces SET name = $2, plan = $3, status = $4, sessions_valid_after = $5, session_max_age_seconds = $6, custom_domains = $7,
+                   mail_from = $8
             WHERE id = $1
             """,
             [.text(workspace.id), .text(workspace.name), .text(workspace.plan.rawValue), .text(workspace.status.rawValue),
              SQLValue(workspace.securityPosture.sessionsValidAfter), SQLValue(workspace.securityPosture.sessionMaxAgeSeconds),
-             .json(workspace.customDomains)])
+             .json(workspace.customDomains), SQLValue(workspace.mailFrom)])
     }
 
     static func workspace(_ row: Row) throws -> Workspace {
@@ -123,6 +124,7 @@ public struct SQLIdentityRecords: IdentityWriter {
         workspace.securityPosture = SecurityPosture(sessionsValidAfter: try row.optionalDate("sessions_valid_after"),
                                                     sessionMaxAgeSeconds: try row.int("session_max_age_seconds"))
         workspace.customDomains = try row.stringList("custom_domains")
+        workspace.mailFrom = try row.optionalString("mail_from")
         return workspace
     }
 
