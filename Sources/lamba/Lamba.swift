@@ -23,6 +23,7 @@ struct Lamba: AsyncParsableCommand {
             InvitesCommand.self,
             APIKeysCommand.self,
             WebhooksCommand.self,
+            MailCommand.self,
             AuditCommand.self,
             EventsCommand.self,
             InstallationCommand.self,

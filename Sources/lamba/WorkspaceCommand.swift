@@ -19,7 +19,10 @@ struct WorkspaceCommand: AsyncParsableCommand {
         @Option(help: "Display name (workspace:manage).") var name: String?
         @Option(help: "Plan (billing:manage).") var plan: String?
         @Option(help: "Console session lifetime in seconds, 300 to 90 days (security:manage).") var sessionMaxAgeSeconds: Int?
-        func body() -> JSONObject? { .given(["name": name, "plan": plan, "session_max_age_seconds": sessionMaxAgeSeconds]) }
+        @Option(help: "Sender address of the Workspace's mail, \"\" for the server's default (workspace:manage).") var mailFrom: String?
+        func body() -> JSONObject? {
+            .given(["name": name, "plan": plan, "session_max_age_seconds": sessionMaxAgeSeconds, "mail_from": mailFrom])
+        }
     }
 
     struct ForceLogout: ConsoleCommand {
