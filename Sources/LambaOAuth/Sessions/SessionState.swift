@@ -15,7 +15,7 @@ struct SessionState: Sendable {
     /// The session came through a social provider of this environment that has since been
     /// disabled, deleted, or given another issuer or client id.
     var signInMethodWithdrawn = false
-    /// The user has a confirmed authenticator app, which every password sign-in must then use.
+    /// The user has a confirmed authenticator app, which every sign-in must then use.
     var hasSecondFactor = false
 
     static func load(_ tx: Records, _ context: ProviderContext, sessionToken: String?, clientID: String?, now: Date) throws -> SessionState {
@@ -49,12 +49,13 @@ struct SessionState: Sendable {
     /// The recorded `signInMethod` decides, not `amr`: a provider's session carries the upstream's
     /// `amr`, which is `pwd` when the user typed a password there.
     /// Whether the session must prove a second factor before this request finishes
-    /// (docs/account-security.md#when-a-second-factor-is-asked): a password session of a user who
-    /// set up an app, an environment whose posture requires MFA, or a client that asked for the
-    /// multi-factor `acr` (OIDC Core §3.1.2.1). A session that proved one already passes.
+    /// (docs/account-security.md#when-a-second-factor-is-asked): a user who set up an app, whichever
+    /// way they signed in first; an environment whose posture requires MFA; or a client that asked
+    /// for the multi-factor `acr` (OIDC Core §3.1.2.1). A session that proved one already passes,
+    /// including a social provider's whose `amr` says `mfa`.
     func needsSecondFactor(_ request: AuthorizationRequest, _ context: ProviderContext) -> Bool {
         guard let session, !session.amr.contains("mfa") else { return false }
-        return (hasSecondFactor && session.signInMethod == .password) || context.settings.requireMFA == true
+        return hasSecondFactor || context.settings.requireMFA == true
             || request.acrValues.contains(AuthenticationContextClass.multiFactor.rawValue)
     }
 
