@@ -1,0 +1,2 @@
+import LambaWebAuthn
+import Testing
