@@ -1,2 +1,0 @@
-import LambaWebAuthn
-import Testing
