@@ -48,7 +48,9 @@ let package = Package(
         // QR codes for authenticator-app enrolment, rendered as inline SVG on the server (libqrencode).
         .target(name: "LambaQRCode", dependencies: ["CQREncode"], swiftSettings: strict),
         .target(name: "LambaModel", dependencies: ["LambaJOSE", "LambaASCII", "LambaPasswords"], swiftSettings: strict),
-        .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE", "LambaASCII", "LambaPasswords"], swiftSettings: strict),
+        // WebAuthn Level 3 relying-party checks (registration, assertion) over LambaJOSE; framework-free.
+        .target(name: "LambaWebAuthn", dependencies: ["LambaJOSE"], swiftSettings: strict),
+        .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE", "LambaASCII", "LambaPasswords", "LambaWebAuthn"], swiftSettings: strict),
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         // Email: the message, its MIME rendering, and transports (SMTP over SwiftNIO with swift-nio-ssl, a maildir).
@@ -84,6 +86,7 @@ let package = Package(
 
         .testTarget(name: "LambaJOSETests", dependencies: ["LambaJOSE"], swiftSettings: strict),
         .testTarget(name: "LambaQRCodeTests", dependencies: ["LambaQRCode"], swiftSettings: strict),
+        .testTarget(name: "LambaWebAuthnTests", dependencies: ["LambaWebAuthn", "LambaJOSE"], swiftSettings: strict),
         // Starts a real SMTP server (aiosmtpd, Tests/LambaMailTests/smtp_server.py) per test.
         .testTarget(name: "LambaMailTests", dependencies: ["LambaMail", "LambaStoreTestSupport"], exclude: ["smtp_server.py"], swiftSettings: strict),
         .testTarget(name: "LambaOAuthTests", dependencies: [

@@ -77,6 +77,18 @@ extension AsymmetricKey {
         }
     }
 
+    /// Verifies an ES256 signature in DER form (as WebAuthn and X.509 carry it), not JWS raw R || S.
+    /// A malformed or non-verifying signature is `false`; OpenSSL refuses non-canonical DER.
+    public func verifyES256DER<Bytes: Collection>(_ signature: [UInt8], for message: Bytes) throws -> Bool
+    where Bytes.Element == UInt8 {
+        guard kind == .ecP256 else {
+            throw JOSEError.algorithmKeyMismatch(algorithm: JWSAlgorithm.es256.rawValue, keyType: kind.keyTypeName)
+        }
+        // A P-256 ECDSA-Sig-Value is at most 72 octets (SEQUENCE of two 33-octet INTEGERs).
+        guard (8...72).contains(signature.count) else { return false }
+        return try verifyDigest(signature, Digest.sha256(message), algorithm: .es256)
+    }
+
     /// Runs `body` with an `EVP_PKEY_CTX` set up for `algorithm`, taken from the key's pool so that the
     /// per-call set-up cost (provider fetch, padding parameters) is paid once per context, not per token.
     private func withSignatureContext<R>(
