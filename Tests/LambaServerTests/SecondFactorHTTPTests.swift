@@ -123,7 +123,9 @@ struct SecondFactorHTTPTests {
 
             let wrong = try await Self.submitCode(client, &browser, page: enrol, app.code(offset: 5))
             #expect(wrong.status == .badRequest && wrong.text.contains("code is not right"), "\(wrong.text)")
-            let confirmed = try await Self.submitCode(client, &browser, page: enrol, app.code())
+            // The step whose code confirms the app: that code is spent from now on.
+            let enrolStep = TOTP.step(at: Date())
+            let confirmed = try await Self.submitCode(client, &browser, page: enrol, app.code(step: enrolStep))
             #expect(confirmed.status == .ok && confirmed.text.contains("Save your recovery codes"), "\(confirmed.text)")
             let recoveryCodes = confirmed.text.components(separatedBy: "<li><code>").dropFirst().map { String($0.prefix(11)) }
             #expect(recoveryCodes.count == RecoveryCodes.count && recoveryCodes.allSatisfy { RecoveryCodes.normalize($0) != nil })
@@ -143,9 +145,10 @@ struct SecondFactorHTTPTests {
             var second = Browser(base: dependencies.configuration.publicBaseURL)
             let ask = try await second.get(client, try #require(try await Self.signInWithPassword(client, &second, setup).headers[.location]))
             #expect(ask.text.contains("Enter your code") && !ask.text.contains("<svg"))
-            let replayed = try await Self.submitCode(client, &second, page: ask, app.code())
+            let replayed = try await Self.submitCode(client, &second, page: ask, app.code(step: enrolStep))
             #expect(replayed.status == .badRequest && replayed.text.contains("not right"), "a used code is refused (RFC 6238 §5.2)")
-            let accepted = try await Self.submitCode(client, &second, page: ask, app.code(offset: 1))
+            // A step not used yet and within the allowed drift, however long the run took so far.
+            let accepted = try await Self.submitCode(client, &second, page: ask, app.code(step: max(TOTP.step(at: Date()), enrolStep + 1)))
             #expect(accepted.status == .seeOther, "\(accepted.text)")
             let secondClaims = try await Self.idTokenClaims(client, &second, setup, callback: try await second.get(client, try #require(accepted.headers[.location])))
             #expect(secondClaims["acr"] == .string(AuthenticationContextClass.multiFactor.rawValue))
