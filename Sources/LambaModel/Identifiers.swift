@@ -20,6 +20,7 @@ public enum EntityKind: String, Sendable, CaseIterable {
     case linkedIdentity = "lid"
     case customDomain = "dom"
     case mail = "mail"
+    case passkey = "pk"
 }
 
 /// Opaque, random entity ids: a kind prefix and 128 random bits, base64url (e.g. `prj_3q2-...`).

@@ -181,12 +181,12 @@ public protocol EventLog {
 
 /// Reads of the whole identity model inside one consistent snapshot, for the domain services.
 public protocol IdentityReader: UserReader, TenantReader, MembershipReader, ClientReader, InviteReader, CustomDomainReader, APIKeyReader,
-    SessionReader, UpstreamProviderReader, ConsoleAccessReader, AccountTokenReader, SecondFactorReader {}
+    SessionReader, UpstreamProviderReader, ConsoleAccessReader, AccountTokenReader, SecondFactorReader, PasskeyReader {}
 
 /// Changes to the whole identity model; each is part of the surrounding transaction, together with
 /// the events appended in it.
 public protocol IdentityWriter: IdentityReader, UserWriter, TenantWriter, MembershipWriter, ClientWriter, InviteWriter, CustomDomainWriter,
-    APIKeyWriter, SessionWriter, UpstreamProviderWriter, ConsoleAccessWriter, AccountTokenWriter, SecondFactorWriter, MailOutbox, EventLog {}
+    APIKeyWriter, SessionWriter, UpstreamProviderWriter, ConsoleAccessWriter, AccountTokenWriter, SecondFactorWriter, PasskeyWriter, MailOutbox, EventLog {}
 
 /// Which runtime scopes a revocation reaches. Revoke granularity is the Project: there is
 /// deliberately no selector by client (`applicationID` is audit-only).

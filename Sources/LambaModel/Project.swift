@@ -33,12 +33,15 @@ public struct Project: Sendable, Codable, Hashable {
 /// How people may sign in to a Project environment.
 public enum AuthMethod: Sendable, Codable, Hashable, CustomStringConvertible {
     case password
+    /// A passkey (WebAuthn) of the user, with user verification: no password typed.
+    case passkey
     /// An upstream OpenID provider configured in the environment, by its id.
     case provider(String)
 
     public var description: String {
         switch self {
         case .password: "password"
+        case .passkey: "passkey"
         case .provider(let id): "provider:\(id)"
         }
     }
@@ -46,6 +49,8 @@ public enum AuthMethod: Sendable, Codable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         if text == "password" {
             self = .password
+        } else if text == "passkey" {
+            self = .passkey
         } else if text.hasPrefix("provider:"), text.count > "provider:".count {
             self = .provider(String(text.dropFirst("provider:".count)))
         } else {

@@ -435,14 +435,16 @@ public enum AuthMethodGuard {
             let methods = theirMethods.isEmpty ? "none" : theirMethods.sorted().joined(separator: ", ")
             throw DomainError.refused(
                 "\(stranded) active project members of \(environment.rawValue) would have no way to sign in (they use: \(methods)); "
-                    + "keep one of these methods, or have them add another sign-in method first (a password, or a provider linked at /me/providers)")
+                    + "keep one of these methods, or have them add another sign-in method first (a password, a passkey, or a provider linked at /me/providers)")
         }
     }
 
     /// The ways a user could sign in to one Project environment, whether enabled there or not: a
-    /// password, and each account linked to one of the environment's social providers.
+    /// password, a passkey, and each account linked to one of the environment's social providers.
     public static func signInPaths(_ tx: any IdentityReader, of user: LambaUser, projectID: String, environment: Environment) throws -> Set<AuthMethod> {
         var paths: Set<AuthMethod> = user.passwordHash == nil ? [] : [.password]
+        // A passkey is scoped to the RP ID (the issuer's host), which every environment of one installation shares.
+        if try tx.passkeyCount(userID: user.id) > 0 { paths.insert(.passkey) }
         for link in try tx.linkedIdentities(userID: user.id) where link.projectID == projectID && link.environment == environment {
             paths.insert(.provider(link.providerID))
         }

@@ -69,6 +69,7 @@ public final class OpenIDProvider: Sendable {
     public let socialSignIn: SocialSignIn
     public let selfService: AccountSelfService
     public let secondFactors: SecondFactors
+    public let passkeys: PasskeyCeremonies
     public let tokens: TokenIssuer
     public let accessTokens: AccessTokenValidator
     public let clientAuthentication: ClientAuthentication
@@ -119,11 +120,13 @@ public final class OpenIDProvider: Sendable {
         accountRecovery = AccountRecoveryInteraction(store: store.identity, csrf: csrf, clock: clock)
         let secondFactors = SecondFactors(store: store.identity, masterKey: configuration.masterKey, clock: clock)
         self.secondFactors = secondFactors
+        let passkeys = PasskeyCeremonies(store: store.identity, masterKey: configuration.masterKey, clock: clock)
+        self.passkeys = passkeys
         interaction = HostedInteraction(validator: validator, records: Transactions(store) { $0 }, runtimeScopes: runtimeScopes,
                                         members: MemberLifecycle(store: store.identity, clock: clock), recovery: accountRecovery,
-                                        secondFactors: secondFactors, csrf: csrf, clock: clock)
+                                        secondFactors: secondFactors, passkeys: passkeys, csrf: csrf, clock: clock)
         selfService = AccountSelfService(accessTokens: accessTokens, clients: clients, records: Transactions(store) { $0 }, socialSignIn: socialSignIn,
-                                         secondFactors: secondFactors, recovery: AccountRecovery(store: store.identity, clock: clock), clock: clock)
+                                         secondFactors: secondFactors, passkeys: passkeys, recovery: AccountRecovery(store: store.identity, clock: clock), clock: clock)
     }
 
     public var now: Date { configuration.clock.now() }

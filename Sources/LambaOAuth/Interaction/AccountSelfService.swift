@@ -12,6 +12,7 @@ public struct AccountSelfService: Sendable {
     let records: Transactions<any IdentityWriter & ProviderSignInStorage & SignInThrottleStorage>
     let socialSignIn: SocialSignIn
     let secondFactors: SecondFactors
+    let passkeys: PasskeyCeremonies
     let recovery: AccountRecovery
     let clock: WallClock
 

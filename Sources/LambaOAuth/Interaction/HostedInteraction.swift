@@ -16,6 +16,7 @@ public struct HostedInteraction: Sendable {
     let members: MemberLifecycle
     let recovery: AccountRecoveryInteraction
     let secondFactors: SecondFactors
+    let passkeys: PasskeyCeremonies
     let csrf: CSRFProtection
     let clock: WallClock
 
@@ -85,6 +86,7 @@ public struct HostedInteraction: Sendable {
             try verifyCSRF(cookie: csrfCookie, form: form)
             let authz = try form.single("authz") ?? ""
             let request = try await validator.pending(context, authz: authz)
+            if form.contains("credential") { return try await passkeyLogin(context, form: form, authz: authz, clientID: request.client.id) }
             guard context.settings.authMethods.contains(.password) else { return .failed("password sign-in is not enabled for this project") }
             let email = (try form.single("email") ?? "").trimmingCharacters(in: .whitespaces).lowercased()
             let password = try form.single("password") ?? ""

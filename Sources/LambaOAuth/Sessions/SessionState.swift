@@ -43,7 +43,7 @@ struct SessionState: Sendable {
         return state
     }
 
-    /// A session signed in with a password does not count in an environment where password sign-in
+    /// A session signed in with a password (or a passkey) does not count in an environment where that sign-in
     /// is off (docs/sessions-and-scopes.md#sign-in-method-changed): otherwise re-entry would mint a new runtime scope
     /// from it right after the change revoked the old ones. The user signs in again another way.
     /// The recorded `signInMethod` decides, not `amr`: a provider's session carries the upstream's
@@ -60,6 +60,10 @@ struct SessionState: Sendable {
     }
 
     static func signedInWithAllowedMethod(_ session: IdentitySession, _ context: ProviderContext) -> Bool {
-        session.signInMethod != .password || context.settings.authMethods.contains(.password)
+        switch session.signInMethod {
+        case .password?: context.settings.authMethods.contains(.password)
+        case .passkey?: context.settings.authMethods.contains(.passkey)
+        default: true
+        }
     }
 }

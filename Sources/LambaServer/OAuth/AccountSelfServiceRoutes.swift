@@ -5,7 +5,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 
-/// The runtime self-service API under each issuer: `/me`, `/me/authorization`, `/me/providers`, `/me/factors`, `/me/sessions`.
+/// The runtime self-service API under each issuer: `/me`, `/me/authorization`, `/me/providers`, `/me/factors`, `/me/passkeys`, `/me/sessions`.
 struct AccountSelfServiceRoutes: Sendable {
     let provider: OpenIDProvider
 
@@ -59,6 +59,14 @@ struct AccountSelfServiceRoutes: Sendable {
         issuer.post("me/factors/recovery-codes") { request, context -> Response in
             let (ctx, endpoint) = try await Self.prepare(provider, request, context)
             return OpenIDProviderRoutes.response(await provider.selfService.regenerateRecoveryCodes(endpoint, ctx))
+        }
+        issuer.get("me/passkeys") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.listPasskeys(endpoint, ctx))
+        }
+        issuer.delete("me/passkeys/:passkey_id") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.removePasskey(endpoint, ctx, id: try context.parameters.require("passkey_id")))
         }
         issuer.get("me/sessions") { request, context -> Response in
             let (ctx, endpoint) = try await Self.prepare(provider, request, context)

@@ -109,13 +109,22 @@ struct HostedPageRoutes: Sendable {
             return Self.html(HostedPages.error(error), status: .badRequest)
         }
         let body: String
+        var csp = Self.contentSecurityPolicy
         switch page {
         case .login:
+            // Passkey sign-in, where the environment offers it: the page's one script, under a nonce.
+            var passkey: String?
+            if ctx.settings.authMethods.contains(.passkey), let ceremony = try provider.passkeys.beginAuthentication(ctx) {
+                let nonce = HostedPages.scriptNonce()
+                passkey = HostedPages.passkeySignIn(ceremony, action: action, authz: authz, csrf: token, nonce: nonce)
+                csp = HostedPages.contentSecurityPolicy(nonce: nonce)
+            }
+            let passwordEnabled = ctx.settings.authMethods.contains(.password)
             body = HostedPages.login(info, action: action, authz: authz, csrf: token, error: error,
                                      signupURL: info.allowRegister ? ctx.endpoint("/signup?") + authz : nil,
-                                     forgotURL: ctx.settings.authMethods.contains(.password) ? ctx.endpoint("/password/forgot?") + authz : nil,
+                                     forgotURL: passwordEnabled ? ctx.endpoint("/password/forgot?") + authz : nil,
                                      providerLinks: info.providers.map { ($0.name, ctx.endpoint("/providers/\($0.id)/login?") + authz) },
-                                     typedEmail: typed["email"])
+                                     typedEmail: typed["email"], passwordEnabled: passwordEnabled, passkey: passkey)
         case .signup:
             body = HostedPages.signup(info, action: action, authz: authz, csrf: token, error: error, signInURL: ctx.endpoint("/login?") + authz,
                                       form: typed)
@@ -128,7 +137,7 @@ struct HostedPageRoutes: Sendable {
         case .secondFactor:
             body = HostedPages.secondFactor(info, enrolment: step?.enrolment, action: action, authz: authz, csrf: token, error: error)
         }
-        return Self.html(body, status: status, cookies: setCookie.map { [$0] } ?? [])
+        return Self.html(body, status: status, cookies: setCookie.map { [$0] } ?? [], csp: csp)
     }
 
     /// A hosted page's form body, or the error page that answers a body that is not a form.

@@ -27,13 +27,17 @@ enum HostedPages {
     }
 
     static func login(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?, signupURL: String?,
-                      forgotURL: String? = nil, providerLinks: [(name: String, url: String)] = [], typedEmail: String? = nil) -> String {
+                      forgotURL: String? = nil, providerLinks: [(name: String, url: String)] = [], typedEmail: String? = nil,
+                      passwordEnabled: Bool = true, passkey: String? = nil) -> String {
         // A failed attempt keeps what the person typed.
         let email = typedEmail ?? info.loginHint ?? ""
         var body = """
             <h1>Sign in to \(HTML.escape(info.projectName))</h1>
             <p class="muted">to continue to \(HTML.escape(info.clientName))</p>
             \(message(error))
+            """
+        if passwordEnabled {
+            body += """
             <form method="post" action="\(HTML.escape(action))">
             \(hidden("csrf_token", csrf))\(hidden("authz", authz))
             <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required value="\(HTML.escape(email))">
@@ -41,7 +45,9 @@ enum HostedPages {
             <button type="submit">Sign in</button>
             </form>
             """
-        if let forgotURL { body += "<p><a href=\"\(HTML.escape(forgotURL))\">Forgot password?</a></p>" }
+        }
+        if let passkey { body += passkey }
+        if let forgotURL, passwordEnabled { body += "<p><a href=\"\(HTML.escape(forgotURL))\">Forgot password?</a></p>" }
         if !providerLinks.isEmpty {
             body += "<p class=\"muted\">or</p>" + providerLinks.map {
                 "<p><a class=\"provider\" href=\"\(HTML.escape($0.url))\">Continue with \(HTML.escape($0.name))</a></p>"

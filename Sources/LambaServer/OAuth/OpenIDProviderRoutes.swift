@@ -89,6 +89,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
         SocialSignInRoutes(provider: provider, pages: pages).register(on: issuer)
         AccountSelfServiceRoutes(provider: provider).register(on: issuer)
         AccountRecoveryRoutes(provider: provider).register(on: issuer)
+        PasskeyAccountRoutes(provider: provider, pages: pages).register(on: issuer)
         for (path, page) in [("login", HostedPageRoutes.Page.login), ("signup", .signup), ("join", .join), ("consent", .consent),
                              ("select-account", .selectAccount), ("second-factor", .secondFactor)] {
             issuer.get(RouterPath(path)) { request, context -> Response in try await pages.show(page, request, context) }
