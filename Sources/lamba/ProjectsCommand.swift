@@ -65,7 +65,7 @@ struct EnvironmentCommand: AsyncParsableCommand {
         static let operation = ConsoleOperation("PATCH", "/projects/{project_id}/environments/{environment}", columns: EnvironmentCommand.columns)
         @OptionGroup var console: ConsoleOptions
         @OptionGroup var scope: EnvironmentScope
-        @Option(help: "Sign-in method: password or provider:{id} (repeat for several; replaces the list).") var authMethod: [String] = []
+        @Option(help: "Sign-in method: password, passkey or provider:{id} (repeat for several; replaces the list).") var authMethod: [String] = []
         @Option(help: "true or false.") var allowPublicJoin: Bool?
         @Option(help: "true or false.") var allowRegister: Bool?
         @Option(help: "true or false: users enter only once their email is verified.") var requireVerifiedEmail: Bool?

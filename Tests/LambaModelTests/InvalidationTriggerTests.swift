@@ -609,7 +609,7 @@ extension World {
     /// The auth-method guard's refusal.
     static func strandedMessage(_ count: Int, _ environment: String, _ methods: String) -> String {
         "\(count) active project members of \(environment) would have no way to sign in (they use: \(methods)); "
-            + "keep one of these methods, or have them add another sign-in method first (a password, or a provider linked at /me/providers)"
+            + "keep one of these methods, or have them add another sign-in method first (a password, a passkey, or a provider linked at /me/providers)"
     }
 
     /// Entering a Project environment under a session: a new runtime scope.

@@ -130,7 +130,7 @@ struct InvalidationTriggerTokenTests {
         passwordOff.authMethods = [corpProduction.method]
         await #expect(throws: DomainError.refused(
             "2 active project members of production would have no way to sign in (they use: password); keep one of these methods, "
-                + "or have them add another sign-in method first (a password, or a provider linked at /me/providers)")) {
+                + "or have them add another sign-in method first (a password, a passkey, or a provider linked at /me/providers)")) {
             _ = try await projects.updateEnvironment(t.f.caller, projectID: t.f.alpha.id, environment: .production, passwordOff)
         }
         try await t.f.expectAlive(t.all + [olafFedProduction])

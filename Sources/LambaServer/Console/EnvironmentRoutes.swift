@@ -14,7 +14,7 @@ enum EnvironmentRoutes {
                      "Change an environment; a sign-in method change that would strand active Project Members is refused",
                      access: .project(.projectManage),
                      request: .object([
-                         ("auth_methods", .array(.string(description: "password or provider:{id}", maxLength: 100), maxItems: 20, uniqueItems: true)),
+                         ("auth_methods", .array(.string(description: "password, passkey or provider:{id}", maxLength: 100), maxItems: 20, uniqueItems: true)),
                          ("allow_public_join", .boolean()), ("allow_register", .boolean()),
                          ("require_verified_email", .boolean(description: "users enter only once their email is verified")),
                          ("require_mfa", .boolean(description: "every sign-in proves a second factor; users without one set up an authenticator app")),
