@@ -75,6 +75,7 @@ public enum Migrations {
         IdentitySchema.migration,
         OAuthSchema.migration,
         OAuthSchema.refreshTokenParents,
+        OAuthSchema.refreshTokenAuthenticationMethods,
         WebhookSchema.migration,
         ProviderSchema.migration,
         ProviderSchema.signInMethodOfEarlierSessions,

@@ -86,9 +86,22 @@ struct SecondFactorHTTPTests {
             ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Setup.redirect), ("code_verifier", OpenIDProviderHTTPTests.verifier),
         ])))
         #expect(token.status == .ok, "\(token.text)")
-        let idToken = try #require(token.json?["id_token"]?.stringValue)
-        let payload = try Base64URL.decode(String(idToken.split(separator: ".")[1]))
-        return try #require(try JSON.decode(payload).objectValue)
+        let claims = try payload(try #require(token.json?["id_token"]?.stringValue))
+        // OIDC Core §12.2: the ID token a refresh yields tells how the user signed in, as the first did.
+        let refreshToken = try #require(token.json?["refresh_token"]?.stringValue)
+        let refreshed = try await client.execute(uri: issuerPath + "/token", method: .post, headers: InvalidationTriggerHTTPTests.backChannel(setup),
+                                                 body: ByteBuffer(string: OAuthParameters.encode([
+            ("grant_type", "refresh_token"), ("refresh_token", refreshToken),
+        ])))
+        #expect(refreshed.status == .ok, "\(refreshed.text)")
+        let again = try payload(try #require(refreshed.json?["id_token"]?.stringValue))
+        #expect(again["amr"] == claims["amr"] && again["acr"] == claims["acr"] && again["auth_time"] == claims["auth_time"],
+                "a refreshed ID token: \(again)")
+        return claims
+    }
+
+    static func payload(_ jwt: String) throws -> JSONObject {
+        try #require(try JSON.decode(try Base64URL.decode(String(jwt.split(separator: ".")[1]))).objectValue)
     }
 
     static func enableRequireMFA(_ client: any TestClientProtocol, _ setup: Setup) async throws {

@@ -130,6 +130,9 @@ public struct RefreshTokenRecord: Sendable, Hashable {
     public var environment: Environment
     public var scopes: [String]
     public var authTime: Date
+    /// How the user signed in at `authTime` (RFC 8176), so that an ID token from a refresh
+    /// tells the same truth as the first one (OIDC Core §12.2).
+    public var amr: [String]
     public var createdAt: Date
     public var expiresAt: Date
     /// When it was exchanged for its successor; presenting it again is reuse.
@@ -137,8 +140,8 @@ public struct RefreshTokenRecord: Sendable, Hashable {
     public var revokedAt: Date?
 
     public init(tokenHash: String, familyID: String, parentHash: String?, runtimeScopeID: String, sessionID: String, userID: String,
-                clientID: String, projectID: String, environment: Environment, scopes: [String], authTime: Date, createdAt: Date,
-                expiresAt: Date, rotatedAt: Date? = nil, revokedAt: Date? = nil) {
+                clientID: String, projectID: String, environment: Environment, scopes: [String], authTime: Date, amr: [String] = [],
+                createdAt: Date, expiresAt: Date, rotatedAt: Date? = nil, revokedAt: Date? = nil) {
         self.tokenHash = tokenHash
         self.familyID = familyID
         self.parentHash = parentHash
@@ -149,6 +152,7 @@ public struct RefreshTokenRecord: Sendable, Hashable {
         self.projectID = projectID
         self.environment = environment
         self.scopes = scopes
+        self.amr = amr
         self.authTime = authTime
         self.createdAt = createdAt
         self.expiresAt = expiresAt

@@ -81,4 +81,10 @@ enum OAuthSchema {
     static let refreshTokenParents = Migration(version: 4, name: "refresh token parents", sql: """
         CREATE INDEX refresh_tokens_parent ON refresh_tokens (parent_hash);
         """)
+
+    /// A refresh token remembers how its user signed in, for the `amr` and `acr` of the ID tokens
+    /// it yields; tokens issued before keep none, as they had none.
+    static let refreshTokenAuthenticationMethods = Migration(version: 5, name: "refresh token amr", sql: """
+        ALTER TABLE refresh_tokens ADD COLUMN amr TEXT NOT NULL DEFAULT '[]';
+        """)
 }

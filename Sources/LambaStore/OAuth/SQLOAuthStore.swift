@@ -113,12 +113,13 @@ extension SQLIdentityRecords: OAuthRecords {
         try writer.execute(
             """
             INSERT INTO refresh_tokens (token_hash, family_id, parent_hash, runtime_scope_id, session_id, user_id, client_id, project_id,
-                environment, scopes, auth_time, created_at, expires_at, rotated_at, revoked_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                environment, scopes, auth_time, created_at, expires_at, rotated_at, revoked_at, amr)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             """,
             [.text(token.tokenHash), .text(token.familyID), SQLValue(token.parentHash), .text(token.runtimeScopeID), .text(token.sessionID),
              .text(token.userID), .text(token.clientID), .text(token.projectID), .text(token.environment.rawValue), .json(token.scopes),
-             SQLValue(token.authTime), SQLValue(token.createdAt), SQLValue(token.expiresAt), SQLValue(token.rotatedAt), SQLValue(token.revokedAt)])
+             SQLValue(token.authTime), SQLValue(token.createdAt), SQLValue(token.expiresAt), SQLValue(token.rotatedAt), SQLValue(token.revokedAt),
+             .json(token.amr)])
     }
 
     public func refreshToken(hash: String) throws -> RefreshTokenRecord? {
@@ -140,7 +141,8 @@ extension SQLIdentityRecords: OAuthRecords {
             tokenHash: try row.string("token_hash"), familyID: try row.string("family_id"), parentHash: try row.optionalString("parent_hash"),
             runtimeScopeID: try row.string("runtime_scope_id"), sessionID: try row.string("session_id"), userID: try row.string("user_id"),
             clientID: try row.string("client_id"), projectID: try row.string("project_id"), environment: try row.enumeration("environment"),
-            scopes: try row.stringList("scopes"), authTime: try row.date("auth_time"), createdAt: try row.date("created_at"),
+            scopes: try row.stringList("scopes"), authTime: try row.date("auth_time"), amr: try row.stringList("amr"),
+            createdAt: try row.date("created_at"),
             expiresAt: try row.date("expires_at"), rotatedAt: try row.optionalDate("rotated_at"), revokedAt: try row.optionalDate("revoked_at"))
     }
 
