@@ -9,6 +9,7 @@ Conformance/run starts one for this suite on each store.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -200,6 +201,55 @@ def main() -> int:
                 expect(response.status_code == 400 and "expired or is not valid" in response.text, "a forged challenge was not refused", response)
 
             suite.step("hostile credentials and forged challenges are refused, never a 500", hostile)
+
+            def passkey_only_sign_up():
+                # An environment whose only way in is a passkey: sign-up makes the account with one.
+                before = console.environment(project_id, environment)
+                console.call("PATCH", f"/projects/{project_id}/environments/{environment}",
+                             {"auth_methods": ["passkey"], "allow_register": True}, 200)
+                other = chromium()
+                try:
+                    other.add_virtual_authenticator(authenticator)
+                    verifier, challenge = pkce_pair()
+                    state["verifier"] = verifier
+                    other.get(authorize_url(metadata["authorization_endpoint"], response_type="code", client_id=client["client_id"],
+                                            redirect_uri=demo.redirect_uri, scope="openid email profile", state="su", nonce="ns",
+                                            code_challenge=challenge, code_challenge_method="S256"))
+                    WebDriverWait(other, WAIT).until(lambda d: "/login" in d.current_url)
+                    expect(not other.find_elements(By.ID, "password"), "a passkey-only login page asks for a password")
+                    other.find_element(By.CSS_SELECTOR, "a[href*='/signup?']").click()
+                    WebDriverWait(other, WAIT).until(lambda d: "/signup" in d.current_url)
+                    expect(not other.find_elements(By.ID, "password"), "a passkey-only sign-up page asks for a password")
+                    other.find_element(By.ID, "name").send_keys("Pat Passkey")
+                    other.find_element(By.ID, "email").send_keys("pat.passkey@example.com")
+                    other.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+                    WebDriverWait(other, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "button[data-passkey]")
+                                                     or d.find_elements(By.CSS_SELECTOR, "p.error[role=alert]"))
+                    page = other.find_element(By.TAG_NAME, "main").text
+                    expect("pat.passkey@example.com" in page and "Create your passkey" in page, f"no passkey step: {page[:300]}")
+                    other.find_element(By.CSS_SELECTOR, "button[data-passkey]").click()
+                    WebDriverWait(other, WAIT).until(lambda d: d.current_url.startswith(demo.redirect_uri)
+                                                     or bool(d.find_elements(By.CSS_SELECTOR, "p.error[role=alert], #passkey-status:not(:empty)")))
+                    landing = other.current_url
+                    expect(landing.startswith(demo.redirect_uri),
+                           f"the sign-up did not reach the client: {landing} {other.find_element(By.TAG_NAME, 'body').text[:300]}")
+                    claims = id_token_claims(exchange(landing))
+                    amr = claims.get("amr", [])
+                    expect(claims.get("email") == "pat.passkey@example.com" and claims.get("email_verified") is False,
+                           f"the ID token is not the new account's: {claims}")
+                    expect(("hwk" in amr or "swk" in amr) and "pwd" not in amr, f"amr of a passkey sign-up: {amr}")
+                    credentials = other.get_credentials()
+                    expect(len(credentials) == 1 and credentials[0].is_resident_credential and credentials[0].user_handle is not None,
+                           f"the authenticator holds no discoverable credential for the new account: {credentials}")
+                    # The user handle is the account's opaque id, never its email (WebAuthn L3 §14.6.1).
+                    handle = base64.urlsafe_b64decode(credentials[0].user_handle).decode(errors="replace")
+                    expect(handle == claims["sub"], f"the passkey's user handle {handle!r} is not the new account's sub {claims['sub']!r}")
+                finally:
+                    other.quit()
+                    console.call("PATCH", f"/projects/{project_id}/environments/{environment}",
+                                 {"auth_methods": before["auth_methods"], "allow_register": before["allow_register"]}, 200)
+
+            suite.step("passkey-only environment: sign-up makes the account with a passkey, no password", passkey_only_sign_up)
 
             def self_service():
                 bearer = {"Authorization": "Bearer " + state["access_token"]}

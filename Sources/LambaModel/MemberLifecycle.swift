@@ -342,19 +342,67 @@ public struct MemberLifecycle: Sendable {
         }
         let passwordHash = try await PasswordHasher.hashOffPool(password)
         return try await store.write { tx in
-            let project = try Self.activeProject(tx, projectID, workspaceID)
-            guard let settings = try tx.environmentSettings(projectID: project.id, environment: environment), settings.allowRegister,
-                project.visibility == .public
-            else { throw DomainError.refused("registration is not enabled for this project") }
-            guard try tx.user(email: email) == nil else { throw DomainError.conflict("an account with this email exists; sign in to join") }
-            let user = LambaUser(email: email, name: name, passwordHash: passwordHash)
-            try tx.insert(user)
-            try tx.append(DomainEvent(type: .userCreated, actor: user.id, workspaceID: workspaceID, projectID: project.id, environment: environment,
-                                      data: ["user_id": .string(user.id)]))
-            let member = try Self.admit(tx, project: project, userID: user.id, roles: [try Self.joinRole(tx, settings)], via: .register, actor: user.id,
-                                        eventType: .projectMemberRegistered, environment: environment)
-            return (user, member)
+            try Self.registerNewUser(tx, LambaUser(email: email, name: name, passwordHash: passwordHash), projectID: projectID, workspaceID: workspaceID,
+                                     environment: environment)
         }
+    }
+
+    /// The checks `register` makes before a passkey ceremony for a new account begins: the
+    /// normalized email and name, once registration is open and the address is free.
+    public func checkPasskeyRegistration(email: String, name: String, projectID: String, workspaceID: String,
+                                         environment: Environment) async throws -> (email: String, name: String) {
+        let email = try EmailAddress.normalize(email)
+        let name = try Self.validateName(name)
+        try await store.read { tx in
+            let project = try Self.activeProject(tx, projectID, workspaceID)
+            guard project.visibility == .public else { throw DomainError.refused("this project is private: members join by invitation") }
+            guard let settings = try tx.environmentSettings(projectID: project.id, environment: environment), settings.allowRegister,
+                  settings.authMethods.contains(.passkey)
+            else { throw DomainError.refused("registration with a passkey is not enabled for this project") }
+            guard try tx.user(email: email) == nil else { throw DomainError.conflict("an account with this email exists; sign in to join") }
+        }
+        return (email, name)
+    }
+
+    /// Registration whose only credential is a passkey (docs/account-security.md#passkeys): the user,
+    /// the passkey and the membership are written together, so no account exists without its way in.
+    /// `user.id` is the user handle the authenticator was given.
+    public func register(_ user: LambaUser, passkey: Passkey, projectID: String, workspaceID: String,
+                         environment: Environment) async throws -> (LambaUser, ProjectMember) {
+        precondition(user.passwordHash == nil && passkey.userID == user.id)
+        let email = try EmailAddress.normalize(user.email)
+        return try await store.write { tx in
+            guard let settings = try tx.environmentSettings(projectID: projectID, environment: environment), settings.authMethods.contains(.passkey) else {
+                throw DomainError.refused("registration with a passkey is not enabled for this project")
+            }
+            var user = user
+            user.email = email
+            let admitted = try Self.registerNewUser(tx, user, projectID: projectID, workspaceID: workspaceID, environment: environment)
+            guard try tx.passkey(rpID: passkey.rpID, credentialID: passkey.credentialID) == nil else {
+                throw DomainError.conflict("this passkey is registered already")
+            }
+            try tx.insert(passkey)
+            try tx.append(DomainEvent(type: .userPasskeyRegistered, actor: user.id, workspaceID: workspaceID, projectID: projectID, environment: environment,
+                                      data: ["user_id": .string(user.id), "passkey_id": .string(passkey.id), "backup_eligible": .bool(passkey.backupEligible)]))
+            return admitted
+        }
+    }
+
+    /// A new user and their membership, inside the caller's transaction, after the same checks as
+    /// before the credential was made: the settings may have changed meanwhile.
+    static func registerNewUser(_ tx: any IdentityWriter, _ user: LambaUser, projectID: String, workspaceID: String,
+                                environment: Environment) throws -> (LambaUser, ProjectMember) {
+        let project = try Self.activeProject(tx, projectID, workspaceID)
+        guard let settings = try tx.environmentSettings(projectID: project.id, environment: environment), settings.allowRegister,
+            project.visibility == .public
+        else { throw DomainError.refused("registration is not enabled for this project") }
+        guard try tx.user(email: user.email) == nil else { throw DomainError.conflict("an account with this email exists; sign in to join") }
+        try tx.insert(user)
+        try tx.append(DomainEvent(type: .userCreated, actor: user.id, workspaceID: workspaceID, projectID: project.id, environment: environment,
+                                  data: ["user_id": .string(user.id)]))
+        let member = try Self.admit(tx, project: project, userID: user.id, roles: [try Self.joinRole(tx, settings)], via: .register, actor: user.id,
+                                    eventType: .projectMemberRegistered, environment: environment)
+        return (user, member)
     }
 
     /// Changes a Project Member's roles. Their runtime scopes in the Project end, so that the next

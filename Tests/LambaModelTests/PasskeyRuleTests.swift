@@ -97,4 +97,50 @@ import Testing
             #expect(AuthMethod("passkey") == .passkey && AuthMethod.passkey.description == "passkey")
         }
     }
+
+    @Test("passkey sign-up: the user, the passkey and the membership are written together, and a refused one writes none of them",
+          arguments: Backend.underTest)
+    func signUpWritesAllOrNothing(backend: Backend) async throws {
+        try await World.with(backend) { world in
+            let workspaceID = world.owner.workspaceID
+            let community = try await world.project("community", .public)
+            var open = ProjectAdministration.EnvironmentChanges()
+            open.allowRegister = true
+            _ = try await world.projects.updateEnvironment(world.owner, projectID: community.id, environment: .sandbox, open)
+            let pat = LambaUser(email: "Pat@Example.com", name: "Pat")
+            // Registration is open, but passkeys are not a way in yet.
+            await expectDomainError({ $0.isRefused }) {
+                _ = try await world.members.checkPasskeyRegistration(email: pat.email, name: pat.name, projectID: community.id,
+                                                                     workspaceID: workspaceID, environment: .sandbox)
+            }
+            await expectDomainError({ $0.isRefused }) {
+                _ = try await world.members.register(pat, passkey: Self.passkey(pat), projectID: community.id, workspaceID: workspaceID, environment: .sandbox)
+            }
+            open.authMethods = [.passkey]
+            _ = try await world.projects.updateEnvironment(world.owner, projectID: community.id, environment: .sandbox, open)
+            let checked = try await world.members.checkPasskeyRegistration(email: pat.email, name: " Pat ", projectID: community.id,
+                                                                           workspaceID: workspaceID, environment: .sandbox)
+            #expect(checked.email == "pat@example.com")
+
+            let (user, member) = try await world.members.register(pat, passkey: Self.passkey(pat), projectID: community.id, workspaceID: workspaceID,
+                                                                  environment: .sandbox)
+            #expect(user.id == pat.id && user.email == "pat@example.com" && user.passwordHash == nil)
+            #expect(member.joinedVia == .register && member.userID == pat.id)
+            let stored = try await world.identity.read { tx in try tx.passkeys(userID: pat.id) }
+            #expect(stored.count == 1)
+
+            // The same address again, or the same credential for someone else: nothing is written.
+            let again = LambaUser(email: "pat@example.com", name: "Pat again")
+            await expectDomainError({ if case .conflict = $0 { true } else { false } }) {
+                _ = try await world.members.register(again, passkey: Self.passkey(again, credentialID: [9]), projectID: community.id,
+                                                     workspaceID: workspaceID, environment: .sandbox)
+            }
+            let sam = LambaUser(email: "sam@example.com", name: "Sam")
+            await expectDomainError({ if case .conflict = $0 { true } else { false } }) {
+                _ = try await world.members.register(sam, passkey: Self.passkey(sam), projectID: community.id, workspaceID: workspaceID, environment: .sandbox)
+            }
+            let (samAfter, againAfter) = try await world.identity.read { tx in (try tx.user(email: "sam@example.com"), try tx.user(id: again.id)) }
+            #expect(samAfter == nil && againAfter == nil, "a refused sign-up leaves no account behind")
+        }
+    }
 }

@@ -29,6 +29,9 @@ public struct HostedInteraction: Sendable {
         case failed(String)
         /// An authenticator app was just set up: show its recovery codes once, then continue at `location`.
         case recoveryCodes([String], location: String)
+        /// Sign-up in an environment where passkeys are the way in: the page that makes the
+        /// passkey of the account `email` describes.
+        case passkeySignUp(PasskeyCeremonies.Ceremony, email: String)
         case errorPage(OAuthError)
     }
 
@@ -167,6 +170,18 @@ public struct HostedInteraction: Sendable {
             try verifyCSRF(cookie: csrfCookie, form: form)
             let authz = try form.single("authz") ?? ""
             let request = try await validator.pending(context, authz: authz)
+            let methods = context.settings.authMethods
+            if form.contains("credential") { return try await passkeySignUp(context, form: form, authz: authz, clientID: request.client.id) }
+            // Without password sign-in a password would be no way in: the account is made with a passkey.
+            if !methods.contains(.password) {
+                guard methods.contains(.passkey), PasskeyCeremonies.available(context) else {
+                    return .failed("accounts here are created by signing in with a provider")
+                }
+                let (email, name) = try await members.checkPasskeyRegistration(
+                    email: try form.single("email") ?? "", name: try form.single("name") ?? "", projectID: context.project.id,
+                    workspaceID: context.workspace.id, environment: context.environment)
+                return .passkeySignUp(try passkeys.beginSignUp(context, email: email, name: name), email: email)
+            }
             let (user, _) = try await members.register(email: try form.single("email") ?? "", password: try form.single("password") ?? "",
                                                          name: try form.single("name") ?? "", projectID: context.project.id,
                                                          workspaceID: context.workspace.id, environment: context.environment)

@@ -36,8 +36,18 @@ public struct PasskeyCeremonies: Sendable {
         public let amr: [String]
     }
 
+    /// A passkey for an account that does not exist yet, made on the sign-up page: the account it
+    /// will create, as the sealed challenge carries it.
+    public struct SignUp: Sendable {
+        /// The new user's id: the user handle the authenticator was given.
+        public let user: LambaUser
+        public let passkey: Passkey
+        public let amr: [String]
+    }
+
     enum Purpose: String {
         case registration = "webauthn.create"
+        case signUp = "webauthn.create.signup"
         case authentication = "webauthn.get"
     }
 
@@ -79,28 +89,37 @@ public struct PasskeyCeremonies: Sendable {
 
     static func associatedData(_ workspaceID: String) -> [UInt8] { Array("lamba webauthn v1:\(workspaceID)".utf8) }
 
-    func seal(_ purpose: Purpose, challenge: [UInt8], rpID: String, userID: String?, _ context: ProviderContext) throws -> String {
+    func seal(_ purpose: Purpose, challenge: [UInt8], rpID: String, userID: String?, _ context: ProviderContext,
+              account: (email: String, name: String)? = nil) throws -> String {
         let expires = Int64(clock.now().timeIntervalSince1970) + Int64(Self.ceremonySeconds)
-        let payload: JSONObject = [
+        var payload: JSONObject = [
             "p": .string(purpose.rawValue), "c": .string(Base64URL.encode(challenge)), "rp": .string(rpID),
             "u": userID.map(JSONValue.string) ?? .null, "exp": .integer(expires),
         ]
+        if let account { payload["e"] = .string(account.email); payload["n"] = .string(account.name) }
         return Base64URL.encode(try masterKey.seal(JSON.encode(payload), associatedData: Self.associatedData(context.workspace.id)))
     }
 
     /// The challenge behind a page's token, when it is this ceremony's, unexpired, for this RP ID and user.
     func open(_ token: String, _ purpose: Purpose, rpID: String, userID: String?, _ context: ProviderContext) throws -> (challenge: [UInt8], expiresAt: Date) {
-        let expired = DomainError.refused("this passkey request has expired or is not valid: try again")
-        guard token.utf8.count <= 1024, let sealed = try? Base64URL.decode(token),
+        let (payload, challenge, expiresAt) = try openPayload(token, purpose, rpID: rpID, context)
+        guard payload["u"]?.stringValue == userID else { throw Self.expiredRequest }
+        return (challenge, expiresAt)
+    }
+
+    static let expiredRequest = DomainError.refused("this passkey request has expired or is not valid: try again")
+
+    func openPayload(_ token: String, _ purpose: Purpose, rpID: String, _ context: ProviderContext) throws -> (JSONObject, [UInt8], Date) {
+        // Sign-up tokens carry an email and a name too: still well under this bound.
+        guard token.utf8.count <= 2048, let sealed = try? Base64URL.decode(token),
               let plain = try? masterKey.open(sealed, associatedData: Self.associatedData(context.workspace.id)),
               let payload = try? JSON.decodeObject(plain),
-              payload["p"]?.stringValue == purpose.rawValue, payload["rp"]?.stringValue == rpID,
-              payload["u"]?.stringValue == userID, let exp = payload["exp"]?.integerValue,
+              payload["p"]?.stringValue == purpose.rawValue, payload["rp"]?.stringValue == rpID, let exp = payload["exp"]?.integerValue,
               let encoded = payload["c"]?.stringValue, let challenge = try? Base64URL.decode(encoded)
-        else { throw expired }
+        else { throw Self.expiredRequest }
         let expiresAt = Date(timeIntervalSince1970: TimeInterval(exp))
-        guard expiresAt > clock.now() else { throw expired }
-        return (challenge, expiresAt)
+        guard expiresAt > clock.now() else { throw Self.expiredRequest }
+        return (payload, challenge, expiresAt)
     }
 
     // MARK: Registration (WebAuthn L3 §7.1)
@@ -125,21 +144,9 @@ public struct PasskeyCeremonies: Sendable {
             throw DomainError.invalid(field: "name", reason: "must be at most \(Self.maximumNameLength) characters on one line")
         }
         let (challenge, expiresAt) = try open(token, .registration, rpID: party.id, userID: user.id, context)
-        let response = try Self.field(json) { credential in
-            let fields = try Self.responseFields(credential)
-            return RegistrationResponse(clientDataJSON: try Self.bytes(fields, "clientDataJSON"), attestationObject: try Self.bytes(fields, "attestationObject"))
-        }
-        let verified: RegisteredCredential
-        do {
-            verified = try party.verifyRegistration(response, challenge: challenge)
-        } catch {
-            throw DomainError.refused("the passkey could not be registered: \(error)")
-        }
+        let response = try Self.registrationResponse(json)
         let now = clock.now()
-        let passkey = Passkey(userID: user.id, rpID: party.id, credentialID: verified.id, publicKey: verified.publicKey,
-                              algorithm: verified.algorithm.rawValue, signCount: Int64(verified.signCount), backupEligible: verified.backupEligible,
-                              backedUp: verified.backedUp, aaguid: verified.aaguid,
-                              name: trimmed.isEmpty ? "Passkey added " + String(now.formatted(.iso8601).prefix(10)) : trimmed, createdAt: now)
+        let (passkey, _) = try Self.verify(response, party, challenge: challenge, userID: user.id, name: trimmed, now: now)
         let challengeHash = OpaqueSecret.hash(Base64URL.encode(challenge))
         let events = factorContext(context)
         try await store.write { tx in
@@ -156,6 +163,69 @@ public struct PasskeyCeremonies: Sendable {
             ])
         }
         return passkey
+    }
+
+    static func registrationResponse(_ json: String) throws -> RegistrationResponse {
+        try field(json) { credential in
+            let fields = try responseFields(credential)
+            return RegistrationResponse(clientDataJSON: try bytes(fields, "clientDataJSON"), attestationObject: try bytes(fields, "attestationObject"))
+        }
+    }
+
+    /// §7.1 steps 5–24, and the passkey they yield with what it proves (RFC 8176 `amr`).
+    static func verify(_ response: RegistrationResponse, _ party: WebAuthnRelyingParty, challenge: [UInt8], userID: String, name: String,
+                       now: Date) throws -> (Passkey, amr: [String]) {
+        let verified: RegisteredCredential
+        do {
+            verified = try party.verifyRegistration(response, challenge: challenge)
+        } catch {
+            throw DomainError.refused("the passkey could not be registered: \(error)")
+        }
+        let passkey = Passkey(userID: userID, rpID: party.id, credentialID: verified.id, publicKey: verified.publicKey,
+                              algorithm: verified.algorithm.rawValue, signCount: Int64(verified.signCount), backupEligible: verified.backupEligible,
+                              backedUp: verified.backedUp, aaguid: verified.aaguid,
+                              name: name.isEmpty ? "Passkey added " + String(now.formatted(.iso8601).prefix(10)) : name, createdAt: now)
+        return (passkey, amr(backupEligible: verified.backupEligible, userVerified: verified.userVerified))
+    }
+
+    static func amr(backupEligible: Bool, userVerified: Bool) -> [String] {
+        var amr = [backupEligible ? "swk" : "hwk", "user"]
+        if userVerified { amr.append("mfa") }
+        return amr
+    }
+
+    // MARK: Sign-up with a passkey (WebAuthn L3 §7.1, for an account made with it)
+
+    /// Creation options for the account the sign-up form described: a new user id is the user
+    /// handle, and the sealed challenge carries it with the email and name, so that the browser's
+    /// answer can only create that account.
+    public func beginSignUp(_ context: ProviderContext, email: String, name: String) throws -> Ceremony {
+        let party = try Self.relyingPartyOrRefuse(context)
+        let challenge = try WebAuthnChallenge.generate()
+        let userID = EntityID.generate(.user)
+        let options = party.creationOptions(challenge: challenge, user: WebAuthnUser(id: Array(userID.utf8), name: email, displayName: name),
+                                            excludeCredentials: [], timeoutMilliseconds: Int64(Self.ceremonySeconds) * 1000)
+        return Ceremony(options: options, token: try seal(.signUp, challenge: challenge, rpID: party.id, userID: userID, context,
+                                                          account: (email, name)))
+    }
+
+    /// Verifies the browser's answer to `beginSignUp` and spends its challenge; the caller creates
+    /// the account and its passkey together (`MemberLifecycle.register(_:passkey:…)`).
+    public func finishSignUp(_ context: ProviderContext, token: String, credential json: String) async throws -> SignUp {
+        let party = try Self.relyingPartyOrRefuse(context)
+        let (payload, challenge, expiresAt) = try openPayload(token, .signUp, rpID: party.id, context)
+        guard let userID = payload["u"]?.stringValue, let email = payload["e"]?.stringValue, let name = payload["n"]?.stringValue else {
+            throw Self.expiredRequest
+        }
+        let now = clock.now()
+        let (passkey, amr) = try Self.verify(try Self.registrationResponse(json), party, challenge: challenge, userID: userID, name: "", now: now)
+        let challengeHash = OpaqueSecret.hash(Base64URL.encode(challenge))
+        try await store.write { tx in
+            guard try tx.useWebAuthnChallenge(hash: challengeHash, expiresAt: expiresAt, now: now) else {
+                throw DomainError.refused("this passkey request was used already: try again")
+            }
+        }
+        return SignUp(user: LambaUser(id: userID, email: email, name: name, passwordHash: nil, createdAt: now), passkey: passkey, amr: amr)
     }
 
     // MARK: Authentication (WebAuthn L3 §7.2)
@@ -208,9 +278,7 @@ public struct PasskeyCeremonies: Sendable {
                                           backedUp: result.backedUp, at: now)
             else { throw refused }
         }
-        var amr = [passkey.backupEligible ? "swk" : "hwk", "user"]
-        if result.userVerified { amr.append("mfa") }
-        return SignIn(user: user, passkey: passkey, amr: amr)
+        return SignIn(user: user, passkey: passkey, amr: Self.amr(backupEligible: passkey.backupEligible, userVerified: result.userVerified))
     }
 
     // MARK: Self-service

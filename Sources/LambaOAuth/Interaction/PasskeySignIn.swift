@@ -21,6 +21,24 @@ extension HostedInteraction {
         return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
     }
 
+    /// The sign-up page's passkey, posted back: the account the sealed challenge describes is
+    /// created with it, and signed in with what the passkey proved.
+    func passkeySignUp(_ context: ProviderContext, form: OAuthParameters, authz: String, clientID: String) async throws -> Result {
+        let signUp: PasskeyCeremonies.SignUp
+        let user: LambaUser
+        do {
+            signUp = try await passkeys.finishSignUp(context, token: try form.single("ceremony") ?? "", credential: try form.single("credential") ?? "")
+            (user, _) = try await members.register(signUp.user, passkey: signUp.passkey, projectID: context.project.id,
+                                                   workspaceID: context.workspace.id, environment: context.environment)
+        } catch let error as DomainError {
+            return .failed(error.description)
+        }
+        // The address is not proven yet: the link in this mail proves it (docs/account-recovery.md#email-verification).
+        try await recovery.sendVerification(context, userID: user.id)
+        let token = try await startSession(context, user: user, amr: signUp.amr, clientID: clientID, signInMethod: .passkey)
+        return try resume(context, authz: authz, satisfied: ["login", "select_account"], sessionToken: token)
+    }
+
     /// What the account page shows a signed-in user.
     public struct PasskeyAccountPage: Sendable {
         public var projectName: String

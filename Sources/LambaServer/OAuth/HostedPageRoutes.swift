@@ -127,7 +127,7 @@ struct HostedPageRoutes: Sendable {
                                      typedEmail: typed["email"], passwordEnabled: passwordEnabled, passkey: passkey)
         case .signup:
             body = HostedPages.signup(info, action: action, authz: authz, csrf: token, error: error, signInURL: ctx.endpoint("/login?") + authz,
-                                      form: typed)
+                                      form: typed, passwordEnabled: ctx.settings.authMethods.contains(.password))
         case .join:
             body = HostedPages.join(info, action: action, authz: authz, csrf: token, error: error)
         case .consent:
@@ -185,6 +185,14 @@ struct HostedPageRoutes: Sendable {
             return Self.authorizationResponse(response)
         case .recoveryCodes(let codes, let location):
             return Self.html(HostedPages.recoveryCodes(codes, continueURL: location))
+        case .passkeySignUp(let ceremony, let email):
+            // The form's CSRF token was checked and stays valid for the cookie it is bound to.
+            let authz = (try? form.single("authz")) ?? nil ?? ""
+            let nonce = HostedPages.scriptNonce()
+            let page = HostedPages.passkeySignUp(ceremony, email: email, projectName: ctx.project.name, action: ctx.endpoint("/signup"), authz: authz,
+                                                 csrf: (try? form.single("csrf_token")) ?? nil ?? "", nonce: nonce,
+                                                 otherEmailURL: ctx.endpoint("/signup?") + authz)
+            return Self.html(page, csp: HostedPages.contentSecurityPolicy(nonce: nonce))
         case .failed(let message):
             let authz = (try? form.single("authz")) ?? nil
             // Never the password: only what is safe to show again.

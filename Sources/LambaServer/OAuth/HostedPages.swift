@@ -91,16 +91,25 @@ enum HostedPages {
     }
 
     static func signup(_ info: HostedInteraction.PageInfo, action: String, authz: String, csrf: String, error: String?,
-                       signInURL: String? = nil, form: [String: String] = [:]) -> String {
-        layout("Create an account", """
+                       signInURL: String? = nil, form: [String: String] = [:], passwordEnabled: Bool = true) -> String {
+        // Without password sign-in the account is made with a passkey, on the next page.
+        let credential = passwordEnabled
+            ? """
+              <label for="password">Password (at least 10 characters)</label><input id="password" name="password" type="password" minlength="10" required autocomplete="new-password">
+              <button type="submit">Create account</button>
+              """
+            : """
+              <p class="muted">Next, your device makes a passkey for this account: it signs you in with your screen lock, without a password.</p>
+              <button type="submit">Continue</button>
+              """
+        return layout("Create an account", """
             <h1>Join \(HTML.escape(info.projectName))</h1>
             \(message(error))
             <form method="post" action="\(HTML.escape(action))">
             \(hidden("csrf_token", csrf))\(hidden("authz", authz))
             <label for="name">Name</label><input id="name" name="name" required autocomplete="name" value="\(HTML.escape(form["name"] ?? ""))">
             <label for="email">Email</label><input id="email" name="email" type="email" required autocomplete="username" value="\(HTML.escape(form["email"] ?? ""))">
-            <label for="password">Password (at least 10 characters)</label><input id="password" name="password" type="password" minlength="10" required autocomplete="new-password">
-            <button type="submit">Create account</button>
+            \(credential)
             </form>
             \(signInURL.map { "<p>Have an account? <a href=\"\(HTML.escape($0))\">Sign in</a></p>" } ?? "")
             """)

@@ -38,6 +38,20 @@ extension HostedPages {
                     buttonClass: "secondary", nonce: nonce)
     }
 
+    /// Sign-up's second page where passkeys are the way in: the browser makes the new account's
+    /// passkey, and posting it creates the account.
+    static func passkeySignUp(_ ceremony: PasskeyCeremonies.Ceremony, email: String, projectName: String, action: String, authz: String,
+                              csrf: String, nonce: String, otherEmailURL: String) -> String {
+        layout("Create your passkey", """
+            <h1>Create your passkey</h1>
+            <p>Your \(HTML.escape(projectName)) account will be <strong>\(HTML.escape(email))</strong>. Your device keeps its passkey and \
+            unlocks it with its screen lock: there is no password to remember.</p>
+            \(passkeyForm(ceremony, kind: "create", action: action, csrf: csrf, fields: hidden("authz", authz), button: "Create a passkey",
+                          buttonClass: "primary", nonce: nonce))
+            <p><a href="\(HTML.escape(otherEmailURL))">Use another email</a></p>
+            """)
+    }
+
     /// The account page: the user's passkeys, "Add a passkey", and a remove button for each.
     static func passkeyAccount(_ page: HostedInteraction.PasskeyAccountPage, action: String, csrf: String, nonce: String,
                                notice: String?, error: String?) -> String {
