@@ -76,6 +76,7 @@ public enum Migrations {
         OAuthSchema.migration,
         OAuthSchema.refreshTokenParents,
         OAuthSchema.refreshTokenAuthenticationMethods,
+        OAuthSchema.refreshTokenAccessTokens,
         WebhookSchema.migration,
         ProviderSchema.migration,
         ProviderSchema.signInMethodOfEarlierSessions,

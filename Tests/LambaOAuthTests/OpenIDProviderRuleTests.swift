@@ -244,6 +244,31 @@ struct OpenIDProviderRuleTests {
         #expect(await f.refresh(ctx, refresh).errorCode == "invalid_grant")
     }
 
+    @Test("RFC 7009 §2.1: revoking a refresh token revokes the access tokens of its grant, first and refreshed, and no other grant's",
+          arguments: Backend.underTest)
+    func test_revocation_refreshTokenRevokesItsGrantsAccessTokens(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let (_, body) = try await f.tokens(ctx)
+        let first = try #require(body["access_token"]?.stringValue)
+        let refreshed = await f.refresh(ctx, try #require(body["refresh_token"]?.stringValue))
+        let second = try #require(refreshed.object["access_token"]?.stringValue)
+        let latestRefresh = try #require(refreshed.object["refresh_token"]?.stringValue)
+        let (_, otherBody) = try await f.tokens(ctx)
+        let otherGrant = try #require(otherBody["access_token"]?.stringValue)
+        for token in [first, second, otherGrant] { #expect(await f.userinfo(ctx, token).status == 200) }
+
+        let revoked = await f.provider.revocation.handle(EndpointRequest(method: "POST", parameters: OAuthParameters([
+            ("token", latestRefresh), ("token_type_hint", "refresh_token"),
+        ]), authorization: f.basic(f.confidential, f.confidentialSecret)), ctx, isForm: true)
+        #expect(revoked.status == 200)
+        #expect(await f.userinfo(ctx, first).status == 401, "the grant's first access token")
+        #expect(await f.userinfo(ctx, second).status == 401, "the access token minted with the revoked refresh token")
+        #expect(try await f.introspect(ctx, second)["active"] == .bool(false))
+        #expect(await f.userinfo(ctx, otherGrant).status == 200, "another grant of the same user and client is untouched")
+    }
+
     @Test("RFC 6749 §5.2: every error has the error/error_description shape and status; malformed input never gives a 500", arguments: Backend.underTest)
     func test_errorShape_malformedInput_never500(backend: Backend) async throws {
         let f = try await Fixture.make(backend)

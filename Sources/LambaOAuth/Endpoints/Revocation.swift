@@ -3,7 +3,8 @@ public import LambaJOSE
 public import LambaModel
 
 /// `POST /revoke` (RFC 7009): client authentication required (§2.1); unknown or foreign tokens
-/// answer 200 (§2.2). A refresh token revokes its family; an access token is tracked by jti.
+/// answer 200 (§2.2). A refresh token revokes its family and, as §2.1 asks, the unexpired access
+/// tokens minted with it; an access token is tracked by jti.
 public struct TokenRevocation: Sendable {
     let clientAuthentication: ClientAuthentication
     let accessTokens: AccessTokenValidator
@@ -26,6 +27,9 @@ public struct TokenRevocation: Sendable {
                     record.environment == context.environment
                 else { return false }
                 let count = try tx.revokeRefreshFamily(record.familyID, at: now)
+                for access in try tx.unexpiredAccessTokens(ofRefreshFamily: record.familyID, at: now) {
+                    try tx.revokeAccessToken(jti: access.jti, clientID: client.id, expiresAt: access.expiresAt, at: now)
+                }
                 if count > 0 {
                     try tx.append(DomainEvent(type: .tokenRevoked, actor: client.id, workspaceID: context.workspace.id, projectID: context.project.id,
                                               environment: context.environment, sessionID: record.sessionID, occurredAt: now, data: [

@@ -60,7 +60,7 @@ struct AuthorizationCodeGrant: GrantHandler {
             let familyID = EntityID.generate(.runtimeScope).replacingOccurrences(of: "rs_", with: "rtf_")
             let refresh = client.grantTypes.contains("refresh_token")
                 ? TokenIssuer.refreshToken(familyID: familyID, parentHash: nil, runtimeScope: scope, clientID: client.id, scopes: grant.scopes,
-                                           authTime: grant.authTime, amr: grant.amr, context: context, now: now)
+                                           authTime: grant.authTime, amr: grant.amr, mintedWith: access, context: context, now: now)
                 : nil
             let won = try await codes.write { tx -> Bool in
                 // A concurrent exchange of the same code loses here and is treated as a replay by the next one.

@@ -80,7 +80,8 @@ struct RefreshTokenGrant: GrantHandler {
                                                     amr: token.amr, runtimeScopeID: scope.id, accessToken: access.token)
                 : nil
             let next = TokenIssuer.refreshToken(familyID: token.familyID, parentHash: token.tokenHash, runtimeScope: scope, clientID: client.id,
-                                                scopes: token.scopes, authTime: token.authTime, amr: token.amr, context: context, now: now)
+                                                scopes: token.scopes, authTime: token.authTime, amr: token.amr, mintedWith: access, context: context,
+                                                now: now)
             // The one decision, made against what is committed: a revocation, a reuse or a rotation
             // since the read (or since the token was issued) wins, and then nothing is handed out.
             let rotation = try await refreshTokens.write { tx -> Rotation in

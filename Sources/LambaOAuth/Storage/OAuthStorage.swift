@@ -133,6 +133,10 @@ public struct RefreshTokenRecord: Sendable, Hashable {
     /// How the user signed in at `authTime` (RFC 8176), so that an ID token from a refresh
     /// tells the same truth as the first one (OIDC Core §12.2).
     public var amr: [String]
+    /// The access token minted with this refresh token, kept until it expires, so that revoking
+    /// the grant revokes it too (RFC 7009 §2.1).
+    public var accessTokenID: String?
+    public var accessTokenExpiresAt: Date?
     public var createdAt: Date
     public var expiresAt: Date
     /// When it was exchanged for its successor; presenting it again is reuse.
@@ -141,7 +145,8 @@ public struct RefreshTokenRecord: Sendable, Hashable {
 
     public init(tokenHash: String, familyID: String, parentHash: String?, runtimeScopeID: String, sessionID: String, userID: String,
                 clientID: String, projectID: String, environment: Environment, scopes: [String], authTime: Date, amr: [String] = [],
-                createdAt: Date, expiresAt: Date, rotatedAt: Date? = nil, revokedAt: Date? = nil) {
+                accessTokenID: String? = nil, accessTokenExpiresAt: Date? = nil, createdAt: Date, expiresAt: Date, rotatedAt: Date? = nil,
+                revokedAt: Date? = nil) {
         self.tokenHash = tokenHash
         self.familyID = familyID
         self.parentHash = parentHash
@@ -153,6 +158,8 @@ public struct RefreshTokenRecord: Sendable, Hashable {
         self.environment = environment
         self.scopes = scopes
         self.amr = amr
+        self.accessTokenID = accessTokenID
+        self.accessTokenExpiresAt = accessTokenExpiresAt
         self.authTime = authTime
         self.createdAt = createdAt
         self.expiresAt = expiresAt
@@ -171,6 +178,9 @@ public protocol RefreshTokenStorage {
     /// Revokes every live token of a family; returns how many. - Throws: the store's errors.
     @discardableResult
     func revokeRefreshFamily(_ familyID: String, at date: Date) throws -> Int
+    /// The access tokens minted with a family's refresh tokens that have not expired by `date`.
+    /// - Throws: the store's errors.
+    func unexpiredAccessTokens(ofRefreshFamily familyID: String, at date: Date) throws -> [(jti: String, expiresAt: Date)]
     /// The tokens issued in exchange for the token with `parentHash`, oldest first. - Throws: the store's errors.
     func refreshTokens(parentHash: String) throws -> [RefreshTokenRecord]
     /// Revokes one token that was neither rotated nor revoked; false when it was. - Throws: the store's errors.

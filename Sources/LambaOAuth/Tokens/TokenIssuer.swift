@@ -77,12 +77,13 @@ public struct TokenIssuer: Sendable {
 
     /// A new refresh token of `familyID`, returned in the clear once; the record holds its hash.
     static func refreshToken(familyID: String, parentHash: String?, runtimeScope: RuntimeScope, clientID: String, scopes: [String],
-                             authTime: Date, amr: [String], context: ProviderContext, now: Date) -> (value: String, record: RefreshTokenRecord) {
+                             authTime: Date, amr: [String], mintedWith access: AccessToken, context: ProviderContext,
+                             now: Date) -> (value: String, record: RefreshTokenRecord) {
         let secret = OpaqueSecret.generate(prefix: "lmb_rt_")
         let record = RefreshTokenRecord(
             tokenHash: secret.hash, familyID: familyID, parentHash: parentHash, runtimeScopeID: runtimeScope.id, sessionID: runtimeScope.sessionID,
             userID: runtimeScope.userID, clientID: clientID, projectID: context.project.id, environment: context.environment, scopes: scopes,
-            authTime: authTime, amr: amr, createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(context.settings.refreshTokenLifetimeSeconds)))
+            authTime: authTime, amr: amr, accessTokenID: access.jti, accessTokenExpiresAt: access.expiresAt, createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(context.settings.refreshTokenLifetimeSeconds)))
         return (secret.value, record)
     }
 }

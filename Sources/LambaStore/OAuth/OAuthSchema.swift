@@ -87,4 +87,11 @@ enum OAuthSchema {
     static let refreshTokenAuthenticationMethods = Migration(version: 5, name: "refresh token amr", sql: """
         ALTER TABLE refresh_tokens ADD COLUMN amr TEXT NOT NULL DEFAULT '[]';
         """)
+
+    /// Revoking a refresh token revokes the access tokens of its grant too (RFC 7009 §2.1): each
+    /// refresh token names the access token minted with it.
+    static let refreshTokenAccessTokens = Migration(version: 6, name: "refresh token access tokens", sql: """
+        ALTER TABLE refresh_tokens ADD COLUMN access_token_id TEXT;
+        ALTER TABLE refresh_tokens ADD COLUMN access_token_expires_at BIGINT;
+        """)
 }

@@ -113,13 +113,13 @@ extension SQLIdentityRecords: OAuthRecords {
         try writer.execute(
             """
             INSERT INTO refresh_tokens (token_hash, family_id, parent_hash, runtime_scope_id, session_id, user_id, client_id, project_id,
-                environment, scopes, auth_time, created_at, expires_at, rotated_at, revoked_at, amr)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                environment, scopes, auth_time, created_at, expires_at, rotated_at, revoked_at, amr, access_token_id, access_token_expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
             """,
             [.text(token.tokenHash), .text(token.familyID), SQLValue(token.parentHash), .text(token.runtimeScopeID), .text(token.sessionID),
              .text(token.userID), .text(token.clientID), .text(token.projectID), .text(token.environment.rawValue), .json(token.scopes),
              SQLValue(token.authTime), SQLValue(token.createdAt), SQLValue(token.expiresAt), SQLValue(token.rotatedAt), SQLValue(token.revokedAt),
-             .json(token.amr)])
+             .json(token.amr), SQLValue(token.accessTokenID), SQLValue(token.accessTokenExpiresAt)])
     }
 
     public func refreshToken(hash: String) throws -> RefreshTokenRecord? {
@@ -142,8 +142,19 @@ extension SQLIdentityRecords: OAuthRecords {
             runtimeScopeID: try row.string("runtime_scope_id"), sessionID: try row.string("session_id"), userID: try row.string("user_id"),
             clientID: try row.string("client_id"), projectID: try row.string("project_id"), environment: try row.enumeration("environment"),
             scopes: try row.stringList("scopes"), authTime: try row.date("auth_time"), amr: try row.stringList("amr"),
+            accessTokenID: try row.optionalString("access_token_id"), accessTokenExpiresAt: try row.optionalDate("access_token_expires_at"),
             createdAt: try row.date("created_at"),
             expiresAt: try row.date("expires_at"), rotatedAt: try row.optionalDate("rotated_at"), revokedAt: try row.optionalDate("revoked_at"))
+    }
+
+    public func unexpiredAccessTokens(ofRefreshFamily familyID: String, at date: Date) throws -> [(jti: String, expiresAt: Date)] {
+        try reader.query(
+            """
+            SELECT access_token_id, access_token_expires_at FROM refresh_tokens
+            WHERE family_id = $1 AND access_token_id IS NOT NULL AND access_token_expires_at > $2
+            """,
+            [.text(familyID), SQLValue(date)]
+        ).map { (try $0.string("access_token_id"), try $0.date("access_token_expires_at")) }
     }
 
     public func rotateRefreshToken(hash: String, at date: Date) throws -> Bool {
