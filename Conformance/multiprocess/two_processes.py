@@ -6,8 +6,9 @@ balancer do); this suite talks to each one at its own address (`--url-a`, `--url
 - a token minted through A is accepted by B (userinfo, introspection, refresh);
 - a client created, its secret rotated or deleted through A's console API is honoured by B's token
   endpoint on the very next request (B's client cache is retired by PostgreSQL NOTIFY);
-- a signing key rotation (`lamba keys rotate`, a third process) is published by both, and tokens
-  signed by either verify against the other's JWKS;
+- a signing key rotation (`lamba keys rotate`, a third process) publishes next keys that neither
+  signs with until promoted, both publish them, and tokens signed by either verify against the
+  other's JWKS;
 - a revocation (RFC 7009 at A; a runtime scope revoked through A's console) holds at B at once;
 - the same refresh token fired at A and B concurrently, many rounds: exactly one winner, the loser
   is `invalid_grant`, and reuse detection revokes the family (the winner's successor is dead);
@@ -236,12 +237,33 @@ def keys_flow() -> None:
     before_a = suite.step("A and B publish the same JWKS before the rotation",
                           lambda: (kids(A) == kids(B) or expect(False, f"A {kids(A)} != B {kids(B)}")) and kids(A), required=True)
 
-    def rotate():
+    def run_rotate(*extra):
         out = subprocess.run([args.lamba, "keys", "rotate", "--project", slug, "--environment", environment,
-                              "--database", args.database], capture_output=True, text=True, timeout=120)
+                              "--database", args.database, *extra], capture_output=True, text=True, timeout=120)
         expect(out.returncode == 0, f"lamba keys rotate failed: {out.stderr.strip()[-400:]}")
-        return set(json.loads(out.stdout)["current_kids"])
-    current = suite.step("`lamba keys rotate` (a third process) rotates the sandbox keys", rotate, required=True)
+        return json.loads(out.stdout)
+
+    def stage():
+        # The first rotation publishes next keys; none signs before JWKS caches (max-age) can hold it.
+        result = run_rotate()
+        expect(result["promoted_kids"] == [] and result["staged"], f"a key published just now was promoted: {result}")
+        staged = {entry["kid"] for entry in result["staged"]}
+        for server, name in ((A, "A"), (B, "B")):
+            seen = kids(server)
+            expect(staged <= seen, f"{name}'s JWKS lacks the staged next kids {staged - seen}")
+        for server in (A, B):
+            response = client_credentials(server, *conf)
+            expect(response.status_code == 200, "client_credentials failed", response)
+            kid = jwt_parts(expect_json(response)["access_token"])[0].get("kid")
+            expect(kid not in staged, f"a token was signed with the staged key {kid} before JWKS caches could hold it")
+    suite.step("`lamba keys rotate` (a third process) publishes next keys without signing with them", stage, required=True)
+
+    def rotate():
+        # --now: the emergency promotion, at once.
+        result = run_rotate("--now")
+        expect(result["promoted_kids"], f"nothing was promoted: {result}")
+        return set(result["promoted_kids"])
+    current = suite.step("`lamba keys rotate --now` promotes them at once", rotate, required=True)
 
     def published():
         for server, name in ((A, "A"), (B, "B")):

@@ -211,7 +211,9 @@ enum DemoSetup {
 }
 
 /// `lamba keys rotate --project SLUG --environment ENV`: publish-then-promote rotation of a Project
-/// environment's signing keys; retired keys stay in JWKS until the tokens they signed expire.
+/// environment's signing keys. A `next` key signs only once it has been in JWKS for as long as JWKS
+/// may be cached; until then a rotation publishes it and says when to run again. Retired keys stay
+/// in JWKS until the tokens they signed expire.
 struct RotateKeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rotate", abstract: "Rotate a Project environment's signing keys.")
 
@@ -223,6 +225,9 @@ struct RotateKeysCommand: AsyncParsableCommand {
 
     @Option(help: "Database URL (LAMBA_DATABASE_URL).")
     var database: String?
+
+    @Flag(help: "Promote now, even a next key published less than 300 seconds ago: for a key that must stop signing at once.")
+    var now = false
 
     func run() async throws {
         let configuration: ServerConfiguration
@@ -249,12 +254,24 @@ struct RotateKeysCommand: AsyncParsableCommand {
                                                                                                                     environment: context.environment) }
             let algorithms = SigningKeyRing.algorithms(context.settings, clients: clients)
             let keep = TimeInterval(max(context.settings.accessTokenLifetimeSeconds, context.settings.idTokenLifetimeSeconds) + 300)
-            let kids = try await provider.keys.rotate(projectID: context.project.id, workspaceID: context.workspace.id,
-                                                      environment: context.environment, algorithms: algorithms, keepOldFor: keep, actor: "cli")
+            let rotation = try await provider.keys.rotate(projectID: context.project.id, workspaceID: context.workspace.id,
+                                                          environment: context.environment, algorithms: algorithms, keepOldFor: keep,
+                                                          immediately: now, actor: "cli")
+            let current = try await provider.keys.published(projectID: context.project.id, environment: context.environment)
+                .filter { $0.status == .current }.map(\.kid)
             print(JSON.encodeString(.object([
-                "issuer": .string(context.issuer), "current_kids": .array(kids.map(JSONValue.string)),
+                "issuer": .string(context.issuer), "promoted_kids": .array(rotation.promoted.map(JSONValue.string)),
+                "current_kids": .array(current.map(JSONValue.string)),
+                "staged": .array(rotation.staged.map { staged in
+                    .object(["algorithm": .string(staged.algorithm.rawValue), "kid": .string(staged.kid),
+                             "promotable_at": .string(staged.promotableAt.formatted(.iso8601))])
+                }),
                 "old_keys_published_for_seconds": .integer(Int64(keep)),
             ])))
+            if let last = rotation.staged.map(\.promotableAt).max() {
+                FileHandle.standardError.write(Data(("keys rotate: the next keys are published; they sign once JWKS caches have them. "
+                    + "Run `lamba keys rotate` again after \(last.formatted(.iso8601)) (or with --now for a key that must stop signing at once).\n").utf8))
+            }
         } catch {
             await store.close()
             throw error

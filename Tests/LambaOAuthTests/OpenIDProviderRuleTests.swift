@@ -361,24 +361,56 @@ struct OpenIDProviderRuleTests {
         #expect(accessClaims["project_id"] == .string(f.alpha.id))
     }
 
-    @Test("Key rotation: the next key is published before use, old keys stay in JWKS and old tokens keep verifying", arguments: Backend.underTest)
-    func test_keyRotation_keepsOldKeyPublished(backend: Backend) async throws {
+    @Test("Key rotation: a next key signs only after JWKS caches hold it; old keys stay in JWKS and old tokens keep verifying",
+          arguments: Backend.underTest)
+    func test_keyRotation_publishesBeforeUse_keepsOldKeyPublished(backend: Backend) async throws {
         let f = try await Fixture.make(backend)
         defer { Task { await f.close() } }
         let ctx = try await f.context()
         let (_, body) = try await f.tokens(ctx)
-        let before = try await f.provider.discovery.jwks(ctx)["keys"]?.arrayValue?.count ?? 0
-        let kids = try await f.provider.keys.rotate(projectID: f.alpha.id, workspaceID: f.alpha.workspaceID, environment: .sandbox,
-                                                    algorithms: [.es256, .rs256], keepOldFor: 3600, actor: "test")
-        #expect(kids.count == 2)
-        let after = try await f.provider.discovery.jwks(ctx)["keys"]?.arrayValue?.count ?? 0
-        #expect(after == before + 4)
+        func signingKid() async throws -> String? {
+            let fresh = await f.tokenRequest(ctx, client: f.confidential, secret: f.confidentialSecret, [("grant_type", "client_credentials")])
+            let token = try #require(fresh.object["access_token"]?.stringValue)
+            return try JSON.decodeObject(try Base64URL.decode(String(token.split(separator: ".")[0])))["kid"]?.stringValue
+        }
+        func jwksKids() async throws -> Set<String> {
+            Set(try await f.provider.discovery.jwks(ctx)["keys"]?.arrayValue?.compactMap { $0.objectValue?["kid"]?.stringValue } ?? [])
+        }
+        func ring(after seconds: TimeInterval) -> SigningKeyRing {
+            let start = Date()
+            return OpenIDProvider(configuration: ProviderConfiguration(publicBaseURL: "http://127.0.0.1:8080", masterKey: f.provider.configuration.masterKey,
+                                                                       now: { start.addingTimeInterval(seconds) }), store: f.oauth).keys
+        }
+        let signing = try await signingKid()
+        let before = try await jwksKids()
+        func rotate(_ keys: SigningKeyRing, immediately: Bool = false) async throws -> SigningKeyRing.Rotation {
+            try await keys.rotate(projectID: f.alpha.id, workspaceID: f.alpha.workspaceID, environment: .sandbox, algorithms: [.es256, .rs256],
+                                  keepOldFor: 3600, immediately: immediately, actor: "test")
+        }
+
+        // No next key yet: one is published, and nothing signs with it.
+        let staged = try await rotate(f.provider.keys)
+        #expect(staged.promoted.isEmpty && staged.staged.count == 2)
+        let published = try await jwksKids()
+        #expect(published.isSuperset(of: before) && published.count == before.count + 2)
+        #expect(try await signingKid() == signing, "a key published just now does not sign")
+        // Again before JWKS caches expire: still not promoted, the same next keys.
+        let early = try await rotate(ring(after: TimeInterval(SigningKeyRing.jwksMaxAgeSeconds) - 5))
+        #expect(early.promoted.isEmpty && Set(early.staged.map(\.kid)) == Set(staged.staged.map(\.kid)))
+
+        // Once every cache has seen them, the next keys sign; the old ones stay published.
+        let promoted = try await rotate(ring(after: TimeInterval(SigningKeyRing.jwksMaxAgeSeconds) + 1))
+        #expect(Set(promoted.promoted) == Set(staged.staged.map(\.kid)) && promoted.staged.isEmpty)
+        let after = try await jwksKids()
+        #expect(after.isSuperset(of: published) && after.count == published.count + 2, "old keys and fresh next keys are all published")
         let access = try #require(body["access_token"]?.stringValue)
-        #expect(await f.userinfo(ctx, access).status == 200)
-        let fresh = await f.tokenRequest(ctx, client: f.confidential, secret: f.confidentialSecret, [("grant_type", "client_credentials")])
-        let token = try #require(fresh.object["access_token"]?.stringValue)
-        let kid = try JSON.decodeObject(try Base64URL.decode(String(token.split(separator: ".")[0])))["kid"]?.stringValue
-        #expect(kids.contains(kid ?? ""))
+        #expect(await f.userinfo(ctx, access).status == 200, "a token signed before the rotation still verifies")
+        #expect(promoted.promoted.contains(try await signingKid() ?? ""))
+
+        // An emergency rotation promotes at once, even a next key published a moment ago.
+        let emergency = try await rotate(f.provider.keys, immediately: true)
+        #expect(emergency.promoted.count == 2 && emergency.staged.isEmpty)
+        #expect(emergency.promoted.contains(try await signingKid() ?? ""))
     }
 
     @Test("RFC 7591 §3: loopback_only registration admits loopback clients and refuses others", arguments: Backend.underTest)

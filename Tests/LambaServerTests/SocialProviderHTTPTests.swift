@@ -341,15 +341,16 @@ struct SocialFixture: Sendable {
         return try OAuthParameters.decode(String(location.split(separator: "?", maxSplits: 1)[1]))
     }
 
-    /// Rotates the upstream environment's signing keys as `lamba keys rotate` does (a key ring of
+    /// Rotates the upstream environment's signing keys as `lamba keys rotate --now` does (a key ring of
     /// its own on the upstream's database); returns the new current kid. The running upstream
     /// server sees the change through the store's table versions.
     func rotateUpstreamKeys() async throws -> String {
         let ring = OpenIDProvider(configuration: ProviderConfiguration(publicBaseURL: upstream.base, masterKey: upstream.dependencies.masterKey),
                                   store: SQLOAuthStore(store: upstream.dependencies.store)).keys
-        let kids = try await ring.rotate(projectID: upstreamProject.id, workspaceID: upstreamProject.workspaceID, environment: .sandbox,
-                                         algorithms: [.rs256], keepOldFor: 3600, actor: upstreamOwner.actor)
-        return try #require(kids.first)
+        // At once: the downstream must meet a kid its cached JWKS does not hold yet.
+        let rotation = try await ring.rotate(projectID: upstreamProject.id, workspaceID: upstreamProject.workspaceID, environment: .sandbox,
+                                             algorithms: [.rs256], keepOldFor: 3600, immediately: true, actor: upstreamOwner.actor)
+        return try #require(rotation.promoted.first)
     }
 
     var authorizePath: String {

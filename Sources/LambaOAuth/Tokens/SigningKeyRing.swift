@@ -78,26 +78,61 @@ public final class SigningKeyRing: Sendable {
         }
     }
 
-    /// Rotation without downtime: the published `next` key (or a new one) becomes current, the
-    /// current one is retired but stays in JWKS for `keepOldFor` seconds, and a fresh `next` key is
-    /// published for the following rotation. Returns the new current kids.
+    /// How long JWKS responses may be cached (`Cache-Control: max-age`): a `next` key must have
+    /// been published at least this long before it signs, or a verifier holding the JWKS it
+    /// fetched just before would not know it.
+    public static let jwksMaxAgeSeconds = 300
+
+    /// What a rotation did, per algorithm.
+    public struct Rotation: Sendable {
+        /// The kids that sign from now on.
+        public var promoted: [String] = []
+        /// Algorithms whose `next` key is published but not yet for `jwksMaxAgeSeconds`: it can be
+        /// promoted from `promotableAt`, by rotating again.
+        public var staged: [(algorithm: JWSAlgorithm, kid: String, promotableAt: Date)] = []
+    }
+
+    /// Publish-then-promote rotation without downtime. Per algorithm: a `next` key published for
+    /// at least `jwksMaxAgeSeconds` becomes current, the current one is retired but stays in JWKS
+    /// for `keepOldFor` seconds, and a fresh `next` key is published for the following rotation.
+    /// Without such a key, a `next` key is published (when there is none) and promoted by a later
+    /// rotation. `immediately` promotes at once whatever was published: for a key that must stop
+    /// signing now, accepting that verifiers with a cached JWKS refetch it on the unknown kid.
     public func rotate(projectID: String, workspaceID: String, environment: Environment, algorithms: [JWSAlgorithm], keepOldFor: TimeInterval,
-                       actor: String) async throws -> [String] {
-        let generated = try await Self.generate(algorithms.flatMap { [$0, $0] }, masterKey: masterKey)
-        let fresh = algorithms.indices.map { (algorithms[$0], generated[2 * $0], generated[2 * $0 + 1]) }
+                       immediately: Bool = false, actor: String) async throws -> Rotation {
         let date = clock.now()
-        let promoted = try await store.write { tx -> [String] in
-            var kids: [String] = []
+        let lead = TimeInterval(Self.jwksMaxAgeSeconds)
+        let existing = try await store.read { tx in try tx.signingKeys(projectID: projectID, environment: environment, at: date) }
+        // Keys are generated outside the transaction (RSA is slow), only as many as may be needed.
+        let needed = algorithms.flatMap { algorithm -> [JWSAlgorithm] in
+            let hasNext = existing.contains { $0.status == .next && $0.algorithm == algorithm.rawValue }
+            return hasNext ? [algorithm] : (immediately ? [algorithm, algorithm] : [algorithm])
+        }
+        var generated = try await Self.generate(needed, masterKey: masterKey)[...]
+        var pool: [JWSAlgorithm: [SealedSigningKey]] = [:]
+        for algorithm in needed { pool[algorithm, default: []].append(generated.removeFirst()) }
+        let fresh = pool
+        return try await store.write { tx -> Rotation in
+            var rotation = Rotation()
+            var spare = fresh
             let existing = try tx.signingKeys(projectID: projectID, environment: environment, at: date)
-            for (algorithm, replacement, following) in fresh {
+            for algorithm in algorithms {
+                func take() -> SealedSigningKey? { spare[algorithm]?.isEmpty == false ? spare[algorithm]?.removeFirst() : nil }
                 let olds = existing.filter { $0.status == .current && $0.algorithm == algorithm.rawValue }
                 var next: SigningKeyRecord
                 if let published = existing.first(where: { $0.status == .next && $0.algorithm == algorithm.rawValue }) {
                     next = published
                 } else {
+                    guard let replacement = take() else { continue }
                     next = Self.record(replacement, projectID: projectID, environment: environment, status: .next, at: date)
                     try tx.insert(next)
                 }
+                let promotableAt = next.createdAt.addingTimeInterval(lead)
+                guard immediately || promotableAt <= date else {
+                    rotation.staged.append((algorithm, next.kid, promotableAt))
+                    continue
+                }
+                guard let following = take() else { continue }
                 for var old in olds {
                     old.status = .retired
                     old.retireAfter = date.addingTimeInterval(keepOldFor)
@@ -111,12 +146,12 @@ public final class SigningKeyRing: Sendable {
                                           environment: environment, data: [
                     "algorithm": .string(algorithm.rawValue), "kid": .string(next.kid),
                     "retired_kids": .array(olds.map { .string($0.kid) }), "next_kid": .string(following.kid),
+                    "published_seconds": .integer(Int64(date.timeIntervalSince(next.createdAt).rounded(.down))),
                 ]))
-                kids.append(next.kid)
+                rotation.promoted.append(next.kid)
             }
-            return kids
+            return rotation
         }
-        return promoted
     }
 
     /// New keys, generated on a thread of their own: an RSA key takes tens to hundreds of

@@ -38,7 +38,8 @@ public struct OpenIDProviderRoutes: RouteGroup {
         issuer.get("jwks") { _, context -> Response in
             let ctx = try context.issuerContext()
             let jwks = try await provider.discovery.jwks(ctx)
-            return Response.json(jwks, headers: [.cacheControl: "public, max-age=300"])
+            // A key is published this long before it signs (SigningKeyRing.rotate).
+            return Response.json(jwks, headers: [.cacheControl: "public, max-age=\(SigningKeyRing.jwksMaxAgeSeconds)"])
         }
         issuer.get("authorize") { request, context -> Response in try await pages.authorize(request, context) }
         issuer.post("authorize") { request, context -> Response in try await pages.authorize(request, context) }
