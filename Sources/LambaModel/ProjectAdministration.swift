@@ -278,6 +278,8 @@ public struct ProjectAdministration: Sendable {
         public var firstParty: Bool = false
         public var idTokenSignedResponseAlg: String = "RS256"
         public var jwks: String?
+        /// The scopes the client may ask for; nil for every scope Lamba issues.
+        public var scopes: [String]?
 
         public init(name: String, type: OAuthClient.ClientType, redirectURIs: [String]) {
             self.name = name
@@ -331,7 +333,9 @@ public struct ProjectAdministration: Sendable {
             postLogoutRedirectURIs: registration.postLogoutRedirectURIs, grantTypes: registration.grantTypes,
             firstParty: registration.firstParty, idTokenSignedResponseAlg: registration.idTokenSignedResponseAlg,
             jwks: method == .privateKeyJWT ? registration.jwks : nil, registeredDynamically: dynamically)
-        return (client, secret?.value)
+        var made = client
+        if let scopes = registration.scopes { made.scopes = scopes }
+        return (made, secret?.value)
     }
 
     /// Sandbox and production never share redirect URIs (docs/access-model.md#environment-isolation): a URI

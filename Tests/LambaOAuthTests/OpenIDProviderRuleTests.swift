@@ -413,6 +413,30 @@ struct OpenIDProviderRuleTests {
         #expect(emergency.promoted.contains(try await signingKid() ?? ""))
     }
 
+    @Test("RFC 7591 §2: a client is registered for the scope it asked, never more; the default set only when it asked none",
+          arguments: Backend.underTest)
+    func test_dynamicRegistration_registersTheScopeAsked(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        func register(_ extra: String) async -> EndpointResponse {
+            await f.provider.registration.handle(body: Array(#"{"redirect_uris":["http://127.0.0.1:5000/cb"]\#(extra)}"#.utf8), isJSON: true,
+                                                 clientAddress: "127.0.0.1", ctx)
+        }
+        let narrow = await register(#","scope":"openid""#)
+        #expect(narrow.status == 201 && narrow.object["scope"] == .string("openid"), "\(narrow.object)")
+        let stored = try await f.oauth.identity.read { tx in try tx.client(id: narrow.object["client_id"]?.stringValue ?? "") }
+        #expect(stored?.scopes == ["openid"])
+        let two = await register(#","scope":"email  openid email""#)
+        #expect(two.object["scope"] == .string("email openid"), "duplicates and extra spaces are not scopes")
+        let omitted = await register("")
+        #expect(omitted.object["scope"] == .string(Discovery.scopesSupported.joined(separator: " ")))
+        for bad in [#","scope":"openid admin""#, #","scope":"""#, #","scope":["openid"]"#, #","scope":"openid\"x""#] {
+            let refused = await register(bad)
+            #expect(refused.status == 400 && refused.errorCode == "invalid_client_metadata", "\(bad): \(refused.object)")
+        }
+    }
+
     @Test("RFC 7591 §3: loopback_only registration admits loopback clients and refuses others", arguments: Backend.underTest)
     func test_dynamicRegistration_loopbackOnly(backend: Backend) async throws {
         let f = try await Fixture.make(backend)

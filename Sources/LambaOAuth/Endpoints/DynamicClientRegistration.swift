@@ -147,6 +147,19 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
         registration.postLogoutRedirectURIs = try strings("post_logout_redirect_uris") ?? []
         registration.grantTypes = try strings("grant_types") ?? ["authorization_code", "refresh_token"]
         registration.idTokenSignedResponseAlg = try string("id_token_signed_response_alg") ?? "RS256"
+        // RFC 7591 §2: the client is registered for what it asked, never more; the default set only
+        // when it asked for none.
+        if let scope = try string("scope") {
+            let scopes: [String]
+            do { scopes = try ScopeList.parse(scope) } catch { throw OAuthError(.invalidClientMetadata, "scope: \(error.message)") }
+            guard !scopes.isEmpty else { throw OAuthError(.invalidClientMetadata, "scope must name at least one scope, or be left out") }
+            let unknown = scopes.filter { !Discovery.scopesSupported.contains($0) }
+            guard unknown.isEmpty else {
+                throw OAuthError(.invalidClientMetadata, "scope \(unknown.joined(separator: " ")) is not offered here; "
+                    + "scopes_supported: \(Discovery.scopesSupported.joined(separator: " "))")
+            }
+            registration.scopes = scopes
+        }
         if let jwks = metadata["jwks"] {
             guard let object = jwks.objectValue else { throw OAuthError(.invalidClientMetadata, "jwks must be a JWK Set") }
             registration.jwks = JSON.encodeString(.object(object))
