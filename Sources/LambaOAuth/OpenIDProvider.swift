@@ -65,6 +65,7 @@ public final class OpenIDProvider: Sendable {
     public let accountRecovery: AccountRecoveryInteraction
     public let logout: RPInitiatedLogout
     public let registration: DynamicClientRegistrationEndpoint
+    public let clientConfiguration: ClientConfigurationEndpoint
     public let interaction: HostedInteraction
     public let socialSignIn: SocialSignIn
     public let selfService: AccountSelfService
@@ -117,6 +118,7 @@ public final class OpenIDProvider: Sendable {
         logout = RPInitiatedLogout(keys: keys, clients: clients, sessions: Transactions(store) { $0 }, csrf: csrf, clock: clock)
         registration = DynamicClientRegistrationEndpoint(records: Transactions(store) { $0 }, keys: keys, limits: configuration.registrationLimits,
                                                          clock: clock)
+        clientConfiguration = ClientConfigurationEndpoint(records: Transactions(store) { $0 }, keys: keys, clock: clock)
         accountRecovery = AccountRecoveryInteraction(store: store.identity, csrf: csrf, clock: clock)
         let secondFactors = SecondFactors(store: store.identity, masterKey: configuration.masterKey, clock: clock)
         self.secondFactors = secondFactors

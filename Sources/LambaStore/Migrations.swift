@@ -83,6 +83,7 @@ public enum Migrations {
         SignInThrottleSchema.migration,
         CustomDomainSchema.migration,
         ClientRegistrationSchema.migration,
+        ClientRegistrationSchema.registrationAccessTokens,
         MasterKeyCheck.migration,
         ChangeCounters.migration,
         ConsoleAccessSchema.migration,

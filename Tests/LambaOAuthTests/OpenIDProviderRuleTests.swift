@@ -425,7 +425,8 @@ struct OpenIDProviderRuleTests {
         }
         let narrow = await register(#","scope":"openid""#)
         #expect(narrow.status == 201 && narrow.object["scope"] == .string("openid"), "\(narrow.object)")
-        let stored = try await f.oauth.identity.read { tx in try tx.client(id: narrow.object["client_id"]?.stringValue ?? "") }
+        let narrowID = narrow.object["client_id"]?.stringValue ?? ""
+        let stored = try await f.oauth.identity.read { tx in try tx.client(id: narrowID) }
         #expect(stored?.scopes == ["openid"])
         let two = await register(#","scope":"email  openid email""#)
         #expect(two.object["scope"] == .string("email openid"), "duplicates and extra spaces are not scopes")
@@ -435,6 +436,74 @@ struct OpenIDProviderRuleTests {
             let refused = await register(bad)
             #expect(refused.status == 400 && refused.errorCode == "invalid_client_metadata", "\(bad): \(refused.object)")
         }
+    }
+
+    @Test("RFC 7592 §2: a self-registered client reads, replaces and deletes its registration with its registration access token, and nothing else's",
+          arguments: Backend.underTest)
+    func test_clientConfiguration_readUpdateDelete_onlyWithItsToken(backend: Backend) async throws {
+        let f = try await Fixture.make(backend)
+        defer { Task { await f.close() } }
+        let ctx = try await f.context()
+        let endpoint = f.provider.clientConfiguration
+        func register(_ name: String) async throws -> JSONObject {
+            let made = await f.provider.registration.handle(
+                body: Array(#"{"redirect_uris":["http://127.0.0.1:5000/cb"],"client_name":"\#(name)"}"#.utf8), isJSON: true, clientAddress: "127.0.0.1", ctx)
+            #expect(made.status == 201)
+            return made.object
+        }
+        let mine = try await register("Mine")
+        let other = try await register("Other")
+        let id = try #require(mine["client_id"]?.stringValue)
+        let token = try #require(mine["registration_access_token"]?.stringValue)
+        let secret = try #require(mine["client_secret"]?.stringValue)
+        #expect(mine["registration_client_uri"] == .string(ctx.endpoint("/register/") + id))
+        func call(_ method: String, _ clientID: String = id, token: String? = nil, body: String = "", in context: ProviderContext? = nil) async -> EndpointResponse {
+            await endpoint.handle(method: method, clientID: clientID, authorization: token.map { "Bearer " + $0 }, body: Array(body.utf8), isJSON: true,
+                                  context ?? ctx)
+        }
+
+        // §2.1 read: only with this client's token, in this environment.
+        let read = await call("GET", token: token)
+        #expect(read.status == 200 && read.object["client_name"] == .string("Mine") && read.object["client_secret"] == nil)
+        #expect(read.object["registration_access_token"] == .string(token))
+        let bare = await call("GET")
+        #expect(bare.status == 401 && bare.body.isEmpty, "no credentials: a challenge without an error code (RFC 6750 §3.1)")
+        for (clientID, presented) in [(id, "lmb_rat_wrong"), (id, try #require(other["registration_access_token"]?.stringValue)), (f.confidential.id, token)] {
+            let refused = await call("GET", clientID, token: presented)
+            #expect(refused.status == 401 && refused.errorCode == "invalid_token")
+        }
+        let production = try await f.context("alpha", "production")
+        #expect(await call("GET", token: token, in: production).status == 401, "another environment does not know the client")
+
+        // §2.2 update: the whole metadata; the id and the secret stay.
+        let update = #"{"client_id":"\#(id)","client_name":"Renamed","redirect_uris":["http://127.0.0.1:5001/cb"],"scope":"openid"}"#
+        let updated = await call("PUT", token: token, body: update)
+        #expect(updated.status == 200 && updated.object["client_name"] == .string("Renamed") && updated.object["client_secret"] == nil, "\(updated.object)")
+        #expect(updated.object["redirect_uris"] == ["http://127.0.0.1:5001/cb"] && updated.object["scope"] == .string("openid"))
+        let storedClient = try await f.oauth.identity.read { tx in try tx.client(id: id) }
+        let stored = try #require(storedClient)
+        #expect(stored.name == "Renamed" && stored.secretHash == OpaqueSecret.hash(secret))
+        let withSecret = await call("PUT", token: token, body: #"{"client_id":"\#(id)","client_secret":"\#(secret)","redirect_uris":["http://127.0.0.1:5001/cb"]}"#)
+        #expect(withSecret.status == 200)
+        let wrongSecret = await call("PUT", token: token, body: #"{"client_id":"\#(id)","client_secret":"nope","redirect_uris":["http://127.0.0.1:5001/cb"]}"#)
+        #expect(wrongSecret.status == 400 && wrongSecret.errorCode == "invalid_client_metadata")
+        let otherID = await call("PUT", token: token, body: #"{"client_id":"cl_else","redirect_uris":["http://127.0.0.1:5001/cb"]}"#)
+        #expect(otherID.status == 400 && otherID.errorCode == "invalid_request")
+        let notLoopback = await call("PUT", token: token, body: #"{"client_id":"\#(id)","redirect_uris":["https://rp.example.com/cb"]}"#)
+        #expect(notLoopback.status == 400 && notLoopback.errorCode == "invalid_redirect_uri")
+        let broken = await call("PUT", token: token, body: "{")
+        #expect(broken.status == 400 && broken.errorCode == "invalid_client_metadata")
+        let afterRefusalsClient = try await f.oauth.identity.read { tx in try tx.client(id: id) }
+        let afterRefusals = try #require(afterRefusalsClient)
+        #expect(afterRefusals.redirectURIs == ["http://127.0.0.1:5001/cb"], "a refused update changes nothing")
+
+        // §2.3 delete: the client and its token are gone; the other client stays.
+        #expect(await call("DELETE", token: token).status == 204)
+        #expect(await call("GET", token: token).status == 401)
+        let deleted = try await f.oauth.identity.read { tx in try tx.client(id: id) }
+        #expect(deleted == nil)
+        let otherToken = try #require(other["registration_access_token"]?.stringValue)
+        #expect(await call("GET", try #require(other["client_id"]?.stringValue), token: otherToken).status == 200)
     }
 
     @Test("RFC 7591 §3: loopback_only registration admits loopback clients and refuses others", arguments: Backend.underTest)

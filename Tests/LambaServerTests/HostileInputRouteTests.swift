@@ -232,6 +232,10 @@ struct HostileInputRouteTests {
             try tx.insert(session)
             return session.id
         }
+        let passkey = Passkey(userID: userID, rpID: "localhost", credentialID: [7, 7, 7], publicKey: [0xa5], algorithm: -7, signCount: 0,
+                              backupEligible: false, backedUp: false, aaguid: [UInt8](repeating: 0, count: 16), name: "Seeded", createdAt: Date())
+        try await identity.write { tx in try tx.insert(passkey) }
+        ids["passkey_id"] = passkey.id
         ids["slug"] = "a-portal"
         ids["provider_id"] = provider.provider.id
         ids["endpoint_id"] = endpoint.id

@@ -36,31 +36,24 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
             let metadata: JSONObject
             do { metadata = try JSON.decodeObject(body) } catch { throw OAuthError(.invalidClientMetadata, "the body is not a JSON object") }
             let registration = try Self.registration(metadata)
-            if mode == .loopbackOnly {
-                for uri in registration.redirectURIs + registration.postLogoutRedirectURIs {
-                    guard let host = URLComponents(string: uri)?.host, OAuthClient.isLoopback(host: host), uri.lowercased().hasPrefix("http://") else {
-                        throw OAuthError(.invalidRedirectURI, "only loopback redirect URIs may register here")
-                    }
-                }
-            }
+            if mode == .loopbackOnly { try Self.requireLoopback(registration) }
             let made: (OAuthClient, secret: String?)
             do {
                 made = try ProjectAdministration.makeClient(registration, workspaceID: context.workspace.id, projectID: context.project.id,
                                                            environment: context.environment, dynamically: true)
             } catch let error as DomainError {
-                if case .invalid(let field, _) = error, field.contains("redirect_uri") {
-                    throw OAuthError(.invalidRedirectURI, error.description)
-                }
-                throw OAuthError(.invalidClientMetadata, error.description)
+                throw Self.metadataError(error)
             }
             let client = made.0
             let now = clock.now()
             let addressHash = OpaqueSecret.hash("client-registration " + clientAddress)
+            // RFC 7592 §3: the bearer token of the client configuration endpoint, stored hashed.
+            let accessToken = OpaqueSecret.generate(prefix: "lmb_rat_")
             try await records.write { tx in
                 try Self.checkLimits(tx, limits, addressHash: addressHash, context, now: now)
                 try tx.insert(client)
                 try tx.recordRegistration(clientID: client.id, projectID: context.project.id, environment: context.environment,
-                                          addressHash: addressHash, at: now)
+                                          addressHash: addressHash, accessTokenHash: accessToken.hash, at: now)
                 try tx.append(DomainEvent(type: .clientCreated, actor: "dynamic_registration", workspaceID: context.workspace.id,
                                           projectID: context.project.id, environment: context.environment, occurredAt: now, data: [
                     "client_id": .string(client.id), "type": .string(client.type.rawValue), "first_party": false, "dynamic": true,
@@ -70,27 +63,52 @@ public struct DynamicClientRegistrationEndpoint: Sendable {
             if let algorithm = JWSAlgorithm(rawValue: client.idTokenSignedResponseAlg) {
                 try await keys.ensureCurrent(projectID: context.project.id, environment: context.environment, algorithms: [algorithm])
             }
-            var response: JSONObject = [
-                "client_id": .string(client.id),
-                "client_id_issued_at": .integer(Int64(now.timeIntervalSince1970)),
-                "client_name": .string(client.name),
-                "redirect_uris": .array(client.redirectURIs.map(JSONValue.string)),
-                "post_logout_redirect_uris": .array(client.postLogoutRedirectURIs.map(JSONValue.string)),
-                "grant_types": .array(client.grantTypes.map(JSONValue.string)),
-                "response_types": client.grantTypes.contains("authorization_code") ? ["code"] : [],
-                "token_endpoint_auth_method": .string(client.tokenEndpointAuthMethod.rawValue),
-                "id_token_signed_response_alg": .string(client.idTokenSignedResponseAlg),
-                "scope": .string(client.scopes.joined(separator: " ")),
-            ]
-            if let secret = made.secret {
-                response["client_secret"] = .string(secret)
-                response["client_secret_expires_at"] = 0
-            }
-            if let jwks = client.jwks, let set = try? JSON.decodeObject(Array(jwks.utf8)) { response["jwks"] = .object(set) }
-            return .json(response, status: 201)
+            return .json(Self.clientInformation(client, secret: made.secret, registrationAccessToken: accessToken.value, context), status: 201)
         } catch {
             return .error(OAuthError.wrap(error))
         }
+    }
+
+    /// `loopback_only`: every redirect URI is plain http on a loopback address.
+    static func requireLoopback(_ registration: ProjectAdministration.ClientRegistration) throws(OAuthError) {
+        for uri in registration.redirectURIs + registration.postLogoutRedirectURIs {
+            guard let host = URLComponents(string: uri)?.host, OAuthClient.isLoopback(host: host), uri.lowercased().hasPrefix("http://") else {
+                throw OAuthError(.invalidRedirectURI, "only loopback redirect URIs may register here")
+            }
+        }
+    }
+
+    /// RFC 7591 §3.2.2: a redirect URI problem has its own error code.
+    static func metadataError(_ error: DomainError) -> OAuthError {
+        if case .invalid(let field, _) = error, field.contains("redirect_uri") {
+            return OAuthError(.invalidRedirectURI, error.description)
+        }
+        return OAuthError(.invalidClientMetadata, error.description)
+    }
+
+    /// The client information response (RFC 7591 §3.2.1, RFC 7592 §3): the registered metadata,
+    /// the secret when one was just issued, and where and with what token the client manages itself.
+    static func clientInformation(_ client: OAuthClient, secret: String?, registrationAccessToken: String, _ context: ProviderContext) -> JSONObject {
+        var response: JSONObject = [
+            "client_id": .string(client.id),
+            "client_id_issued_at": .integer(Int64(client.createdAt.timeIntervalSince1970)),
+            "client_name": .string(client.name),
+            "redirect_uris": .array(client.redirectURIs.map(JSONValue.string)),
+            "post_logout_redirect_uris": .array(client.postLogoutRedirectURIs.map(JSONValue.string)),
+            "grant_types": .array(client.grantTypes.map(JSONValue.string)),
+            "response_types": client.grantTypes.contains("authorization_code") ? ["code"] : [],
+            "token_endpoint_auth_method": .string(client.tokenEndpointAuthMethod.rawValue),
+            "id_token_signed_response_alg": .string(client.idTokenSignedResponseAlg),
+            "scope": .string(client.scopes.joined(separator: " ")),
+            "registration_access_token": .string(registrationAccessToken),
+            "registration_client_uri": .string(context.endpoint("/register/") + client.id),
+        ]
+        if let secret {
+            response["client_secret"] = .string(secret)
+            response["client_secret_expires_at"] = 0
+        }
+        if let jwks = client.jwks, let set = try? JSON.decodeObject(Array(jwks.utf8)) { response["jwks"] = .object(set) }
+        return response
     }
 
     /// Refuses the registration when the address registered `perAddress` clients within the window

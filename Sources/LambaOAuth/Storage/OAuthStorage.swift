@@ -220,7 +220,13 @@ public protocol ClientRegistrationStorage {
     /// When the address registered clients in the environment since `date`, oldest first. - Throws: the store's errors.
     func registrations(projectID: String, environment: Environment, addressHash: String, since date: Date) throws -> [Date]
     /// - Throws: the store's errors.
-    func recordRegistration(clientID: String, projectID: String, environment: Environment, addressHash: String, at date: Date) throws
+    func recordRegistration(clientID: String, projectID: String, environment: Environment, addressHash: String, accessTokenHash: String,
+                            at date: Date) throws
+    /// The hash of the client's registration access token (RFC 7592), nil when it has none (the
+    /// client was deleted, or registered before Lamba issued them). - Throws: the store's errors.
+    func registrationAccessTokenHash(clientID: String) throws -> String?
+    /// Replaces (nil: withdraws) the registration access token. - Throws: the store's errors.
+    func setRegistrationAccessToken(clientID: String, hash: String?) throws
 }
 
 /// Everything the engine reads and writes inside one transaction.

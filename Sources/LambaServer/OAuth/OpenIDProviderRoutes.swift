@@ -85,6 +85,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
             return Self.response(await provider.registration.handle(body: body, isJSON: Self.hasMediaType(request, "application/json"),
                                                                     clientAddress: context.clientAddress, ctx))
         }
+        ClientConfigurationRoutes(provider: provider).register(on: issuer)
         issuer.get("logout") { request, context -> Response in try await pages.logout(request, context) }
         issuer.post("logout") { request, context -> Response in try await pages.logout(request, context) }
         SocialSignInRoutes(provider: provider, pages: pages).register(on: issuer)

@@ -27,7 +27,9 @@ struct PasskeyAccountRoutes: Sendable {
         } catch {
             return HostedPageRoutes.html(HostedPages.error(error), status: HostedPageRoutes.errorPageStatus(error))
         }
-        guard let page else { return HostedPageRoutes.html(HostedPages.passkeysSignedOut(ctx.project.name), status: status, cookies: cookies) }
+        guard let page else {
+            return HostedPageRoutes.html(HostedPages.passkeysSignedOut(ctx.project.name, error: error), status: status, cookies: cookies)
+        }
         let notice = (try? OAuthParameters.decode(request.uri.query ?? "").single("notice")) ?? nil
         let nonce = HostedPages.scriptNonce()
         let body = HostedPages.passkeyAccount(page, action: ctx.endpoint("/account/passkeys"), csrf: provider.interaction.csrfToken(cookie: csrfValue),
@@ -53,15 +55,18 @@ struct PasskeyAccountRoutes: Sendable {
         case .failed(let message):
             return try await show(request, context, error: message, status: .badRequest)
         case .signedOut:
-            return HostedPageRoutes.html(HostedPages.passkeysSignedOut(ctx.project.name), status: .badRequest)
+            return HostedPageRoutes.html(HostedPages.passkeysSignedOut(ctx.project.name, error: "Nothing was changed: you are not signed in."),
+                                         status: .badRequest)
         }
     }
 }
 
 extension HostedPages {
-    static func passkeysSignedOut(_ projectName: String) -> String {
+    /// `error`: why a posted change was not made.
+    static func passkeysSignedOut(_ projectName: String, error: String? = nil) -> String {
         layout("Your passkeys", """
             <h1>Sign in first</h1>
+            \(message(error))
             <p>To manage your passkeys for \(HTML.escape(projectName)), sign in to the application, then open this page again.</p>
             """)
     }

@@ -12,4 +12,10 @@ enum ClientRegistrationSchema {
         );
         CREATE INDEX client_registrations_address ON client_registrations (project_id, environment, address_hash, registered_at);
         """)
+
+    /// The hash of each client's registration access token, for the client configuration
+    /// endpoint (RFC 7592); withdrawn (NULL) when the client deletes itself.
+    static let registrationAccessTokens = Migration(version: 51, name: "registration access tokens", sql: """
+        ALTER TABLE client_registrations ADD COLUMN access_token_hash TEXT;
+        """)
 }

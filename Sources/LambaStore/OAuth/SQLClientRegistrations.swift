@@ -37,9 +37,21 @@ extension SQLIdentityRecords: ClientRegistrationStorage {
     }
 
     public func recordRegistration(clientID: String, projectID: String, environment: LambaModel.Environment, addressHash: String,
-                                   at date: Date) throws {
+                                   accessTokenHash: String, at date: Date) throws {
         try writer.execute(
-            "INSERT INTO client_registrations (client_id, project_id, environment, address_hash, registered_at) VALUES ($1, $2, $3, $4, $5)",
-            [.text(clientID), .text(projectID), .text(environment.rawValue), .text(addressHash), SQLValue(date)])
+            """
+            INSERT INTO client_registrations (client_id, project_id, environment, address_hash, registered_at, access_token_hash)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            """,
+            [.text(clientID), .text(projectID), .text(environment.rawValue), .text(addressHash), SQLValue(date), .text(accessTokenHash)])
+    }
+
+    public func registrationAccessTokenHash(clientID: String) throws -> String? {
+        try reader.query("SELECT access_token_hash FROM client_registrations WHERE client_id = $1", [.text(clientID)])
+            .first?.optionalString("access_token_hash")
+    }
+
+    public func setRegistrationAccessToken(clientID: String, hash: String?) throws {
+        try writer.execute("UPDATE client_registrations SET access_token_hash = $2 WHERE client_id = $1", [.text(clientID), SQLValue(hash)])
     }
 }
