@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C libraries: each is imported by exactly one wrapper module below.
@@ -50,7 +51,10 @@ let package = Package(
         .target(name: "LambaModel", dependencies: ["LambaJOSE", "LambaASCII", "LambaPasswords"], swiftSettings: strict),
         // WebAuthn Level 3 relying-party checks (registration, assertion) over LambaJOSE; framework-free.
         .target(name: "LambaWebAuthn", dependencies: ["LambaJOSE"], swiftSettings: strict),
-        .target(name: "LambaOAuth", dependencies: ["LambaModel", "LambaJOSE", "LambaASCII", "LambaPasswords", "LambaWebAuthn"], swiftSettings: strict),
+        // Mail is rendered from swift-mustache templates (docs/account-recovery.md#mail-templates).
+        .target(name: "LambaOAuth", dependencies: [
+            "LambaModel", "LambaJOSE", "LambaASCII", "LambaPasswords", "LambaWebAuthn", .product(name: "Mustache", package: "swift-mustache"),
+        ], swiftSettings: strict),
         .target(name: "LambaStore", dependencies: ["CSQLite", "LambaModel", "LambaJOSE", "LambaOAuth"], swiftSettings: strict),
         .target(name: "LambaPostgres", dependencies: ["LambaStore", "CPostgres"], swiftSettings: strict),
         // Email: the message, its MIME rendering, and transports (SMTP over SwiftNIO with swift-nio-ssl, a maildir).

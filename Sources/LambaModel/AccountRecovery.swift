@@ -2,19 +2,21 @@ public import Foundation
 import LambaJOSE
 import LambaPasswords
 
-/// A one-time link sent by email: a password reset or an email verification
-/// (docs/account-recovery.md). Only the SHA-256 of the token is stored; a token works once,
+/// A one-time link sent by email: a password reset, an email verification or the confirmation of
+/// an email change (docs/account-recovery.md). Only the SHA-256 of the token is stored; a token works once,
 /// before it expires, and only for the purpose and the email it was made for.
 public struct AccountToken: Sendable, Hashable {
     public enum Purpose: String, Sendable, Hashable, CaseIterable {
         case passwordReset = "password_reset"
         case emailVerification = "email_verification"
+        /// Confirms a change of the account's email; the link goes to the new address.
+        case emailChange = "email_change"
 
         /// Short-lived: a reset link is a password; a verification link only proves the inbox.
         public var lifetime: TimeInterval {
             switch self {
             case .passwordReset: 30 * 60
-            case .emailVerification: 24 * 3600
+            case .emailVerification, .emailChange: 24 * 3600
             }
         }
     }
@@ -22,8 +24,11 @@ public struct AccountToken: Sendable, Hashable {
     public var tokenHash: String
     public var purpose: Purpose
     public var userID: String
-    /// The address the link went to: verifying it proves this address, not a later one.
+    /// The account's email when the link was made: the link works only while it still is. For a
+    /// verification or a reset it is also the address the link went to.
     public var email: String
+    /// An email change's new address, where its link went (docs/account-recovery.md#email-change).
+    public var newEmail: String?
     /// Where it was asked for: the Project environment whose pages and mail the person saw.
     public var workspaceID: String
     public var projectID: String
@@ -33,11 +38,12 @@ public struct AccountToken: Sendable, Hashable {
     public var usedAt: Date?
 
     public init(tokenHash: String, purpose: Purpose, userID: String, email: String, workspaceID: String, projectID: String,
-                environment: Environment, createdAt: Date, expiresAt: Date, usedAt: Date? = nil) {
+                environment: Environment, createdAt: Date, expiresAt: Date, usedAt: Date? = nil, newEmail: String? = nil) {
         self.tokenHash = tokenHash
         self.purpose = purpose
         self.userID = userID
         self.email = email
+        self.newEmail = newEmail
         self.workspaceID = workspaceID
         self.projectID = projectID
         self.environment = environment
@@ -56,7 +62,7 @@ public struct OutgoingMail: Sendable, Hashable {
     public var workspaceID: String
     public var projectID: String?
     public var environment: Environment?
-    /// What it is (`password_reset`, `email_verification`, `password_changed`, `invite`), for the delivery log.
+    /// What it is (a `MailKind`: `password_reset`, `invite`, …), for the delivery log.
     public var kind: String
     public var recipient: String
     public var subject: String
@@ -83,6 +89,9 @@ public protocol AccountTokenReader {
     func accountToken(hash: String) throws -> AccountToken?
     /// How many tokens of `purpose` were made for the user since `date` (the rate limit).
     func countAccountTokens(userID: String, purpose: AccountToken.Purpose, since date: Date) throws -> Int
+    /// The user's newest email change asked for in this Project environment that can still be
+    /// confirmed at `date`, if any.
+    func pendingEmailChange(userID: String, projectID: String, environment: Environment, at date: Date) throws -> AccountToken?
 }
 
 public protocol AccountTokenWriter: AccountTokenReader {
@@ -292,6 +301,8 @@ extension EventType {
     public static let userPasswordChanged: EventType = "user.password_changed"
     public static let emailVerificationSent: EventType = "user.email_verification_sent"
     public static let userEmailVerified: EventType = "user.email_verified"
+    public static let emailChangeRequested: EventType = "user.email_change_requested"
+    public static let userEmailChanged: EventType = "user.email_changed"
     /// More links asked for than the hourly limit allows: none was sent.
     public static let accountLinkThrottled: EventType = "user.account_link_throttled"
     public static let mailDelivered: EventType = "mail.delivered"

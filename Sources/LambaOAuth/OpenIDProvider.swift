@@ -128,7 +128,8 @@ public final class OpenIDProvider: Sendable {
                                         members: MemberLifecycle(store: store.identity, clock: clock), recovery: accountRecovery,
                                         secondFactors: secondFactors, passkeys: passkeys, csrf: csrf, clock: clock)
         selfService = AccountSelfService(accessTokens: accessTokens, clients: clients, records: Transactions(store) { $0 }, socialSignIn: socialSignIn,
-                                         secondFactors: secondFactors, passkeys: passkeys, recovery: AccountRecovery(store: store.identity, clock: clock), clock: clock)
+                                         secondFactors: secondFactors, passkeys: passkeys, recovery: AccountRecovery(store: store.identity, clock: clock),
+                                         emailChange: EmailChange(store: store.identity, clock: clock), clock: clock)
     }
 
     public var now: Date { configuration.clock.now() }

@@ -91,6 +91,7 @@ public enum Migrations {
         AccountRecoverySchema.migration,
         SecondFactorSchema.migration,
         AccountRecoverySchema.workspaceSender,
+        AccountRecoverySchema.emailChange,
         PasskeySchema.migration,
     ]
 }

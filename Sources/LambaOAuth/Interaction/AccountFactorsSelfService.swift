@@ -20,6 +20,17 @@ extension AccountSelfService {
         }
     }
 
+    /// A current password is a sign-in: while the account's sign-in throttle holds, none is checked.
+    func refuseWhileThrottled(_ context: ProviderContext, _ caller: Caller) async throws {
+        let key = SignInThrottle.Key(workspaceID: context.workspace.id, email: caller.user.email)
+        let throttle = try await records.read { tx in try tx.signInThrottle(workspaceID: key.workspaceID, emailHash: key.emailHash) }
+        if let remaining = SignInThrottle.lockedFor(throttle, at: clock.now()) {
+            var error = OAuthError(.tooManyRequests, SignInThrottle.message(remaining))
+            error.retryAfter = Int(remaining.rounded(.up))
+            throw error
+        }
+    }
+
     func factorContext(_ context: ProviderContext) -> SecondFactors.Context {
         SecondFactors.Context(workspaceID: context.workspace.id, projectID: context.project.id, environment: context.environment)
     }
@@ -36,14 +47,9 @@ extension AccountSelfService {
             guard let current = try request.parameters.single("current_password"), let new = try request.parameters.single("new_password") else {
                 throw OAuthError.invalidRequest("current_password and new_password are required")
             }
+            try await refuseWhileThrottled(context, caller)
             let key = SignInThrottle.Key(workspaceID: context.workspace.id, email: caller.user.email)
             let now = clock.now()
-            let throttle = try await records.read { tx in try tx.signInThrottle(workspaceID: key.workspaceID, emailHash: key.emailHash) }
-            if let remaining = SignInThrottle.lockedFor(throttle, at: now) {
-                var error = OAuthError(.tooManyRequests, SignInThrottle.message(remaining))
-                error.retryAfter = Int(remaining.rounded(.up))
-                throw error
-            }
             let changed = try await recovery.changePassword(userID: caller.user.id, currentPassword: current, newPassword: new, factorContext(context)) { user in
                 AccountMail.passwordChanged(user, context, at: now)
             }

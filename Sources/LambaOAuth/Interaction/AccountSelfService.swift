@@ -14,6 +14,7 @@ public struct AccountSelfService: Sendable {
     let secondFactors: SecondFactors
     let passkeys: PasskeyCeremonies
     let recovery: AccountRecovery
+    let emailChange: EmailChange
     let clock: WallClock
 
     struct Caller: Sendable {
@@ -54,11 +55,12 @@ public struct AccountSelfService: Sendable {
                  try AuthMethodGuard.usablePaths(tx, of: caller.user, settings: context.settings),
                  try tx.totpCredential(userID: caller.user.id)?.confirmedAt != nil)
             }
+            let pending = try await emailChange.pending(userID: caller.user.id, factorContext(context))
             return .json([
                 "sub": .string(caller.user.id), "email": .string(caller.user.email), "email_verified": .bool(caller.user.emailVerified),
                 "name": .string(caller.user.name), "project_id": .string(context.project.id), "environment": .string(context.environment.rawValue),
                 "sign_in_methods": .array(paths.map(\.description).sorted().map(JSONValue.string)), "providers": .array(linked),
-                "totp_enabled": .bool(totp),
+                "totp_enabled": .bool(totp), "pending_email": pending.map { .string($0.newEmail) } ?? .null,
             ])
         } catch {
             return Self.failure(error)

@@ -5,7 +5,7 @@ import LambaModel
 import LambaOAuth
 
 /// The hosted pages of account recovery under each issuer (docs/account-recovery.md):
-/// `/password/forgot`, `/password/reset`, `/email/verify`. A link from a mail opens a page with a
+/// `/password/forgot`, `/password/reset`, `/email/verify`, `/email/change`. A link from a mail opens a page with a
 /// button; only the form's POST acts, so a mail scanner that fetches links uses nothing up.
 struct AccountRecoveryRoutes: Sendable {
     let provider: OpenIDProvider
@@ -18,6 +18,8 @@ struct AccountRecoveryRoutes: Sendable {
         issuer.post("password/reset") { request, context -> Response in try await routes.reset(request, context) }
         issuer.get("email/verify") { request, context -> Response in try await routes.verifyPage(request, context) }
         issuer.post("email/verify") { request, context -> Response in try await routes.verify(request, context) }
+        issuer.get("email/change") { request, context -> Response in try await routes.changeEmailPage(request, context) }
+        issuer.post("email/change") { request, context -> Response in try await routes.changeEmail(request, context) }
     }
 
     /// The page with the CSRF cookie set when the browser has none.
@@ -123,6 +125,39 @@ struct AccountRecoveryRoutes: Sendable {
     }
 }
 
+extension AccountRecoveryRoutes {
+    // MARK: Email change (docs/account-recovery.md#email-change)
+
+    func changeEmailPage(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
+        let ctx = try context.issuerContext()
+        let token = query(request, "token")
+        guard let pending = try await provider.accountRecovery.pendingEmailChange(ctx, token: token) else {
+            return HostedPageRoutes.html(AccountRecoveryPages.deadLink(projectName: ctx.project.name, forgot: nil), status: .badRequest)
+        }
+        return try page(request, context) { action, csrf in
+            AccountRecoveryPages.changeEmail(projectName: ctx.project.name, newEmail: pending.newEmail, action: action("/email/change"), csrf: csrf,
+                                             token: token)
+        }
+    }
+
+    func changeEmail(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
+        let ctx = try context.issuerContext()
+        guard case .form(let form) = try await HostedPageRoutes.hostedForm(request, context) else {
+            return HostedPageRoutes.html(HostedPages.error(.invalidRequest("send the form as a form")), status: .unsupportedMediaType)
+        }
+        do {
+            let user = try await provider.accountRecovery.confirmEmailChange(ctx, form: form, csrfCookie: Cookies.read(request, OpenIDProviderRoutes.csrfCookie))
+            return HostedPageRoutes.html(AccountRecoveryPages.emailChanged(projectName: ctx.project.name, email: user.email))
+        } catch let error as OAuthError {
+            return HostedPageRoutes.html(HostedPages.error(error), status: HostedPageRoutes.errorPageStatus(error))
+        } catch DomainError.conflict(let reason) {
+            return HostedPageRoutes.html(AccountRecoveryPages.emailTaken(reason), status: .conflict)
+        } catch is DomainError {
+            return HostedPageRoutes.html(AccountRecoveryPages.deadLink(projectName: ctx.project.name, forgot: nil), status: .badRequest)
+        }
+    }
+}
+
 /// The pages themselves, in the hosted pages' layout.
 enum AccountRecoveryPages {
     static func forgot(projectName: String, action: String, csrf: String, authz: String, signIn: String?, error: String?) -> String {
@@ -186,6 +221,31 @@ enum AccountRecoveryPages {
         HostedPages.layout("Email confirmed", """
             <h1>Email confirmed</h1>
             <p>\(HTML.escape(email)) is confirmed for \(HTML.escape(projectName)). You can close this window.</p>
+            """)
+    }
+
+    static func changeEmail(projectName: String, newEmail: String, action: String, csrf: String, token: String) -> String {
+        HostedPages.layout("Confirm your new email", """
+            <h1>Confirm your new email</h1>
+            <p class="muted">\(HTML.escape(newEmail)) becomes the email of your \(HTML.escape(projectName)) account.</p>
+            <form method="post" action="\(HTML.escape(action))">
+            \(HostedPages.hidden("csrf_token", csrf))\(HostedPages.hidden("token", token))
+            <button type="submit">Change my email</button>
+            </form>
+            """)
+    }
+
+    static func emailChanged(projectName: String, email: String) -> String {
+        HostedPages.layout("Email changed", """
+            <h1>Email changed</h1>
+            <p>\(HTML.escape(email)) is now the email of your \(HTML.escape(projectName)) account. You can close this window.</p>
+            """)
+    }
+
+    static func emailTaken(_ reason: String) -> String {
+        HostedPages.layout("Email not changed", """
+            <h1>Your email was not changed</h1>
+            <p class="error">\(HTML.escape(reason)).</p>
             """)
     }
 

@@ -5,7 +5,7 @@ import LambaJOSE
 import LambaModel
 import LambaOAuth
 
-/// The runtime self-service API under each issuer: `/me`, `/me/authorization`, `/me/providers`, `/me/factors`, `/me/passkeys`, `/me/sessions`.
+/// The runtime self-service API under each issuer: `/me`, `/me/authorization`, `/me/providers`, `/me/email`, `/me/factors`, `/me/passkeys`, `/me/sessions`.
 struct AccountSelfServiceRoutes: Sendable {
     let provider: OpenIDProvider
 
@@ -39,6 +39,10 @@ struct AccountSelfServiceRoutes: Sendable {
         issuer.post("me/password") { request, context -> Response in
             let (ctx, endpoint) = try await Self.prepare(provider, request, context)
             return OpenIDProviderRoutes.response(await provider.selfService.changePassword(endpoint, ctx))
+        }
+        issuer.post("me/email") { request, context -> Response in
+            let (ctx, endpoint) = try await Self.prepare(provider, request, context)
+            return OpenIDProviderRoutes.response(await provider.selfService.changeEmail(endpoint, ctx))
         }
         issuer.get("me/factors") { request, context -> Response in
             let (ctx, endpoint) = try await Self.prepare(provider, request, context)

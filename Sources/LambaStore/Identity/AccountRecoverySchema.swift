@@ -44,6 +44,37 @@ enum AccountRecoverySchema {
         );
         """)
 
+    /// Email changes (docs/account-recovery.md#email-change): a third purpose of one-time link, and
+    /// the new address it carries, set exactly for that purpose. SQLite cannot change a CHECK
+    /// constraint in place, so it copies the table; PostgreSQL swaps the constraint.
+    static let emailChange = Migration(version: 103, name: "email change links", sqlite: """
+        CREATE TABLE account_tokens_next (
+            token_hash TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL CHECK (purpose IN ('password_reset', 'email_verification', 'email_change')),
+            user_id TEXT NOT NULL REFERENCES users (id),
+            email TEXT NOT NULL,
+            workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+            project_id TEXT NOT NULL REFERENCES projects (id),
+            environment TEXT NOT NULL CHECK (environment IN ('sandbox', 'production')),
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            used_at BIGINT,
+            new_email TEXT,
+            CHECK ((purpose = 'email_change') = (new_email IS NOT NULL))
+        );
+        INSERT INTO account_tokens_next (token_hash, purpose, user_id, email, workspace_id, project_id, environment, created_at, expires_at, used_at)
+            SELECT token_hash, purpose, user_id, email, workspace_id, project_id, environment, created_at, expires_at, used_at FROM account_tokens;
+        DROP TABLE account_tokens;
+        ALTER TABLE account_tokens_next RENAME TO account_tokens;
+        CREATE INDEX account_tokens_user ON account_tokens (user_id, purpose, created_at);
+        """, postgres: """
+        ALTER TABLE account_tokens DROP CONSTRAINT account_tokens_purpose_check;
+        ALTER TABLE account_tokens ADD CONSTRAINT account_tokens_purpose_check
+            CHECK (purpose IN ('password_reset', 'email_verification', 'email_change'));
+        ALTER TABLE account_tokens ADD COLUMN new_email TEXT;
+        ALTER TABLE account_tokens ADD CONSTRAINT account_tokens_new_email_check CHECK ((purpose = 'email_change') = (new_email IS NOT NULL));
+        """)
+
     /// A sender address per Workspace.
     static let workspaceSender = Migration(version: 102, name: "workspace mail sender", sql: """
         ALTER TABLE workspaces ADD COLUMN mail_from TEXT;
