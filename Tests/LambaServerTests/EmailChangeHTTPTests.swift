@@ -138,6 +138,16 @@ struct EmailChangeHTTPTests {
             #expect(stale.status == .badRequest && stale.text.contains("This link cannot be used"))
             let same = try await Self.requestChange(client, access, to: Setup.email)
             #expect(same.status == .badRequest && same.json?["error_description"] == "email is the account's email already", "\(same.text)")
+
+            // At most five links an hour; past that the request is refused, sends nothing, and the event says so.
+            for n in 3...EmailChange.requestsPerHour {
+                #expect(try await Self.requestChange(client, access, to: "try\(n)@example.com").status == .accepted)
+            }
+            let queued = try await mail.deliver().count
+            let throttled = try await Self.requestChange(client, access, to: "one-more@example.com")
+            #expect(throttled.status == .conflict && throttled.json?["error"] == "refused", "\(throttled.text)")
+            #expect(try await mail.deliver().count == queued)
+            #expect(try await SecondFactorHTTPTests.events(dependencies, "user.account_link_throttled").count == 1)
         }
     }
     @Test("a user without a password (social sign-in) changes the email with a recent sign-in instead (RFC 9470)", arguments: Backend.underTest)
