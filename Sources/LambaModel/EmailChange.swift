@@ -58,7 +58,8 @@ public struct EmailChange: Sendable {
         }
         let now = clock.now()
         let secret = OpaqueSecret.generate(prefix: "lmb_ec_")
-        return try await store.write { tx in
+        // The refusal past the limit commits its event, so the write answers it rather than throwing.
+        let outcome: Pending? = try await store.write { tx in
             // The password checked above must still be the user's, and the email the one it started from.
             guard let current = try tx.user(id: userID), current.status == .active, current.passwordHash == user.passwordHash,
                   current.email == user.email
@@ -67,7 +68,7 @@ public struct EmailChange: Sendable {
                 try tx.append(DomainEvent(type: .accountLinkThrottled, actor: userID, workspaceID: context.workspaceID, projectID: context.projectID,
                                           environment: context.environment, occurredAt: now,
                                           data: ["user_id": .string(userID), "purpose": .string(AccountToken.Purpose.emailChange.rawValue)]))
-                throw DomainError.refused("too many email changes were asked for in the last hour; try again later")
+                return nil
             }
             try tx.voidAccountTokens(userID: userID, purpose: .emailChange, at: now)
             let expiresAt = now.addingTimeInterval(AccountToken.Purpose.emailChange.lifetime)
@@ -80,6 +81,8 @@ public struct EmailChange: Sendable {
                                       environment: context.environment, occurredAt: now, data: ["user_id": .string(userID)]))
             return Pending(newEmail: newEmail, expiresAt: expiresAt)
         }
+        guard let outcome else { throw DomainError.refused("too many email changes were asked for in the last hour; try again later") }
+        return outcome
     }
 
     /// The change a link would make, without using it up (the page a mail scanner may fetch).

@@ -138,6 +138,45 @@ struct EmailChangeHTTPTests {
             #expect(stale.status == .badRequest && stale.text.contains("This link cannot be used"))
             let same = try await Self.requestChange(client, access, to: Setup.email)
             #expect(same.status == .badRequest && same.json?["error_description"] == "email is the account's email already", "\(same.text)")
+
+            // At most five links an hour; past that the request is refused, sends nothing, and the event says so.
+            for n in 3...EmailChange.requestsPerHour {
+                #expect(try await Self.requestChange(client, access, to: "try\(n)@example.com").status == .accepted)
+            }
+            let queued = try await mail.deliver().count
+            let throttled = try await Self.requestChange(client, access, to: "one-more@example.com")
+            #expect(throttled.status == .conflict && throttled.json?["error"] == "refused", "\(throttled.text)")
+            #expect(try await mail.deliver().count == queued)
+            #expect(try await SecondFactorHTTPTests.events(dependencies, "user.account_link_throttled").count == 1)
+        }
+    }
+    @Test("a user without a password (social sign-in) changes the email with a recent sign-in instead (RFC 9470)", arguments: Backend.underTest)
+    func emailChange_withoutPassword_needsRecentSignIn(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let setup = try await InvalidationTriggerHTTPTests.setUp(dependencies)
+            let (access, _) = try await InvalidationTriggerHTTPTests.signIn(client, dependencies, setup)
+            let identity = SQLIdentityStore(store: dependencies.store)
+            var user = try #require(try await identity.read { tx in try tx.user(email: Setup.email) })
+            user.passwordHash = nil
+            let passwordless = user
+            try await identity.write { tx in try tx.update(passwordless) }
+
+            // A sign-in twenty minutes old is too old.
+            let sessions = try await identity.read { tx in try AccountLinking.sessions(tx, userID: passwordless.id, workspaceID: setup.client.workspaceID) }
+            var session = try #require(sessions.first?.session)
+            let signedInAt = session.authTime
+            session.authTime = signedInAt.addingTimeInterval(-1200)
+            let aged = session
+            try await identity.write { tx in try tx.update(aged) }
+            let stale = try await SecondFactorSelfServiceHTTPTests.call(client, .post, "/me/email", access, form: [("email", "new@example.com")])
+            #expect(stale.status == .unauthorized && stale.json?["error"] == "insufficient_user_authentication", "\(stale.text)")
+            #expect(stale.headers[.wwwAuthenticate]?.contains("max_age=600") == true)
+
+            session.authTime = signedInAt
+            let fresh = session
+            try await identity.write { tx in try tx.update(fresh) }
+            let asked = try await SecondFactorSelfServiceHTTPTests.call(client, .post, "/me/email", access, form: [("email", "new@example.com")])
+            #expect(asked.status == .accepted && asked.json?["pending_email"] == "new@example.com", "\(asked.text)")
         }
     }
 }
