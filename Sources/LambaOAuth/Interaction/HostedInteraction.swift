@@ -246,6 +246,28 @@ public struct HostedInteraction: Sendable {
         }
     }
 
+    // MARK: Not you? (docs/hosted-pages.md#not-you)
+
+    /// The person in front of the page is not the signed-in user: the session (and its runtime
+    /// scopes) ends, and the same authorization request goes back to the sign-in form. The caller
+    /// clears the session cookie.
+    public func notYou(_ context: ProviderContext, form: OAuthParameters, sessionToken: String?, csrfCookie: String?) async -> Result {
+        do {
+            try verifyCSRF(cookie: csrfCookie, form: form)
+            let authz = try form.single("authz") ?? ""
+            _ = try await validator.pending(context, authz: authz)
+            let now = clock.now()
+            if let sessionToken {
+                try await records.write { tx in
+                    try RPInitiatedLogout.endSession(tx, context, sessionToken: sessionToken, reason: "not_you", at: now)
+                }
+            }
+            return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil)
+        } catch {
+            return Self.failure(error)
+        }
+    }
+
     static func failure(_ error: any Error) -> Result {
         if let error = error as? DomainError { return .failed(error.description) }
         let oauth = OAuthError.wrap(error)

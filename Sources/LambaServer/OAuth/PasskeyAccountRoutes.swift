@@ -60,9 +60,10 @@ struct PasskeyAccountRoutes: Sendable {
 
 extension HostedPages {
     static func passkeysSignedOut(_ projectName: String) -> String {
-        layout("Your passkeys", """
-            <h1>Sign in first</h1>
-            <p>To manage your passkeys for \(HTML.escape(projectName)), sign in to the application, then open this page again.</p>
+        let t = HostedPageStrings.current
+        return layout(t.passkeysTitle, """
+            <h1>\(HTML.escape(t.passkeysSignInFirst))</h1>
+            <p>\(HTML.escape(t.passkeysSignInFirstText(projectName)))</p>
             """)
     }
 }
