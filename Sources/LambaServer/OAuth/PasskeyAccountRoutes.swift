@@ -63,7 +63,7 @@ extension HostedPages {
         let t = HostedPageStrings.current
         return layout(t.passkeysTitle, """
             <h1>\(HTML.escape(t.passkeysSignInFirst))</h1>
-            <p>\(HTML.escape(t.passkeysSignInFirstText(projectName)))</p>
+            <p class="error" role="alert">\(HTML.escape(t.passkeysSignInFirstText(projectName)))</p>
             """)
     }
 }
