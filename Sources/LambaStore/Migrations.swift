@@ -88,6 +88,7 @@ public enum Migrations {
         AccountRecoverySchema.migration,
         SecondFactorSchema.migration,
         AccountRecoverySchema.workspaceSender,
+        ProjectBrandingSchema.migration,
         PasskeySchema.migration,
     ]
 }

@@ -270,4 +270,52 @@ struct HostedPagesHTTPTests {
             #expect(unregistered.text.contains("Fehlercode: invalid_request"))
         }
     }
+
+    // MARK: Branding
+
+    static func putBranding(_ client: any TestClientProtocol, key: String, projectID: String, _ body: JSONObject) async throws -> TestResponse {
+        try await client.execute(uri: "/console/v1/projects/\(projectID)/branding", method: .put,
+                                 headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                                 body: ByteBuffer(string: JSON.encodeString(.object(body))))
+    }
+
+    @Test("branding: the login page shows the Project's name, logo and colour; a bad colour or an http logo is 400; another Workspace's key gets 404",
+          arguments: Backend.underTest)
+    func branding_shownValidatedAndTenantScoped(backend: Backend) async throws {
+        try await withServer(backend, maxRequestBodySize: 64 * 1024) { client, dependencies in
+            let world = try await Self.world(dependencies)
+            let set = try await Self.putBranding(client, key: world.apiKey, projectID: world.projectID, [
+                "display_name": "Shop & Co", "logo_url": "https://cdn.shop.example/logo.png", "primary_color": "#FFCC00",
+            ])
+            #expect(set.status == .ok, "\(set.text)")
+            #expect(set.json == ["display_name": "Shop & Co", "logo_url": "https://cdn.shop.example/logo.png", "primary_color": "#ffcc00"])
+            let read = try await client.execute(uri: "/console/v1/projects/\(world.projectID)/branding", method: .get,
+                                                headers: [.authorization: "Bearer \(world.apiKey)"])
+            #expect(read.status == .ok && read.json == set.json)
+
+            var browser = Browser(base: dependencies.configuration.publicBaseURL)
+            let login = try await Self.page(client, &browser, Self.authorizeQuery(world))
+            #expect(login.text.contains("<div class=\"brand\"><img src=\"https://cdn.shop.example/logo.png\" alt=\"\"><span>Shop &amp; Co</span></div>"))
+            #expect(login.text.contains("<h1>Sign in to Shop &amp; Co</h1>"))
+            // A light colour gets black text on its buttons.
+            #expect(login.text.contains("--primary:#ffcc00;--on-primary:#000000;"))
+            #expect(login.headers[.contentSecurityPolicy] == "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; img-src https://cdn.shop.example")
+
+            for bad: JSONObject in [["primary_color": "red"], ["primary_color": "#ffcc00;}body{"], ["logo_url": "http://cdn.shop.example/logo.png"],
+                                    ["logo_url": "https://cdn.shop.example/a\"onerror=x"]] {
+                let refused = try await Self.putBranding(client, key: world.apiKey, projectID: world.projectID, bad)
+                #expect(refused.status == .badRequest, "\(bad): \(refused.text)")
+            }
+            #expect(try await Self.putBranding(client, key: world.apiKey, projectID: world.projectID, [:]).json
+                    == ["display_name": .null, "logo_url": .null, "primary_color": .null], "an empty body clears the branding")
+
+            let other = try await WorkspaceAdministration(store: SQLIdentityStore(store: dependencies.store)).createWorkspace(
+                email: "owner@other.example", password: nil, name: "Other", workspaceSlug: "other", workspaceName: "Other")
+            let foreignRead = try await client.execute(uri: "/console/v1/projects/\(world.projectID)/branding", method: .get,
+                                                       headers: [.authorization: "Bearer \(other.apiKeySecret)"])
+            #expect(foreignRead.status == .notFound)
+            let foreignWrite = try await Self.putBranding(client, key: other.apiKeySecret, projectID: world.projectID, ["primary_color": "#000000"])
+            #expect(foreignWrite.status == .notFound)
+        }
+    }
 }

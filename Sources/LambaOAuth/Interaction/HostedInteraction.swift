@@ -66,7 +66,7 @@ public struct HostedInteraction: Sendable {
                 .filter { context.settings.authMethods.contains($0.method) })
         }
         let isPublic = context.project.visibility == .public
-        return PageInfo(projectName: context.project.name, clientName: request.client.name, scopes: request.scopes, loginHint: request.loginHint,
+        return PageInfo(projectName: context.project.branding?.displayName ?? context.project.name, clientName: request.client.name, scopes: request.scopes, loginHint: request.loginHint,
                         user: state.user, allowRegister: isPublic && context.settings.allowRegister, allowJoin: isPublic && context.settings.allowPublicJoin,
                         providers: providers)
     }

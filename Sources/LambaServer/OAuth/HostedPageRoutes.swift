@@ -24,6 +24,9 @@ struct HostedPageRoutes: Sendable {
     static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
 
     static func html(_ body: String, status: HTTPResponse.Status = .ok, cookies: [String] = [], csp: String = contentSecurityPolicy) -> Response {
+        var csp = csp
+        // A branded page shows its logo: images from that one https origin, nothing else (docs/hosted-pages.md#branding).
+        if let origin = HostedPageBrandingMiddleware.current?.logoURL.flatMap(ProjectBranding.logoOrigin) { csp += "; img-src " + origin }
         var fields: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: csp]
         for cookie in cookies { fields.append(HTTPField(name: .setCookie, value: cookie)) }
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))

@@ -7,14 +7,24 @@ enum HostedPages {
     /// Every hosted page: the language of this request in `<html lang>`, the viewport of a phone,
     /// and the one stylesheet (docs/hosted-pages.md#the-stylesheet).
     static func layout(_ title: String, _ body: String) -> String {
-        """
+        let brand = HostedPageBrandingMiddleware.current
+        // Validated when stored (ProjectBranding.validated); the text colour is chosen for contrast.
+        let accent = brand?.primaryColor.flatMap { color in
+            ProjectBranding.textColor(on: color).map { HostedPageStylesheet.Accent(primary: color, onPrimary: $0) }
+        } ?? .lamba
+        var header = ""
+        if let brand, brand.displayName != nil || brand.logoURL != nil {
+            let logo = brand.logoURL.map { "<img src=\"\(HTML.escape($0))\" alt=\"\">" } ?? ""
+            header = "<div class=\"brand\">\(logo)\(brand.displayName.map { "<span>\(HTML.escape($0))</span>" } ?? "")</div>"
+        }
+        return """
         <!DOCTYPE html>
         <html lang="\(HostedPageStrings.current.language.tag)"><head><meta charset="utf-8">\
         <meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
         <title>\(HTML.escape(title))</title>
-        <style>\(HostedPageStylesheet.css())</style></head>
+        <style>\(HostedPageStylesheet.css(accent))</style></head>
         <body><main>
-        \(body)
+        \(header)\(body)
         </main></body></html>
         """
     }

@@ -32,6 +32,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
         let issuer = router.group("p/:slug/:environment")
         issuer.add(middleware: IssuerMiddleware(provider: provider))
         issuer.add(middleware: HostedPageLanguageMiddleware())
+        issuer.add(middleware: HostedPageBrandingMiddleware())
         let pages = HostedPageRoutes(provider: provider)
 
         issuer.get(".well-known/openid-configuration") { _, context -> Response in try await Self.metadata(provider, context) }
