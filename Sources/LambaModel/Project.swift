@@ -11,6 +11,8 @@ public struct Project: Sendable, Codable, Hashable {
     public var visibility: Visibility
     public var status: LifecycleStatus
     public var createdAt: Date
+    /// How the hosted pages present the Project (docs/hosted-pages.md#branding); nil: Lamba's own look.
+    public var branding: ProjectBranding?
 
     public enum Visibility: String, Sendable, Codable, Hashable {
         /// May allow discovery, public join and register, as each environment enables.

@@ -92,6 +92,7 @@ public enum Migrations {
         SecondFactorSchema.migration,
         AccountRecoverySchema.workspaceSender,
         AccountRecoverySchema.emailChange,
+        ProjectBrandingSchema.migration,
         PasskeySchema.migration,
     ]
 }

@@ -4,7 +4,8 @@ import LambaJOSE
 /// `lamba projects …`: the Workspace's Projects and each environment's settings.
 struct ProjectsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "projects", abstract: "Manage Projects and their environments.",
-                                                    subcommands: [List.self, Create.self, Show.self, Update.self, Deactivate.self, EnvironmentCommand.self])
+                                                    subcommands: [List.self, Create.self, Show.self, Update.self, Deactivate.self, EnvironmentCommand.self,
+                                                                  BrandingCommand.self])
     static let columns = ["id", "slug", "name", "visibility", "status"]
 
     struct List: ConsoleCommand {
@@ -86,5 +87,31 @@ struct EnvironmentCommand: AsyncParsableCommand {
                 "dynamic_client_registration": dynamicClientRegistration, "refresh_token_reuse_grace_seconds": refreshTokenReuseGraceSeconds,
             ])
         }
+    }
+}
+
+/// `lamba projects branding show|set`: how the Project's hosted pages present it (docs/hosted-pages.md#branding).
+struct BrandingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "branding", abstract: "Show and set a Project's hosted-page branding.",
+                                                    subcommands: [Show.self, Set.self])
+    static let columns = ["display_name", "logo_url", "primary_color"]
+
+    struct Show: ConsoleCommand {
+        static let operation = ConsoleOperation("GET", "/projects/{project_id}/branding", columns: BrandingCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        var parameters: [String: String] { scope.parameters }
+    }
+
+    struct Set: ConsoleCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace the branding; an option left out is cleared.")
+        static let operation = ConsoleOperation("PUT", "/projects/{project_id}/branding", columns: BrandingCommand.columns)
+        @OptionGroup var console: ConsoleOptions
+        @OptionGroup var scope: ProjectScope
+        @Option(help: "Name shown on the hosted pages.") var displayName: String?
+        @Option(help: "https URL of the logo.") var logoURL: String?
+        @Option(help: "Primary colour as #rrggbb.") var primaryColor: String?
+        var parameters: [String: String] { scope.parameters }
+        func body() -> JSONObject? { .given(["display_name": displayName, "logo_url": logoURL, "primary_color": primaryColor]) }
     }
 }

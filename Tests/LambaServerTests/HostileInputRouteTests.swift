@@ -239,6 +239,8 @@ struct HostileInputRouteTests {
         ids["slug"] = "a-portal"
         ids["provider_id"] = provider.provider.id
         ids["endpoint_id"] = endpoint.id
+        // No passkey is registered: a well-formed id that names none.
+        ids["passkey_id"] = "pk_absent"
         ids["session_id"] = sessionID
         ids["workspace_id"] = workspaceID
         ids["api_key_secret"] = fixture.a.apiKeySecret

@@ -19,7 +19,8 @@ struct Browser {
 
     mutating func absorb(_ response: TestResponse) {
         for value in response.headers[values: .setCookie] {
-            let pair = value.split(separator: ";")[0].split(separator: "=", maxSplits: 1).map(String.init)
+            // `name=` (an empty value) is how a server clears a cookie: keep the empty side.
+            let pair = value.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard pair.count == 2 else { continue }
             if pair[1].isEmpty { cookies[pair[0]] = nil } else { cookies[pair[0]] = pair[1] }
         }
@@ -33,15 +34,18 @@ struct Browser {
         location.hasPrefix(base) ? String(location.dropFirst(base.count)) : location
     }
 
-    mutating func get(_ client: any TestClientProtocol, _ uri: String) async throws -> TestResponse {
-        let response = try await client.execute(uri: path(uri), method: .get, headers: cookieHeader)
+    mutating func get(_ client: any TestClientProtocol, _ uri: String, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = cookieHeader
+        headers.append(contentsOf: extra)
+        let response = try await client.execute(uri: path(uri), method: .get, headers: headers)
         absorb(response)
         return response
     }
 
-    mutating func post(_ client: any TestClientProtocol, _ uri: String, _ form: [(String, String)]) async throws -> TestResponse {
+    mutating func post(_ client: any TestClientProtocol, _ uri: String, _ form: [(String, String)], headers extra: HTTPFields = [:]) async throws -> TestResponse {
         var headers = cookieHeader
         headers[.contentType] = "application/x-www-form-urlencoded"
+        headers.append(contentsOf: extra)
         let response = try await client.execute(uri: path(uri), method: .post, headers: headers,
                                                 body: ByteBuffer(string: OAuthParameters.encode(form)))
         absorb(response)

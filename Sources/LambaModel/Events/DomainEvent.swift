@@ -104,6 +104,7 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, Expressi
     public static let apiKeyRevoked: EventType = "api_key.revoked"
     public static let projectCreated: EventType = "project.created"
     public static let projectUpdated: EventType = "project.updated"
+    public static let projectBrandingUpdated: EventType = "project.branding_updated"
     public static let projectDeactivated: EventType = "project.deactivated"
     public static let environmentUpdated: EventType = "environment.updated"
     public static let clientCreated: EventType = "client.created"

@@ -48,6 +48,8 @@ public struct Discovery: Sendable {
             "authorization_response_iss_parameter_supported": true,
             "frontchannel_logout_supported": false,
             "backchannel_logout_supported": false,
+            // The languages the hosted pages are written in (docs/hosted-pages.md#languages).
+            "ui_locales_supported": .array(HostedPageLanguage.allCases.map { .string($0.tag) }),
         ]
         if context.settings.dynamicClientRegistration != .off {
             document["registration_endpoint"] = .string(context.endpoint("/register"))

@@ -65,30 +65,36 @@ public struct RPInitiatedLogout: Sendable {
         try csrf.verify(cookie: csrfCookie, form: form)
         let request = try await validate(OAuthParameters(form.removing(["csrf_token"])), context)
         let now = clock.now()
-        if let sessionToken, sessionToken.utf8.count <= 256 {
-            let hash = OpaqueSecret.hash(sessionToken)
-            try await sessions.write { tx in
-                guard var session = try tx.identitySession(tokenHash: hash), session.workspaceID == context.workspace.id, session.revokedAt == nil else {
-                    return
-                }
-                session.revokedAt = now
-                session.revokeReason = "logout"
-                try tx.update(session)
-                try tx.append(DomainEvent(type: .sessionRevoked, actor: session.userID, workspaceID: context.workspace.id, projectID: context.project.id,
-                                          environment: context.environment, sessionID: session.id, occurredAt: now, data: [
-                    "session_id": .string(session.id), "user_id": .string(session.userID), "reason": "logout",
-                ]))
-                for scope in try tx.revokeRuntimeScopes(.session(sessionID: session.id), reason: "logout", at: now) {
-                    try tx.append(DomainEvent(type: .runtimeScopeRevoked, actor: session.userID, workspaceID: scope.workspaceID, projectID: scope.projectID,
-                                              environment: scope.environment, sessionID: session.id, occurredAt: now, data: [
-                        "runtime_scope_id": .string(scope.id), "user_id": .string(scope.userID), "reason": "logout",
-                        "application_id": .string(scope.applicationID),
-                    ]))
-                }
-            }
+        if let sessionToken {
+            try await sessions.write { tx in try Self.endSession(tx, context, sessionToken: sessionToken, reason: "logout", at: now) }
         }
         guard let target = request.postLogoutRedirectURI else { return .signedOut }
         guard let state = request.state else { return .redirect(target) }
         return .redirect(target + (target.contains("?") ? "&" : "?") + OAuthParameters.encode([("state", state)]))
+    }
+
+    /// Ends the identity session behind a cookie and every runtime scope under it, with their
+    /// events, inside the caller's transaction. A cookie that names no live session of this
+    /// Workspace ends nothing. Also the "Not you?" step of the hosted pages (docs/hosted-pages.md#not-you).
+    static func endSession(_ tx: any SessionWriter & EventLog, _ context: ProviderContext, sessionToken: String, reason: String, at now: Date) throws {
+        guard sessionToken.utf8.count <= 256 else { return }
+        guard var session = try tx.identitySession(tokenHash: OpaqueSecret.hash(sessionToken)), session.workspaceID == context.workspace.id,
+              session.revokedAt == nil else {
+            return
+        }
+        session.revokedAt = now
+        session.revokeReason = reason
+        try tx.update(session)
+        try tx.append(DomainEvent(type: .sessionRevoked, actor: session.userID, workspaceID: context.workspace.id, projectID: context.project.id,
+                                  environment: context.environment, sessionID: session.id, occurredAt: now, data: [
+            "session_id": .string(session.id), "user_id": .string(session.userID), "reason": .string(reason),
+        ]))
+        for scope in try tx.revokeRuntimeScopes(.session(sessionID: session.id), reason: reason, at: now) {
+            try tx.append(DomainEvent(type: .runtimeScopeRevoked, actor: session.userID, workspaceID: scope.workspaceID, projectID: scope.projectID,
+                                      environment: scope.environment, sessionID: session.id, occurredAt: now, data: [
+                "runtime_scope_id": .string(scope.id), "user_id": .string(scope.userID), "reason": .string(reason),
+                "application_id": .string(scope.applicationID),
+            ]))
+        }
     }
 }

@@ -3,8 +3,11 @@ import LambaModel
 
 /// CSRF protection of the hosted pages' forms: a double-submit cookie whose form token is its
 /// HMAC-SHA-256 under the provider's CSRF key, compared in constant time.
-struct CSRFProtection: Sendable {
+public struct CSRFProtection: Sendable {
     let key: [UInt8]
+
+    /// What a stale or forged form is told; the hosted pages say it in words of their own.
+    public static let formExpired = "the form expired; go back and try again"
 
     func token(cookie: String) -> String {
         Base64URL.encode(Digest.hmac(.sha256, key: key, data: Array(cookie.utf8)))
@@ -15,6 +18,6 @@ struct CSRFProtection: Sendable {
     func verify(cookie: String?, form: OAuthParameters) throws(OAuthError) {
         guard let cookie, cookie.utf8.count >= 32, cookie.utf8.count <= 128, let token = try form.single("csrf_token"),
             constantTimeEquals(Array(token.utf8), Array(self.token(cookie: cookie).utf8))
-        else { throw OAuthError(.accessDenied, "the form expired; go back and try again", debug: "CSRF token mismatch") }
+        else { throw OAuthError(.accessDenied, Self.formExpired, debug: "CSRF token mismatch") }
     }
 }

@@ -69,7 +69,7 @@ public struct HostedInteraction: Sendable {
                 .filter { context.settings.authMethods.contains($0.method) })
         }
         let isPublic = context.project.visibility == .public
-        return PageInfo(projectName: context.project.name, clientName: request.client.name, scopes: request.scopes, loginHint: request.loginHint,
+        return PageInfo(projectName: context.project.branding?.displayName ?? context.project.name, clientName: request.client.name, scopes: request.scopes, loginHint: request.loginHint,
                         user: state.user, allowRegister: isPublic && context.settings.allowRegister, allowJoin: isPublic && context.settings.allowPublicJoin,
                         providers: providers)
     }
@@ -256,6 +256,28 @@ public struct HostedInteraction: Sendable {
             }
             _ = try await runtimeScopes.enter(context, session: session, clientID: request.client.id)
             return try resume(context, authz: authz, satisfied: ["select_account"])
+        } catch {
+            return Self.failure(error)
+        }
+    }
+
+    // MARK: Not you? (docs/hosted-pages.md#not-you)
+
+    /// The person in front of the page is not the signed-in user: the session (and its runtime
+    /// scopes) ends, and the same authorization request goes back to the sign-in form. The caller
+    /// clears the session cookie.
+    public func notYou(_ context: ProviderContext, form: OAuthParameters, sessionToken: String?, csrfCookie: String?) async -> Result {
+        do {
+            try verifyCSRF(cookie: csrfCookie, form: form)
+            let authz = try form.single("authz") ?? ""
+            _ = try await validator.pending(context, authz: authz)
+            let now = clock.now()
+            if let sessionToken {
+                try await records.write { tx in
+                    try RPInitiatedLogout.endSession(tx, context, sessionToken: sessionToken, reason: "not_you", at: now)
+                }
+            }
+            return .resume(location: context.endpoint("/login?") + authz, sessionToken: nil)
         } catch {
             return Self.failure(error)
         }

@@ -42,6 +42,13 @@ enum ConsoleJSON {
         ])
     }
 
+    static func branding(_ b: ProjectBranding) -> JSONValue {
+        .object([
+            "display_name": b.displayName.map(JSONValue.string) ?? .null, "logo_url": b.logoURL.map(JSONValue.string) ?? .null,
+            "primary_color": b.primaryColor.map(JSONValue.string) ?? .null,
+        ])
+    }
+
     static func environment(_ e: EnvironmentSettings) -> JSONValue {
         .object([
             "project_id": .string(e.projectID), "environment": .string(e.environment.rawValue),
@@ -165,6 +172,8 @@ enum ConsoleSchemas {
                             ("created_at", time), ("revoked_at", .nullable(time)), ("secret", .string(description: "only in the creating response"))])),
         ("Project", .object([("id", id), ("workspace_id", id), ("slug", .string()), ("name", .string()),
                              ("visibility", .string(values: ["public", "private"])), ("status", lifecycle), ("created_at", time)])),
+        ("ProjectBranding", .object([("display_name", .nullable(.string())), ("logo_url", .nullable(.string(description: "https only"))),
+                                     ("primary_color", .nullable(.string(description: "#rrggbb")))])),
         ("Environment", .object([
             ("project_id", id), ("environment", environmentName), ("auth_methods", strings), ("allow_public_join", .boolean()),
             ("allow_register", .boolean()), ("require_verified_email", .boolean()), ("require_mfa", .boolean()), ("default_join_role", .string()),

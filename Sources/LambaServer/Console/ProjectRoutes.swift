@@ -32,6 +32,23 @@ enum ProjectRoutes {
                 try call.caller, projectID: try call.id("project_id", .project), name: call.string("name"),
                 visibility: call.string("visibility").flatMap(Project.Visibility.init(rawValue:))))
         },
+        // docs/hosted-pages.md#branding
+        ConsoleRoute(.get, "/console/v1/projects/{project_id}/branding", "getProjectBranding",
+                     "How the Project's hosted pages present it: display name, logo and primary colour", access: .project(.projectRead),
+                     response: .ref("ProjectBranding")) { call in
+            ConsoleJSON.branding(try await call.services.projects.branding(try call.caller, projectID: try call.id("project_id", .project)))
+        },
+        ConsoleRoute(.put, "/console/v1/projects/{project_id}/branding", "setProjectBranding",
+                     "Replace the branding of the Project's hosted pages: an https logo URL and a #rrggbb colour; a field left out is cleared",
+                     access: .project(.projectManage),
+                     request: .object([("display_name", ConsoleSchema.string(maxLength: 200, rule: .displayText)),
+                                       ("logo_url", ConsoleSchema.string(format: "uri", maxLength: ProjectBranding.maximumLogoURLLength)),
+                                       ("primary_color", ConsoleSchema.string(description: "#rrggbb", maxLength: 7))]),
+                     response: .ref("ProjectBranding")) { call in
+            ConsoleJSON.branding(try await call.services.projects.setBranding(
+                try call.caller, projectID: try call.id("project_id", .project), displayName: call.string("display_name"),
+                logoURL: call.string("logo_url"), primaryColor: call.string("primary_color")))
+        },
         ConsoleRoute(.post, "/console/v1/projects/{project_id}/deactivate", "deactivateProject",
                      "Deactivate a Project: every runtime scope of both environments ends", access: .project(.projectManage),
                      response: .ref("Project")) { call in

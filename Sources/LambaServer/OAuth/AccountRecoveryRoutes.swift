@@ -91,7 +91,7 @@ struct AccountRecoveryRoutes: Sendable {
             let token = ((try? form.single("token")) ?? nil) ?? ""
             return try page(request, context, status: .badRequest) { action, csrf in
                 AccountRecoveryPages.reset(projectName: ctx.project.name, action: action("/password/reset"), csrf: csrf, token: token,
-                                           error: "The password \(reason).")
+                                           error: HostedPageStrings.current.resetInvalidPassword(reason))
             }
         } catch is DomainError {
             return HostedPageRoutes.html(AccountRecoveryPages.deadLink(projectName: ctx.project.name, forgot: ctx.endpoint("/password/forgot")),
@@ -158,69 +158,74 @@ extension AccountRecoveryRoutes {
     }
 }
 
-/// The pages themselves, in the hosted pages' layout.
+/// The pages themselves, in the hosted pages' layout and language.
 enum AccountRecoveryPages {
     static func forgot(projectName: String, action: String, csrf: String, authz: String, signIn: String?, error: String?) -> String {
+        let t = HostedPageStrings.current
         var body = """
-            <h1>Reset your password</h1>
-            <p class="muted">Enter the email of your \(HTML.escape(projectName)) account. If it has one, we send it a link to choose a new password.</p>
+            <h1>\(HTML.escape(t.forgotTitle))</h1>
+            <p class="muted">\(HTML.escape(t.forgotText(projectName)))</p>
             \(HostedPages.message(error))
             <form method="post" action="\(HTML.escape(action))">
             \(HostedPages.hidden("csrf_token", csrf))\(HostedPages.hidden("authz", authz))
-            <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required>
-            <button type="submit">Send the link</button>
+            <label for="email">\(HTML.escape(t.email))</label><input id="email" name="email" type="email" autocomplete="username" required>
+            <button type="submit" class="primary">\(HTML.escape(t.forgotButton))</button>
             </form>
             """
-        if let signIn { body += "<p><a href=\"\(HTML.escape(signIn))\">Back to sign in</a></p>" }
-        return HostedPages.layout("Reset your password", body)
+        if let signIn { body += "<p><a href=\"\(HTML.escape(signIn))\">\(HTML.escape(t.backToSignIn))</a></p>" }
+        return HostedPages.layout(t.forgotTitle, body)
     }
 
     static func checkInbox(projectName: String, signIn: String?) -> String {
+        let t = HostedPageStrings.current
         var body = """
-            <h1>Check your inbox</h1>
-            <p>If that address has a \(HTML.escape(projectName)) account, a link to choose a new password is on its way. \
-            It works once, for 30 minutes.</p>
+            <h1>\(HTML.escape(t.checkInboxTitle))</h1>
+            <p>\(HTML.escape(t.checkInboxText(projectName)))</p>
             """
-        if let signIn { body += "<p><a href=\"\(HTML.escape(signIn))\">Back to sign in</a></p>" }
-        return HostedPages.layout("Check your inbox", body)
+        if let signIn { body += "<p><a href=\"\(HTML.escape(signIn))\">\(HTML.escape(t.backToSignIn))</a></p>" }
+        return HostedPages.layout(t.checkInboxTitle, body)
     }
 
     static func reset(projectName: String, action: String, csrf: String, token: String, error: String?) -> String {
-        HostedPages.layout("Choose a new password", """
-            <h1>Choose a new password</h1>
-            <p class="muted">for your \(HTML.escape(projectName)) account. Every device signed in with the old one is signed out.</p>
+        let t = HostedPageStrings.current
+        return HostedPages.layout(t.resetTitle, """
+            <h1>\(HTML.escape(t.resetTitle))</h1>
+            <p class="muted">\(HTML.escape(t.resetText(projectName)))</p>
             \(HostedPages.message(error))
             <form method="post" action="\(HTML.escape(action))">
             \(HostedPages.hidden("csrf_token", csrf))\(HostedPages.hidden("token", token))
-            <label for="password">New password (at least 10 characters)</label>
+            <label for="password">\(HTML.escape(t.resetPasswordLabel))</label>
             <input id="password" name="password" type="password" autocomplete="new-password" minlength="10" required>
-            <button type="submit">Set the password</button>
+            <button type="submit" class="primary">\(HTML.escape(t.resetButton))</button>
             </form>
             """)
     }
 
     static func passwordChanged(projectName: String) -> String {
-        HostedPages.layout("Password changed", """
-            <h1>Your password was changed</h1>
-            <p>Go back to \(HTML.escape(projectName)) and sign in with the new password.</p>
+        let t = HostedPageStrings.current
+        return HostedPages.layout(t.passwordChangedTitle, """
+            <h1>\(HTML.escape(t.passwordChangedHeading))</h1>
+            <p>\(HTML.escape(t.passwordChangedText(projectName)))</p>
             """)
     }
 
     static func verify(projectName: String, action: String, csrf: String, token: String) -> String {
-        HostedPages.layout("Confirm your email", """
-            <h1>Confirm your email</h1>
-            <p class="muted">for your \(HTML.escape(projectName)) account.</p>
+        let t = HostedPageStrings.current
+        return HostedPages.layout(t.verifyTitle, """
+            <h1>\(HTML.escape(t.verifyTitle))</h1>
+            <p class="muted">\(HTML.escape(t.forYourAccount(projectName)))</p>
             <form method="post" action="\(HTML.escape(action))">
             \(HostedPages.hidden("csrf_token", csrf))\(HostedPages.hidden("token", token))
-            <button type="submit">Confirm</button>
+            <button type="submit" class="primary">\(HTML.escape(t.verifyButton))</button>
             </form>
             """)
     }
 
     static func verified(projectName: String, email: String) -> String {
-        HostedPages.layout("Email confirmed", """
-            <h1>Email confirmed</h1>
-            <p>\(HTML.escape(email)) is confirmed for \(HTML.escape(projectName)). You can close this window.</p>
+        let t = HostedPageStrings.current
+        return HostedPages.layout(t.verifiedTitle, """
+            <h1>\(HTML.escape(t.verifiedTitle))</h1>
+            <p>\(HTML.escape(t.verifiedText(email, projectName)))</p>
             """)
     }
 
@@ -250,11 +255,12 @@ enum AccountRecoveryPages {
     }
 
     static func deadLink(projectName: String, forgot: String?) -> String {
+        let t = HostedPageStrings.current
         var body = """
-            <h1>This link cannot be used</h1>
-            <p class="error">It was used already, has expired, or was replaced by a newer one.</p>
+            <h1>\(HTML.escape(t.deadLinkHeading))</h1>
+            <p class="error">\(HTML.escape(t.deadLinkText))</p>
             """
-        if let forgot { body += "<p><a href=\"\(HTML.escape(forgot))\">Ask for a new link</a></p>" }
-        return HostedPages.layout("Link expired", body)
+        if let forgot { body += "<p><a href=\"\(HTML.escape(forgot))\">\(HTML.escape(t.deadLinkAgain))</a></p>" }
+        return HostedPages.layout(t.deadLinkTitle, body)
     }
 }

@@ -24,6 +24,9 @@ struct HostedPageRoutes: Sendable {
     static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
 
     static func html(_ body: String, status: HTTPResponse.Status = .ok, cookies: [String] = [], csp: String = contentSecurityPolicy) -> Response {
+        var csp = csp
+        // A branded page shows its logo: images from that one https origin, nothing else (docs/hosted-pages.md#branding).
+        if let origin = HostedPageBrandingMiddleware.current?.logoURL.flatMap(ProjectBranding.logoOrigin) { csp += "; img-src " + origin }
         var fields: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: csp]
         for cookie in cookies { fields.append(HTTPField(name: .setCookie, value: cookie)) }
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
@@ -110,6 +113,7 @@ struct HostedPageRoutes: Sendable {
         }
         let body: String
         var csp = Self.contentSecurityPolicy
+        let notYou = info.user == nil ? nil : HostedPages.NotYou(action: ctx.endpoint("/not-you"), authz: authz, csrf: token)
         switch page {
         case .login:
             // Passkey sign-in, where the environment offers it: the page's one script, under a nonce.
@@ -129,13 +133,13 @@ struct HostedPageRoutes: Sendable {
             body = HostedPages.signup(info, action: action, authz: authz, csrf: token, error: error, signInURL: ctx.endpoint("/login?") + authz,
                                       form: typed, passwordEnabled: ctx.settings.authMethods.contains(.password))
         case .join:
-            body = HostedPages.join(info, action: action, authz: authz, csrf: token, error: error)
+            body = HostedPages.join(info, action: action, authz: authz, csrf: token, error: error, notYou: notYou)
         case .consent:
-            body = HostedPages.consent(info, action: action, authz: authz, csrf: token, error: error)
+            body = HostedPages.consent(info, action: action, authz: authz, csrf: token, error: error, notYou: notYou)
         case .selectAccount:
             body = HostedPages.selectAccount(info, action: action, authz: authz, csrf: token, error: error)
         case .secondFactor:
-            body = HostedPages.secondFactor(info, enrolment: step?.enrolment, action: action, authz: authz, csrf: token, error: error)
+            body = HostedPages.secondFactor(info, enrolment: step?.enrolment, action: action, authz: authz, csrf: token, error: error, notYou: notYou)
         }
         return Self.html(body, status: status, cookies: setCookie.map { [$0] } ?? [], csp: csp)
     }
@@ -198,8 +202,10 @@ struct HostedPageRoutes: Sendable {
             // Never the password: only what is safe to show again.
             var typed: [String: String] = [:]
             for name in ["email", "name"] { if let value = (try? form.single(name)) ?? nil, value.utf8.count <= 320 { typed[name] = value } }
-            return try await show(page, request, context, error: message, authzOverride: authz ?? "",
-                                  status: .badRequest, typed: typed)
+            // The form's own authorization request says the language (ui_locales), as its page did.
+            return try await HostedPageLanguageMiddleware.speaking(request, authz: authz ?? "") {
+                try await show(page, request, context, error: message, authzOverride: authz ?? "", status: .badRequest, typed: typed)
+            }
         case .errorPage(let error):
             return Self.html(HostedPages.error(error), status: Self.errorPageStatus(error))
         }
@@ -209,6 +215,34 @@ struct HostedPageRoutes: Sendable {
     /// it is never a 401, which would require `WWW-Authenticate` (RFC 9110 §15.5.2).
     static func errorPageStatus(_ error: OAuthError) -> HTTPResponse.Status {
         error.status == 401 ? .badRequest : HTTPResponse.Status(code: error.status)
+    }
+
+    // MARK: Not you?
+
+    /// `POST {issuer}/not-you` (docs/hosted-pages.md#not-you): the signed-in session ends, its
+    /// cookie is cleared, and the same authorization request starts again at the sign-in form.
+    func notYou(_ request: Request, _ context: LambaRequestContext) async throws -> Response {
+        let ctx = try context.issuerContext()
+        let form: OAuthParameters
+        switch try await Self.hostedForm(request, context) {
+        case .form(let parameters): form = parameters
+        case .refused(let page): return page
+        }
+        let result = await provider.interaction.notYou(ctx, form: form, sessionToken: Cookies.read(request, Cookies.sessionName(ctx)),
+                                                       csrfCookie: Cookies.read(request, OpenIDProviderRoutes.csrfCookie))
+        switch result {
+        case .resume(let location, _):
+            let clear = Cookies.set(Cookies.sessionName(ctx), "", secure: provider.configuration.secureCookies, maxAge: 0)
+            return Self.redirect(location, cookies: [clear])
+        case .errorPage(let error):
+            return Self.html(HostedPages.error(error), status: Self.errorPageStatus(error))
+        case .failed(let message):
+            return Self.html(HostedPages.error(OAuthError(.accessDenied, message)), status: .forbidden)
+        case .respond(let response):
+            return Self.authorizationResponse(response)
+        case .recoveryCodes:
+            return Self.html(HostedPages.error(.invalidRequest("unexpected step")), status: .badRequest)
+        }
     }
 
     // MARK: Logout

@@ -31,6 +31,8 @@ public struct OpenIDProviderRoutes: RouteGroup {
         let provider = self.provider
         let issuer = router.group("p/:slug/:environment")
         issuer.add(middleware: IssuerMiddleware(provider: provider))
+        issuer.add(middleware: HostedPageLanguageMiddleware())
+        issuer.add(middleware: HostedPageBrandingMiddleware())
         let pages = HostedPageRoutes(provider: provider)
 
         issuer.get(".well-known/openid-configuration") { _, context -> Response in try await Self.metadata(provider, context) }
@@ -88,6 +90,7 @@ public struct OpenIDProviderRoutes: RouteGroup {
         ClientConfigurationRoutes(provider: provider).register(on: issuer)
         issuer.get("logout") { request, context -> Response in try await pages.logout(request, context) }
         issuer.post("logout") { request, context -> Response in try await pages.logout(request, context) }
+        issuer.post("not-you") { request, context -> Response in try await pages.notYou(request, context) }
         SocialSignInRoutes(provider: provider, pages: pages).register(on: issuer)
         AccountSelfServiceRoutes(provider: provider).register(on: issuer)
         AccountRecoveryRoutes(provider: provider).register(on: issuer)

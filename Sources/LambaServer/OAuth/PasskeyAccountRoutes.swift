@@ -27,9 +27,7 @@ struct PasskeyAccountRoutes: Sendable {
         } catch {
             return HostedPageRoutes.html(HostedPages.error(error), status: HostedPageRoutes.errorPageStatus(error))
         }
-        guard let page else {
-            return HostedPageRoutes.html(HostedPages.passkeysSignedOut(ctx.project.name, error: error), status: status, cookies: cookies)
-        }
+        guard let page else { return HostedPageRoutes.html(HostedPages.passkeysSignedOut(ctx.project.name), status: status, cookies: cookies) }
         let notice = (try? OAuthParameters.decode(request.uri.query ?? "").single("notice")) ?? nil
         let nonce = HostedPages.scriptNonce()
         let body = HostedPages.passkeyAccount(page, action: ctx.endpoint("/account/passkeys"), csrf: provider.interaction.csrfToken(cookie: csrfValue),
@@ -55,19 +53,17 @@ struct PasskeyAccountRoutes: Sendable {
         case .failed(let message):
             return try await show(request, context, error: message, status: .badRequest)
         case .signedOut:
-            return HostedPageRoutes.html(HostedPages.passkeysSignedOut(ctx.project.name, error: "Nothing was changed: you are not signed in."),
-                                         status: .badRequest)
+            return HostedPageRoutes.html(HostedPages.passkeysSignedOut(ctx.project.name), status: .badRequest)
         }
     }
 }
 
 extension HostedPages {
-    /// `error`: why a posted change was not made.
-    static func passkeysSignedOut(_ projectName: String, error: String? = nil) -> String {
-        layout("Your passkeys", """
-            <h1>Sign in first</h1>
-            \(message(error))
-            <p>To manage your passkeys for \(HTML.escape(projectName)), sign in to the application, then open this page again.</p>
+    static func passkeysSignedOut(_ projectName: String) -> String {
+        let t = HostedPageStrings.current
+        return layout(t.passkeysTitle, """
+            <h1>\(HTML.escape(t.passkeysSignInFirst))</h1>
+            <p class="error" role="alert">\(HTML.escape(t.passkeysSignInFirstText(projectName)))</p>
             """)
     }
 }

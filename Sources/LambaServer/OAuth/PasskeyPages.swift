@@ -23,7 +23,8 @@ extension HostedPages {
         """
         <form id="passkey" method="post" action="\(HTML.escape(action))" data-ceremony="\(kind)" \
         data-options="\(HTML.escape(JSON.encodeString(ceremony.options)))" \
-        data-unsupported="This browser cannot use passkeys." data-failed="The passkey was not used. Try again, or use another way.">
+        data-unsupported="\(HTML.escape(HostedPageStrings.current.passkeyUnsupported))" \
+        data-failed="\(HTML.escape(HostedPageStrings.current.passkeyFailed))">
         \(hidden("csrf_token", csrf))\(hidden("ceremony", ceremony.token))\(hidden("credential", ""))\(fields)
         <button type="button" class="\(buttonClass)" data-passkey>\(HTML.escape(button))</button>
         <p id="passkey-status" class="error" role="status"></p>
@@ -34,7 +35,7 @@ extension HostedPages {
 
     /// "Sign in with a passkey" under the password form.
     static func passkeySignIn(_ ceremony: PasskeyCeremonies.Ceremony, action: String, authz: String, csrf: String, nonce: String) -> String {
-        passkeyForm(ceremony, kind: "get", action: action, csrf: csrf, fields: hidden("authz", authz), button: "Sign in with a passkey",
+        passkeyForm(ceremony, kind: "get", action: action, csrf: csrf, fields: hidden("authz", authz), button: HostedPageStrings.current.passkeySignIn,
                     buttonClass: "secondary", nonce: nonce)
     }
 
@@ -42,50 +43,51 @@ extension HostedPages {
     /// passkey, and posting it creates the account.
     static func passkeySignUp(_ ceremony: PasskeyCeremonies.Ceremony, email: String, projectName: String, action: String, authz: String,
                               csrf: String, nonce: String, otherEmailURL: String) -> String {
-        layout("Create your passkey", """
-            <h1>Create your passkey</h1>
-            <p>Your \(HTML.escape(projectName)) account will be <strong>\(HTML.escape(email))</strong>. Your device keeps its passkey and \
-            unlocks it with its screen lock: there is no password to remember.</p>
-            \(passkeyForm(ceremony, kind: "create", action: action, csrf: csrf, fields: hidden("authz", authz), button: "Create a passkey",
+        let t = HostedPageStrings.current
+        return layout(t.passkeySignupTitle, """
+            <h1>\(HTML.escape(t.passkeySignupTitle))</h1>
+            <p>\(HTML.escape(t.passkeySignupText(projectName, email)))</p>
+            \(passkeyForm(ceremony, kind: "create", action: action, csrf: csrf, fields: hidden("authz", authz), button: t.passkeyCreateButton,
                           buttonClass: "primary", nonce: nonce))
-            <p><a href="\(HTML.escape(otherEmailURL))">Use another email</a></p>
+            <p><a href="\(HTML.escape(otherEmailURL))">\(HTML.escape(t.useAnotherEmail))</a></p>
             """)
     }
 
     /// The account page: the user's passkeys, "Add a passkey", and a remove button for each.
     static func passkeyAccount(_ page: HostedInteraction.PasskeyAccountPage, action: String, csrf: String, nonce: String,
                                notice: String?, error: String?) -> String {
+        let t = HostedPageStrings.current
         var body = """
-            <h1>Your passkeys</h1>
-            <p class="muted">Signed in as \(HTML.escape(page.user.email)) in \(HTML.escape(page.projectName))</p>
-            \(notice.map { "<p class=\"notice\" role=\"status\">\(HTML.escape($0))</p>" } ?? "")
+            <h1>\(HTML.escape(t.passkeysTitle))</h1>
+            \(account(page.user.email, projectName: page.projectName, notYou: nil).line)
+            \(notice.map { "<p class=\"notice\" role=\"status\">\(HTML.escape(t.say($0)))</p>" } ?? "")
             \(message(error))
             """
         if page.passkeys.isEmpty {
-            body += "<p>You have no passkey yet. A passkey signs you in with your device's screen lock, without a password.</p>"
+            body += "<p>\(HTML.escape(t.passkeysNone))</p>"
         } else {
             body += "<ul class=\"passkeys\">" + page.passkeys.map { passkey in
-                """
-                <li><strong>\(HTML.escape(passkey.name))</strong> \
-                <span class="muted">added \(HTML.escape(String(passkey.createdAt.formatted(.iso8601).prefix(10))))\
-                \(passkey.lastUsedAt.map { ", last used " + HTML.escape(String($0.formatted(.iso8601).prefix(10))) } ?? "")\
-                \(passkey.backupEligible ? ", synced" : ", this device only")</span>
+                let added = t.passkeyAdded(String(passkey.createdAt.formatted(.iso8601).prefix(10)))
+                    + (passkey.lastUsedAt.map { t.passkeyLastUsed(String($0.formatted(.iso8601).prefix(10))) } ?? "")
+                    + (passkey.backupEligible ? t.passkeySynced : t.passkeyThisDevice)
+                return """
+                <li><strong>\(HTML.escape(passkey.name))</strong> <span class="muted">\(HTML.escape(added))</span>
                 <form method="post" action="\(HTML.escape(action))">\(hidden("csrf_token", csrf))\(hidden("action", "remove"))\
-                \(hidden("passkey_id", passkey.id))<button type="submit" class="secondary">Remove</button></form></li>
+                \(hidden("passkey_id", passkey.id))<button type="submit" class="secondary">\(HTML.escape(t.passkeyRemove))</button></form></li>
                 """
             }.joined() + "</ul>"
         }
         if !page.enabled {
-            body += "<p class=\"muted\">Passkey sign-in is not turned on for \(HTML.escape(page.projectName)).</p>"
+            body += "<p class=\"muted\">\(HTML.escape(t.passkeysOff(page.projectName)))</p>"
         } else if let registration = page.registration {
             body += passkeyForm(registration, kind: "create", action: action, csrf: csrf, fields: """
-                \(hidden("action", "add"))<label for="name">Name of the new passkey (optional)</label>\
-                <input id="name" name="name" maxlength="\(PasskeyCeremonies.maximumNameLength)" placeholder="My laptop">
-                """, button: "Add a passkey", buttonClass: "primary", nonce: nonce)
+                \(hidden("action", "add"))<label for="name">\(HTML.escape(t.passkeyNameLabel))</label>\
+                <input id="name" name="name" maxlength="\(PasskeyCeremonies.maximumNameLength)" placeholder="\(HTML.escape(t.passkeyNamePlaceholder))">
+                """, button: t.passkeyAdd, buttonClass: "primary", nonce: nonce)
         } else {
-            body += "<p class=\"muted\">To add or remove a passkey, sign in again: your last sign-in was more than 10 minutes ago.</p>"
+            body += "<p class=\"muted\">\(HTML.escape(t.passkeysReauthenticate))</p>"
         }
-        return layout("Your passkeys", body)
+        return layout(t.passkeysTitle, body)
     }
 
     /// Both ceremonies: decode the base64url fields of the options, call the browser, encode its

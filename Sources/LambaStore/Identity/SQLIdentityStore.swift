@@ -151,14 +151,16 @@ public struct SQLIdentityRecords: IdentityWriter {
 
     public func update(_ project: Project) throws {
         try tx.execute(
-            "UPDATE projects SET name = $3, visibility = $4, status = $5 WHERE id = $1 AND workspace_id = $2",
-            [.text(project.id), .text(project.workspaceID), .text(project.name), .text(project.visibility.rawValue), .text(project.status.rawValue)])
+            "UPDATE projects SET name = $3, visibility = $4, status = $5, branding = $6 WHERE id = $1 AND workspace_id = $2",
+            [.text(project.id), .text(project.workspaceID), .text(project.name), .text(project.visibility.rawValue), .text(project.status.rawValue),
+             try project.branding.map { try .document($0) } ?? .null])
     }
 
     static func project(_ row: Row) throws -> Project {
         var project = Project(id: try row.string("id"), workspaceID: try row.string("workspace_id"), slug: try row.string("slug"),
                               name: try row.string("name"), visibility: try row.enumeration("visibility"), createdAt: try row.date("created_at"))
         project.status = try row.enumeration("status")
+        if try !row.isNull("branding") { project.branding = try row.document("branding", as: ProjectBranding.self) }
         return project
     }
 
