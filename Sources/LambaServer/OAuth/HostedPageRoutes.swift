@@ -193,10 +193,12 @@ struct HostedPageRoutes: Sendable {
             // The form's CSRF token was checked and stays valid for the cookie it is bound to.
             let authz = (try? form.single("authz")) ?? nil ?? ""
             let nonce = HostedPages.scriptNonce()
-            let page = HostedPages.passkeySignUp(ceremony, email: email, projectName: ctx.project.name, action: ctx.endpoint("/signup"), authz: authz,
-                                                 csrf: (try? form.single("csrf_token")) ?? nil ?? "", nonce: nonce,
-                                                 otherEmailURL: ctx.endpoint("/signup?") + authz)
-            return Self.html(page, csp: HostedPages.contentSecurityPolicy(nonce: nonce))
+            let csrf = (try? form.single("csrf_token")) ?? nil ?? ""
+            return try await HostedPageLanguageMiddleware.speaking(request, authz: authz) {
+                let page = HostedPages.passkeySignUp(ceremony, email: email, projectName: ctx.project.name, action: ctx.endpoint("/signup"),
+                                                     authz: authz, csrf: csrf, nonce: nonce, otherEmailURL: ctx.endpoint("/signup?") + authz)
+                return Self.html(page, csp: HostedPages.contentSecurityPolicy(nonce: nonce))
+            }
         case .failed(let message):
             let authz = (try? form.single("authz")) ?? nil
             // Never the password: only what is safe to show again.
@@ -240,7 +242,7 @@ struct HostedPageRoutes: Sendable {
             return Self.html(HostedPages.error(OAuthError(.accessDenied, message)), status: .forbidden)
         case .respond(let response):
             return Self.authorizationResponse(response)
-        case .recoveryCodes:
+        case .recoveryCodes, .passkeySignUp:
             return Self.html(HostedPages.error(.invalidRequest("unexpected step")), status: .badRequest)
         }
     }
