@@ -31,8 +31,11 @@ public struct OpenIDProviderRoutes: RouteGroup {
         let provider = self.provider
         let issuer = router.group("p/:slug/:environment")
         issuer.add(middleware: IssuerMiddleware(provider: provider))
-        issuer.add(middleware: HostedPageLanguageMiddleware())
-        issuer.add(middleware: HostedPageBrandingMiddleware())
+        // Only the pages people read choose a language and a branding: the back-channel endpoints
+        // (discovery, JWKS, token, userinfo, …) do none of that work on every request.
+        let hosted = issuer.group()
+        hosted.add(middleware: HostedPageLanguageMiddleware())
+        hosted.add(middleware: HostedPageBrandingMiddleware())
         let pages = HostedPageRoutes(provider: provider)
 
         issuer.get(".well-known/openid-configuration") { _, context -> Response in try await Self.metadata(provider, context) }
@@ -43,8 +46,8 @@ public struct OpenIDProviderRoutes: RouteGroup {
             // A key is published this long before it signs (SigningKeyRing.rotate).
             return Response.json(jwks, headers: [.cacheControl: "public, max-age=\(SigningKeyRing.jwksMaxAgeSeconds)"])
         }
-        issuer.get("authorize") { request, context -> Response in try await pages.authorize(request, context) }
-        issuer.post("authorize") { request, context -> Response in try await pages.authorize(request, context) }
+        hosted.get("authorize") { request, context -> Response in try await pages.authorize(request, context) }
+        hosted.post("authorize") { request, context -> Response in try await pages.authorize(request, context) }
         issuer.post("token") { request, context -> Response in
             let ctx = try context.issuerContext()
             let (parameters, isForm) = try await Self.form(request, context)
@@ -88,17 +91,17 @@ public struct OpenIDProviderRoutes: RouteGroup {
                                                                     clientAddress: context.clientAddress, ctx))
         }
         ClientConfigurationRoutes(provider: provider).register(on: issuer)
-        issuer.get("logout") { request, context -> Response in try await pages.logout(request, context) }
-        issuer.post("logout") { request, context -> Response in try await pages.logout(request, context) }
-        issuer.post("not-you") { request, context -> Response in try await pages.notYou(request, context) }
-        SocialSignInRoutes(provider: provider, pages: pages).register(on: issuer)
         AccountSelfServiceRoutes(provider: provider).register(on: issuer)
-        AccountRecoveryRoutes(provider: provider).register(on: issuer)
-        PasskeyAccountRoutes(provider: provider, pages: pages).register(on: issuer)
+        hosted.get("logout") { request, context -> Response in try await pages.logout(request, context) }
+        hosted.post("logout") { request, context -> Response in try await pages.logout(request, context) }
+        hosted.post("not-you") { request, context -> Response in try await pages.notYou(request, context) }
+        SocialSignInRoutes(provider: provider, pages: pages).register(on: hosted)
+        AccountRecoveryRoutes(provider: provider).register(on: hosted)
+        PasskeyAccountRoutes(provider: provider, pages: pages).register(on: hosted)
         for (path, page) in [("login", HostedPageRoutes.Page.login), ("signup", .signup), ("join", .join), ("consent", .consent),
                              ("select-account", .selectAccount), ("second-factor", .secondFactor)] {
-            issuer.get(RouterPath(path)) { request, context -> Response in try await pages.show(page, request, context) }
-            issuer.post(RouterPath(path)) { request, context -> Response in try await pages.submit(page, request, context) }
+            hosted.get(RouterPath(path)) { request, context -> Response in try await pages.show(page, request, context) }
+            hosted.post(RouterPath(path)) { request, context -> Response in try await pages.submit(page, request, context) }
         }
     }
 
